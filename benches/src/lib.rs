@@ -1,0 +1,1 @@
+//! Whole-workload benchmarks of Strata (see `benches/benches/`).

@@ -1,0 +1,242 @@
+//! Blocks: the 8 KiB unit of every layer file, and the traits that read and write them.
+//!
+//! Invariants:
+//! * A [`Block`] always holds exactly [`PAGE_SIZE`] bytes and is immutable once shared.
+//! * A [`BlockReader`] returns a whole block or an error; a block past the end (including a
+//!   partial last block) is [`Corruption::BlockPastEnd`], never a short buffer.
+//! * A [`BlockWriter`] numbers blocks 0, 1, 2, … in the order they are written.
+
+use std::fmt;
+use std::future::Future;
+use std::ops::Deref;
+use std::sync::Arc;
+
+use crate::error::{Corruption, Error};
+
+/// Size of a block (Neon's `PAGE_SZ`).
+pub const PAGE_SIZE: usize = 8192;
+
+/// A block number within one file (or one region of a file, where a caller says so).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Default)]
+pub struct BlockNo(pub u32);
+
+impl BlockNo {
+    /// Byte offset of this block's first byte.
+    pub fn byte_offset(self) -> u64 {
+        u64::from(self.0) * PAGE_SIZE as u64
+    }
+}
+
+impl fmt::Display for BlockNo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// An immutable 8 KiB block, cheap to clone (a reference count).
+#[derive(Clone)]
+pub struct Block(Arc<[u8; PAGE_SIZE]>);
+
+impl Block {
+    /// A block of zeros.
+    pub fn zeroed() -> Block {
+        Block(Arc::new([0u8; PAGE_SIZE]))
+    }
+
+    /// A block holding a copy of `bytes`.
+    pub fn from_array(bytes: &[u8; PAGE_SIZE]) -> Block {
+        Block(Arc::new(*bytes))
+    }
+
+    /// Mutable access while this handle is the only one; `None` once it is shared.
+    pub fn get_mut(&mut self) -> Option<&mut [u8; PAGE_SIZE]> {
+        Arc::get_mut(&mut self.0)
+    }
+
+    /// Number of handles to this block's bytes (for caches deciding what they may reuse).
+    pub fn handle_count(this: &Block) -> usize {
+        Arc::strong_count(&this.0)
+    }
+}
+
+impl Deref for Block {
+    type Target = [u8; PAGE_SIZE];
+
+    fn deref(&self) -> &[u8; PAGE_SIZE] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Block {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Block").finish_non_exhaustive()
+    }
+}
+
+/// Reads whole blocks of immutable data.
+///
+/// Implementations: [`MemBlockReader`] here, files and the open-file table elsewhere in this
+/// crate, and the page cache in `strata-cache`, which wraps any reader.
+pub trait BlockReader: Send + Sync {
+    /// Reads block `blkno`.
+    fn read_block(&self, blkno: BlockNo) -> impl Future<Output = Result<Block, Error>> + Send;
+
+    /// Number of whole blocks the source holds.
+    fn n_blocks(&self) -> u32;
+
+    /// Reads `buf.len() / PAGE_SIZE` consecutive blocks starting at `first` into `buf`, in one
+    /// I/O where the source allows. `buf.len()` must be a multiple of [`PAGE_SIZE`].
+    fn read_blocks(
+        &self,
+        first: BlockNo,
+        buf: &mut [u8],
+    ) -> impl Future<Output = Result<(), Error>> + Send {
+        async move {
+            let mut blkno = first;
+            for chunk in buf.chunks_mut(PAGE_SIZE) {
+                let block = self.read_block(blkno).await?;
+                let n = chunk.len();
+                chunk.copy_from_slice(&block[..n]);
+                blkno = BlockNo(blkno.0.checked_add(1).ok_or(Corruption::BlockPastEnd {
+                    blkno,
+                    n_blocks: self.n_blocks(),
+                })?);
+            }
+            Ok(())
+        }
+    }
+}
+
+impl<R: BlockReader> BlockReader for &R {
+    fn read_block(&self, blkno: BlockNo) -> impl Future<Output = Result<Block, Error>> + Send {
+        (**self).read_block(blkno)
+    }
+
+    fn n_blocks(&self) -> u32 {
+        (**self).n_blocks()
+    }
+
+    fn read_blocks(
+        &self,
+        first: BlockNo,
+        buf: &mut [u8],
+    ) -> impl Future<Output = Result<(), Error>> + Send {
+        (**self).read_blocks(first, buf)
+    }
+}
+
+impl<R: BlockReader> BlockReader for Arc<R> {
+    fn read_block(&self, blkno: BlockNo) -> impl Future<Output = Result<Block, Error>> + Send {
+        (**self).read_block(blkno)
+    }
+
+    fn n_blocks(&self) -> u32 {
+        (**self).n_blocks()
+    }
+
+    fn read_blocks(
+        &self,
+        first: BlockNo,
+        buf: &mut [u8],
+    ) -> impl Future<Output = Result<(), Error>> + Send {
+        (**self).read_blocks(first, buf)
+    }
+}
+
+/// An append-only, synchronous sink of blocks.
+pub trait BlockWriter {
+    /// Appends one block and returns its number.
+    fn write_block(&mut self, block: &[u8; PAGE_SIZE]) -> Result<BlockNo, Error>;
+}
+
+/// Collects written blocks in memory (Neon's `BlockBuf`): the B-tree builder's usual sink.
+#[derive(Debug, Default, Clone)]
+pub struct BlockBuf {
+    blocks: Vec<Block>,
+}
+
+impl BlockBuf {
+    /// An empty buffer.
+    pub fn new() -> BlockBuf {
+        BlockBuf::default()
+    }
+
+    /// Number of blocks written.
+    pub fn n_blocks(&self) -> u32 {
+        self.blocks.len() as u32
+    }
+
+    /// The written blocks, in order.
+    pub fn blocks(&self) -> &[Block] {
+        &self.blocks
+    }
+
+    /// Consumes the buffer, giving its blocks.
+    pub fn into_blocks(self) -> Vec<Block> {
+        self.blocks
+    }
+
+    /// A reader over the written blocks.
+    pub fn into_reader(self) -> MemBlockReader {
+        MemBlockReader::from_blocks(self.blocks)
+    }
+}
+
+impl BlockWriter for BlockBuf {
+    fn write_block(&mut self, block: &[u8; PAGE_SIZE]) -> Result<BlockNo, Error> {
+        let blkno = BlockNo(u32::try_from(self.blocks.len()).map_err(|_| {
+            Error::Io(std::io::Error::new(
+                std::io::ErrorKind::FileTooLarge,
+                "more than u32::MAX blocks",
+            ))
+        })?);
+        self.blocks.push(Block::from_array(block));
+        Ok(blkno)
+    }
+}
+
+/// Serves blocks from memory: for tests, fuzzing, and data already loaded.
+#[derive(Debug, Clone, Default)]
+pub struct MemBlockReader {
+    blocks: Arc<[Block]>,
+}
+
+impl MemBlockReader {
+    /// Blocks given one by one.
+    pub fn from_blocks(blocks: Vec<Block>) -> MemBlockReader {
+        MemBlockReader {
+            blocks: blocks.into(),
+        }
+    }
+
+    /// Splits `bytes` into blocks; a partial last block is dropped, as a file's would be
+    /// unreadable.
+    pub fn from_bytes(bytes: &[u8]) -> MemBlockReader {
+        let blocks = bytes
+            .chunks_exact(PAGE_SIZE)
+            .map(|c| {
+                let arr: &[u8; PAGE_SIZE] = c.try_into().expect("chunks_exact gives whole blocks");
+                Block::from_array(arr)
+            })
+            .collect();
+        MemBlockReader::from_blocks(blocks)
+    }
+}
+
+impl BlockReader for MemBlockReader {
+    async fn read_block(&self, blkno: BlockNo) -> Result<Block, Error> {
+        self.blocks
+            .get(blkno.0 as usize)
+            .cloned()
+            .ok_or_else(|| {
+                Error::Corrupt(Corruption::BlockPastEnd {
+                    blkno,
+                    n_blocks: self.n_blocks(),
+                })
+            })
+    }
+
+    fn n_blocks(&self) -> u32 {
+        self.blocks.len() as u32
+    }
+}

@@ -1,0 +1,68 @@
+//! The errors of block I/O and blob decoding.
+
+use std::io;
+
+use crate::block::BlockNo;
+
+/// An error of block I/O or blob encoding/decoding.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The operating system reported an I/O error.
+    #[error(transparent)]
+    Io(#[from] io::Error),
+    /// The bytes read do not form what they should: see [`Corruption`].
+    #[error("corrupt data: {0}")]
+    Corrupt(#[from] Corruption),
+    /// A blob longer than the format allows (`0x7FFF_FFFF` bytes) was given to a writer.
+    #[error("blob of {0} bytes is too large for the format")]
+    BlobTooLarge(u64),
+    /// A writer failed earlier and refuses further use.
+    #[error("writer failed earlier and is poisoned")]
+    Poisoned,
+}
+
+/// What was wrong with the bytes, and where.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Corruption {
+    /// A block past the end of the source (or a partial last block) was asked for.
+    #[error("block {blkno} is past the end of the data ({n_blocks} whole blocks)")]
+    BlockPastEnd {
+        /// The block asked for.
+        blkno: BlockNo,
+        /// The number of whole blocks the source has.
+        n_blocks: u32,
+    },
+    /// A blob header or payload runs past the end of the data or the caller's limit.
+    #[error("blob at offset {offset}: {len} bytes run past the limit {limit}")]
+    BlobPastEnd {
+        /// Offset of the blob's first header byte.
+        offset: u64,
+        /// Length the header claims.
+        len: u64,
+        /// The first offset the blob may not reach.
+        limit: u64,
+    },
+    /// A blob header with compression bits this reader does not know.
+    #[error("blob at offset {offset}: unknown compression bits {bits:#04x}")]
+    UnknownCompression {
+        /// Offset of the blob's first header byte.
+        offset: u64,
+        /// The top nibble of the first header byte.
+        bits: u8,
+    },
+    /// A compressed payload that does not decompress.
+    #[error("blob at offset {offset}: compressed payload does not decode")]
+    BadCompressedPayload {
+        /// Offset of the blob's first header byte.
+        offset: u64,
+    },
+}
+
+impl Error {
+    /// True for [`Error::Corrupt`].
+    pub fn is_corrupt(&self) -> bool {
+        matches!(self, Error::Corrupt(_))
+    }
+}

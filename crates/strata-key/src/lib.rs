@@ -1,0 +1,24 @@
+//! Identifiers of Neon's pageserver storage: [`Key`], [`Lsn`], key and LSN ranges, tenant and
+//! timeline ids, and layer file names.
+//!
+//! This crate does no I/O. Every type has a fixed binary form (FORMAT.md sections 3, 5.1) and a
+//! text form (section 10); parsing never panics, whatever the input.
+//!
+//! ```
+//! use strata_key::{Key, Lsn};
+//!
+//! let key: Key = "000000067F000032BE0000400000000020B6".parse().unwrap();
+//! assert_eq!(key.field6, 0x20B6);
+//! assert_eq!(key.next().to_string(), "000000067F000032BE0000400000000020B7");
+//! assert_eq!(Lsn(0x1696070).to_string(), "0/1696070");
+//! ```
+
+mod error;
+mod id;
+mod key;
+mod lsn;
+
+pub use error::ParseError;
+pub use id::{TenantId, TimelineId};
+pub use key::{KEY_SIZE, Key, KeyRange};
+pub use lsn::{Lsn, LsnRange};

@@ -1,0 +1,22 @@
+//! Test support shared by every Strata crate: where the golden files written by Neon live, and
+//! parsers for their manifests and query lists (format: `../shared/golden/README`).
+//!
+//! The golden directory is resolved once, here: `$STRATA_GOLDEN_DIR` if set, else
+//! `<repository root>/../shared/golden`. Functions that load a case panic with a message naming
+//! the path when it is missing: they are for tests, where that is the clearest failure.
+//!
+//! Invariant: this crate depends on `strata-key` only, so any crate's tests may use it.
+
+mod golden;
+mod manifest;
+mod queries;
+
+pub use golden::{golden_cases, golden_dir, layer_bytes, layer_path};
+pub use manifest::{Manifest, ManifestEntry, ManifestSummary, Payload};
+pub use queries::{Query, load_queries, parse_queries};
+
+/// The SHA-256 digest of `bytes`.
+pub fn sha256(bytes: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).into()
+}

@@ -225,15 +225,12 @@ impl MemBlockReader {
 
 impl BlockReader for MemBlockReader {
     async fn read_block(&self, blkno: BlockNo) -> Result<Block, Error> {
-        self.blocks
-            .get(blkno.0 as usize)
-            .cloned()
-            .ok_or_else(|| {
-                Error::Corrupt(Corruption::BlockPastEnd {
-                    blkno,
-                    n_blocks: self.n_blocks(),
-                })
+        self.blocks.get(blkno.0 as usize).cloned().ok_or_else(|| {
+            Error::Corrupt(Corruption::BlockPastEnd {
+                blkno,
+                n_blocks: self.n_blocks(),
             })
+        })
     }
 
     fn n_blocks(&self) -> u32 {

@@ -1,4 +1,8 @@
 //! The errors of block I/O and blob decoding.
+//!
+//! Invariant: conditions found in the bytes are [`Error::Corrupt`] with a [`Corruption`] naming
+//! the offset or block; caller misuse has its own variants; only the OS's errors are
+//! [`Error::Io`].
 
 use std::io;
 
@@ -20,6 +24,17 @@ pub enum Error {
     /// A writer failed earlier and refuses further use.
     #[error("writer failed earlier and is poisoned")]
     Poisoned,
+    /// A caller asked for an offset outside the bytes it holds (for example a blob offset
+    /// outside a [`BlobRun`](crate::BlobRun), or a run that ends before it starts).
+    #[error("offset {offset} is outside the range {start}..{end}")]
+    OutOfRange {
+        /// The offset asked for.
+        offset: u64,
+        /// First offset of the range.
+        start: u64,
+        /// First offset after the range.
+        end: u64,
+    },
 }
 
 /// What was wrong with the bytes, and where.
@@ -44,6 +59,14 @@ pub enum Corruption {
         /// The first offset the blob may not reach.
         limit: u64,
     },
+    /// A blob header itself does not fit before the end of the data or the caller's limit.
+    #[error("blob at offset {offset}: header runs past the limit {limit}")]
+    HeaderPastEnd {
+        /// Offset of the blob's first header byte.
+        offset: u64,
+        /// The first offset the blob may not reach.
+        limit: u64,
+    },
     /// A blob header with compression bits this reader does not know.
     #[error("blob at offset {offset}: unknown compression bits {bits:#04x}")]
     UnknownCompression {
@@ -57,6 +80,14 @@ pub enum Corruption {
     BadCompressedPayload {
         /// Offset of the blob's first header byte.
         offset: u64,
+    },
+    /// A compressed payload that decompresses to more than the reader accepts.
+    #[error("blob at offset {offset}: decompresses to more than {limit} bytes")]
+    DecompressedTooLarge {
+        /// Offset of the blob's first header byte.
+        offset: u64,
+        /// The largest decompressed length accepted.
+        limit: u64,
     },
 }
 

@@ -1,23 +1,64 @@
 //! Block I/O and the blob codec of Neon's layer files (FORMAT.md sections 2 and 4).
 //!
 //! * [`Block`], [`BlockNo`], [`PAGE_SIZE`]: the 8 KiB unit every structure is addressed in.
-//! * [`BlockReader`]: async reads of whole blocks; [`MemBlockReader`] serves them from memory.
+//! * [`BlockReader`]: async reads of whole blocks; [`MemBlockReader`] serves them from memory,
+//!   [`FileBlockReader`] from one open file, and a [`FileTable`] hands out [`TableFile`]s
+//!   that share a bounded number of descriptors.
 //! * [`BlockWriter`]: sync, append-only block sinks; [`BlockBuf`] collects them in memory.
+//! * The blob codec ([`encode_header`], [`decode_header`], [`decode_blob`], [`blob_size`]),
+//!   the [`BlobWriter`] that appends blobs to a [`WriteFile`], and async blob reads over any
+//!   reader: [`read_blob_into`] for one blob, [`read_run`] for several with one I/O.
+//! * [`Fs`] / [`WriteFile`]: the filesystem surface writers use, real ([`StdFs`]) or with
+//!   faults injected ([`fault::FaultyFs`]).
+//!
+//! Readers are async (tokio) and take `&self`; writers are synchronous and single-owner.
 //!
 //! ```
-//! use strata_blob::{BlockBuf, BlockNo, BlockReader, BlockWriter, PAGE_SIZE};
+//! use strata_blob::{BlobWriter, BlockNo, BlockReader, MemBlockReader, PAGE_SIZE, read_blob_into};
 //!
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-//! let mut buf = BlockBuf::new();
-//! let blkno = buf.write_block(&[7u8; PAGE_SIZE]).unwrap();
-//! let reader = buf.into_reader();
-//! assert_eq!(reader.read_block(blkno).await.unwrap()[0], 7);
-//! assert!(reader.read_block(BlockNo(1)).await.is_err());
+//! // Blobs are appended from byte 8192 on, as in a layer file.
+//! let mut writer = BlobWriter::new(Vec::new(), PAGE_SIZE as u64);
+//! let small = writer.write_blob(b"hello").unwrap();
+//! let big = writer.write_blob(&[7u8; 10_000]).unwrap();
+//! let end = writer.size();
+//! let mut bytes = writer.into_inner().unwrap();
+//! bytes.resize(bytes.len().next_multiple_of(PAGE_SIZE), 0);
+//!
+//! let reader = MemBlockReader::from_bytes(&bytes);
+//! let mut buf = Vec::new();
+//! read_blob_into(&reader, small, end, &mut buf).await.unwrap();
+//! assert_eq!(buf, b"hello");
+//! read_blob_into(&reader, big, end, &mut buf).await.unwrap();
+//! assert_eq!(buf, [7u8; 10_000]);
+//! // A limit the blob would cross is an error, found before allocating.
+//! assert!(read_blob_into(&reader, big, end - 1, &mut buf).await.unwrap_err().is_corrupt());
+//! assert!(reader.read_block(BlockNo(3)).await.is_err());
 //! # });
 //! ```
 
 mod block;
 mod error;
+pub mod fault;
+mod file;
+mod file_table;
+mod format;
+mod fs;
+pub mod fuzz;
+mod reader;
+mod writer;
 
 pub use block::{Block, BlockBuf, BlockNo, BlockReader, BlockWriter, MemBlockReader, PAGE_SIZE};
 pub use error::{Corruption, Error};
+pub use file::FileBlockReader;
+pub use file_table::{FileTable, FileTableStats, TableFile};
+pub use format::{
+    BlobHeader, BlobReadOptions, BlobSpan, COMPRESSION_BITS_MASK, COMPRESSION_BITS_NONE,
+    COMPRESSION_BITS_ZSTD, Compression, HEADER_PEEK_LEN, HeaderMode, LONG_HEADER_FLAG,
+    LONG_HEADER_LEN, MAX_BLOB_LEN, MAX_COMPRESSED_FORMAT_LEN, SHORT_HEADER_LEN, SHORT_HEADER_LIMIT,
+    ZSTD_FRAME_MAGIC, blob_size, check_span, decode_blob, decode_header, decompress_into,
+    encode_header, encode_zstd_header, header_len, header_peek_len,
+};
+pub use fs::{Fs, StdFs, WriteFile, write_all_at};
+pub use reader::{BlobRun, read_blob_into, read_blob_with, read_run, read_run_with};
+pub use writer::{BlobWriter, BlobWriterOptions, DEFAULT_WRITE_BUFFER_SIZE};

@@ -1,0 +1,325 @@
+//! Fault injection for writers: [`FaultyFs`] wraps any [`Fs`] and makes the *n*-th operation
+//! of a kind fail, or a write come back short or torn, so a test can run a writer once to
+//! count its operations and then sweep *n* over all of them.
+//!
+//! Invariants:
+//! * Operations are counted per [`OpKind`] across the filesystem and every file it created,
+//!   from 0, whether or not a fault fires. Clones share the counters and the plan.
+//! * An injected error is an [`io::Error`] whose source is an [`InjectedFault`] naming the
+//!   operation, so tests can tell it from a real one.
+//! * A fault fires once: the operation after it proceeds normally (unless planned too).
+
+use std::collections::HashMap;
+use std::fmt;
+use std::io;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use crate::fs::{Fs, WriteFile};
+
+/// A kind of filesystem operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OpKind {
+    /// [`Fs::create`].
+    Create,
+    /// [`WriteFile::write_at`].
+    Write,
+    /// [`WriteFile::sync_all`].
+    Sync,
+    /// [`Fs::rename`].
+    Rename,
+    /// [`Fs::remove_file`].
+    Remove,
+    /// [`Fs::sync_dir`].
+    SyncDir,
+}
+
+impl OpKind {
+    /// Every kind, for sweeps.
+    pub const ALL: [OpKind; 6] = [
+        OpKind::Create,
+        OpKind::Write,
+        OpKind::Sync,
+        OpKind::Rename,
+        OpKind::Remove,
+        OpKind::SyncDir,
+    ];
+}
+
+/// What happens to the chosen operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// It does nothing and returns an error.
+    Fail,
+    /// A write writes the first half of its buffer (at least one byte) and reports that
+    /// length. For other kinds it acts as [`Fault::Fail`].
+    ShortWrite,
+    /// A write writes the first half of its buffer and then returns an error, like a crash
+    /// or a full disk in the middle of it. For other kinds it acts as [`Fault::Fail`].
+    TornWrite,
+}
+
+/// The source of an injected [`io::Error`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InjectedFault {
+    /// The operation's kind.
+    pub kind: OpKind,
+    /// Its index among the operations of that kind (from 0).
+    pub nth: u64,
+}
+
+impl fmt::Display for InjectedFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "injected fault in {:?} #{}", self.kind, self.nth)
+    }
+}
+
+impl std::error::Error for InjectedFault {}
+
+impl InjectedFault {
+    /// The injected fault behind `err`, if it is one.
+    pub fn of(err: &io::Error) -> Option<InjectedFault> {
+        err.get_ref()?.downcast_ref::<InjectedFault>().copied()
+    }
+
+    fn into_io(self) -> io::Error {
+        io::Error::other(self)
+    }
+}
+
+/// A filesystem that fails where it is told to; see the module docs.
+pub struct FaultyFs<F: Fs> {
+    inner: F,
+    state: Arc<FaultState>,
+}
+
+/// A file created by a [`FaultyFs`].
+pub struct FaultyFile<W> {
+    inner: W,
+    state: Arc<FaultState>,
+}
+
+#[derive(Default)]
+struct FaultState {
+    counts: [AtomicU64; OpKind::ALL.len()],
+    fired: AtomicU64,
+    plan: Mutex<HashMap<(OpKind, u64), Fault>>,
+}
+
+impl FaultState {
+    /// Counts one operation of `kind`, giving its index and the fault planned for it.
+    fn next(&self, kind: OpKind) -> (u64, Option<Fault>) {
+        let nth = self.counts[kind as usize].fetch_add(1, Ordering::Relaxed);
+        let fault = self
+            .plan
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&(kind, nth));
+        if fault.is_some() {
+            self.fired.fetch_add(1, Ordering::Relaxed);
+        }
+        (nth, fault)
+    }
+
+    /// Counts one non-write operation and fails it if planned.
+    fn check(&self, kind: OpKind) -> io::Result<()> {
+        match self.next(kind) {
+            (_, None) => Ok(()),
+            (nth, Some(_)) => Err(InjectedFault { kind, nth }.into_io()),
+        }
+    }
+}
+
+impl<F: Fs> FaultyFs<F> {
+    /// Wraps `inner` with no fault planned.
+    pub fn new(inner: F) -> FaultyFs<F> {
+        FaultyFs {
+            inner,
+            state: Arc::default(),
+        }
+    }
+
+    /// Plans `fault` for the operation of `kind` with index `nth` (from 0).
+    pub fn inject(&self, kind: OpKind, nth: u64, fault: Fault) {
+        self.state
+            .plan
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert((kind, nth), fault);
+    }
+
+    /// Builder form of [`FaultyFs::inject`] with [`Fault::Fail`].
+    pub fn fail_nth(self, kind: OpKind, nth: u64) -> FaultyFs<F> {
+        self.inject(kind, nth, Fault::Fail);
+        self
+    }
+
+    /// Builder form of [`FaultyFs::inject`] with a [`Fault::ShortWrite`] on write `nth`.
+    pub fn short_write_nth(self, nth: u64) -> FaultyFs<F> {
+        self.inject(OpKind::Write, nth, Fault::ShortWrite);
+        self
+    }
+
+    /// Builder form of [`FaultyFs::inject`] with a [`Fault::TornWrite`] on write `nth`.
+    pub fn torn_write_nth(self, nth: u64) -> FaultyFs<F> {
+        self.inject(OpKind::Write, nth, Fault::TornWrite);
+        self
+    }
+
+    /// Operations of `kind` so far.
+    pub fn count(&self, kind: OpKind) -> u64 {
+        self.state.counts[kind as usize].load(Ordering::Relaxed)
+    }
+
+    /// Faults that have fired so far.
+    pub fn n_fired(&self) -> u64 {
+        self.state.fired.load(Ordering::Relaxed)
+    }
+
+    /// The wrapped filesystem.
+    pub fn inner(&self) -> &F {
+        &self.inner
+    }
+}
+
+impl<F: Fs + Clone> Clone for FaultyFs<F> {
+    fn clone(&self) -> FaultyFs<F> {
+        FaultyFs {
+            inner: self.inner.clone(),
+            state: Arc::clone(&self.state),
+        }
+    }
+}
+
+impl<F: Fs> fmt::Debug for FaultyFs<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FaultyFs")
+            .field("fired", &self.n_fired())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<F: Fs> Fs for FaultyFs<F> {
+    type File = FaultyFile<F::File>;
+
+    fn create(&self, path: &Path) -> io::Result<Self::File> {
+        self.state.check(OpKind::Create)?;
+        Ok(FaultyFile {
+            inner: self.inner.create(path)?,
+            state: Arc::clone(&self.state),
+        })
+    }
+
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        self.state.check(OpKind::Rename)?;
+        self.inner.rename(from, to)
+    }
+
+    fn remove_file(&self, path: &Path) -> io::Result<()> {
+        self.state.check(OpKind::Remove)?;
+        self.inner.remove_file(path)
+    }
+
+    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+        self.state.check(OpKind::SyncDir)?;
+        self.inner.sync_dir(dir)
+    }
+}
+
+impl<W: WriteFile> WriteFile for FaultyFile<W> {
+    fn write_at(&mut self, buf: &[u8], offset: u64) -> io::Result<usize> {
+        let (nth, fault) = self.state.next(OpKind::Write);
+        let injected = InjectedFault {
+            kind: OpKind::Write,
+            nth,
+        };
+        let half = buf.get(..buf.len().div_ceil(2)).unwrap_or(buf);
+        match fault {
+            None => self.inner.write_at(buf, offset),
+            Some(Fault::Fail) => Err(injected.into_io()),
+            Some(Fault::ShortWrite) => self.inner.write_at(half, offset),
+            Some(Fault::TornWrite) => {
+                crate::fs::write_all_at(&mut self.inner, half, offset)?;
+                Err(injected.into_io())
+            }
+        }
+    }
+
+    fn sync_all(&mut self) -> io::Result<()> {
+        self.state.check(OpKind::Sync)?;
+        self.inner.sync_all()
+    }
+}
+
+impl<W> fmt::Debug for FaultyFile<W> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FaultyFile").finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests")]
+mod tests {
+    use super::*;
+    use crate::fs::{StdFs, write_all_at};
+
+    #[test]
+    fn counts_and_fires_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let fs = FaultyFs::new(StdFs)
+            .fail_nth(OpKind::Write, 1)
+            .short_write_nth(2);
+        let mut f = fs.create(&path).unwrap();
+        assert_eq!(f.write_at(b"ab", 0).unwrap(), 2);
+        let err = f.write_at(b"cd", 2).unwrap_err();
+        assert_eq!(
+            InjectedFault::of(&err),
+            Some(InjectedFault {
+                kind: OpKind::Write,
+                nth: 1
+            })
+        );
+        assert_eq!(f.write_at(b"efgh", 2).unwrap(), 2); // short
+        assert_eq!(f.write_at(b"ij", 4).unwrap(), 2);
+        assert_eq!(fs.count(OpKind::Write), 4);
+        assert_eq!(fs.count(OpKind::Create), 1);
+        assert_eq!(fs.n_fired(), 2);
+        drop(f);
+        assert_eq!(std::fs::read(&path).unwrap(), b"abefij");
+    }
+
+    #[test]
+    fn torn_write_leaves_a_prefix() {
+        let fs = FaultyFs::new(StdFs).torn_write_nth(0);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let mut f = fs.create(&path).unwrap();
+        assert!(write_all_at(&mut f, b"abcdef", 0).is_err());
+        drop(f);
+        assert_eq!(std::fs::read(&path).unwrap(), b"abc");
+    }
+
+    #[test]
+    fn other_kinds_fail() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a");
+        let fs = FaultyFs::new(StdFs);
+        for kind in OpKind::ALL {
+            fs.inject(kind, 0, Fault::Fail);
+        }
+        assert!(fs.create(&a).is_err());
+        assert!(!a.exists(), "a failed create does nothing");
+        let mut f = fs.create(&a).unwrap();
+        assert!(f.sync_all().is_err());
+        f.sync_all().unwrap();
+        assert!(fs.rename(&a, &dir.path().join("b")).is_err());
+        assert!(a.exists());
+        assert!(fs.sync_dir(dir.path()).is_err());
+        fs.sync_dir(dir.path()).unwrap();
+        assert!(fs.remove_file(&a).is_err());
+        fs.remove_file(&a).unwrap();
+        assert_eq!(fs.n_fired(), 5);
+    }
+}

@@ -1,9 +1,18 @@
 //! The errors of delta layer writing and reading.
 //!
-//! Variants are added by the writer and reader modules; keep `Io` and `Corrupt` as the places
-//! lower crates' I/O and corruption errors map into.
+//! Invariants:
+//! * Lower crates' errors map Io→[`Error::Io`] and Corrupt→[`Error::Corrupt`], so
+//!   `matches!(e, Error::Corrupt(_))` holds for every error caused by a layer's bytes, whatever
+//!   level found it; their other errors keep their own variants ([`Error::Blob`],
+//!   [`Error::Btree`]).
+//! * A [`Corruption`] says what was wrong ([`CorruptionKind`]) and, when the reader knows it,
+//!   in which file ([`Corruption::file`]); [`Error::in_file`] adds the file on the way out.
 
+use std::fmt;
 use std::io;
+use std::path::{Path, PathBuf};
+
+use strata_key::{Key, Lsn};
 
 /// An error of a delta layer operation.
 #[derive(Debug, thiserror::Error)]
@@ -12,4 +21,174 @@ pub enum Error {
     /// The operating system reported an I/O error.
     #[error(transparent)]
     Io(#[from] io::Error),
+    /// The layer's bytes break a rule of the format: see [`Corruption`].
+    #[error(transparent)]
+    Corrupt(Corruption),
+    /// Another error of the blob layer (neither I/O nor corruption), e.g. a blob too large to
+    /// write or a poisoned blob writer.
+    #[error("blob layer: {0}")]
+    Blob(#[source] strata_blob::Error),
+    /// Another error of the B-tree (neither I/O nor corruption), e.g. unsorted keys given to
+    /// the builder.
+    #[error("B-tree: {0}")]
+    Btree(#[source] strata_btree::Error),
+}
+
+/// What was wrong with a layer's bytes, and in which file (when known).
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Corruption {
+    /// The layer file, when the reader was opened from a path.
+    pub file: Option<PathBuf>,
+    /// What was wrong, and where in the file.
+    pub kind: CorruptionKind,
+}
+
+/// What was wrong with a layer's bytes, and where.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CorruptionKind {
+    /// The block layer found the data wrong (a block past the end, a blob running past its
+    /// limit, …).
+    #[error(transparent)]
+    Block(strata_blob::Corruption),
+    /// The B-tree index breaks a rule (FORMAT.md section 9 items 7–13).
+    #[error(transparent)]
+    Btree(strata_btree::Corruption),
+    /// The file has fewer than the 3 blocks every delta layer has (section 9 item 1).
+    #[error("file has {n_blocks} whole blocks, a delta layer has at least 3")]
+    FileTooShort {
+        /// Whole blocks in the file.
+        n_blocks: u32,
+    },
+    /// The summary's magic is not `0x5A61` (item 2).
+    #[error("bad magic {magic:#06x}, expected 0x5a61")]
+    BadMagic {
+        /// The magic found.
+        magic: u16,
+    },
+    /// The summary's format version is not 3 (item 2).
+    #[error("format version {version}, expected 3")]
+    BadVersion {
+        /// The version found.
+        version: u16,
+    },
+    /// The summary's key range is empty (item 3).
+    #[error("empty key range {start}..{end}")]
+    EmptyKeyRange {
+        /// Start of the range.
+        start: Key,
+        /// End of the range.
+        end: Key,
+    },
+    /// The summary's LSN range is empty (item 3).
+    #[error("empty LSN range {}..{}", .start.to_hex16(), .end.to_hex16())]
+    EmptyLsnRange {
+        /// Start of the range.
+        start: Lsn,
+        /// End of the range.
+        end: Lsn,
+    },
+    /// The summary's index pointers lie outside the file (item 5).
+    #[error(
+        "index start block {index_start_blk} + root {index_root_blk} is not inside the file's \
+         {n_blocks} blocks (or the index starts before block 2)"
+    )]
+    IndexOutOfFile {
+        /// `summary.index_start_blk`.
+        index_start_blk: u32,
+        /// `summary.index_root_blk`.
+        index_root_blk: u32,
+        /// Whole blocks in the file.
+        n_blocks: u32,
+    },
+    /// Blob offsets do not increase in key order (item 16), so entry sizes are undefined.
+    #[error("blob offset {next_offset:#x} follows offset {offset:#x} in key order")]
+    OffsetsNotIncreasing {
+        /// Offset of an entry's blob.
+        offset: u64,
+        /// Offset of the next entry's blob, not greater.
+        next_offset: u64,
+    },
+    /// A blob offset lies outside the value area `[8192, index_start_blk * 8192)` (item 15).
+    #[error("blob offset {offset:#x} is outside the value area 0x2000..{value_area_end:#x}")]
+    BlobOutsideValueArea {
+        /// The blob's offset.
+        offset: u64,
+        /// `index_start_blk * 8192`.
+        value_area_end: u64,
+    },
+}
+
+impl Error {
+    /// True for [`Error::Corrupt`].
+    pub fn is_corrupt(&self) -> bool {
+        matches!(self, Error::Corrupt(_))
+    }
+
+    /// A corruption error of unknown file.
+    pub fn corrupt(kind: CorruptionKind) -> Error {
+        Error::Corrupt(Corruption { file: None, kind })
+    }
+
+    /// Names `path` as the file of a corruption error that names none yet (other errors are
+    /// returned unchanged).
+    pub fn in_file(self, path: Option<&Path>) -> Error {
+        match (self, path) {
+            (Error::Corrupt(Corruption { file: None, kind }), Some(path)) => {
+                Error::Corrupt(Corruption {
+                    file: Some(path.to_path_buf()),
+                    kind,
+                })
+            }
+            (e, _) => e,
+        }
+    }
+}
+
+impl From<CorruptionKind> for Error {
+    fn from(kind: CorruptionKind) -> Error {
+        Error::corrupt(kind)
+    }
+}
+
+impl From<strata_blob::Corruption> for Error {
+    fn from(c: strata_blob::Corruption) -> Error {
+        Error::corrupt(CorruptionKind::Block(c))
+    }
+}
+
+impl From<strata_blob::Error> for Error {
+    fn from(err: strata_blob::Error) -> Error {
+        match err {
+            strata_blob::Error::Io(e) => Error::Io(e),
+            strata_blob::Error::Corrupt(c) => Error::corrupt(CorruptionKind::Block(c)),
+            other => Error::Blob(other),
+        }
+    }
+}
+
+impl From<strata_btree::Error> for Error {
+    fn from(err: strata_btree::Error) -> Error {
+        match err {
+            strata_btree::Error::Io(e) => Error::Io(e),
+            strata_btree::Error::Corrupt(c) => Error::corrupt(CorruptionKind::Btree(c)),
+            other => Error::Btree(other),
+        }
+    }
+}
+
+impl fmt::Display for Corruption {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.file {
+            Some(path) => write!(f, "corrupt delta layer {}: {}", path.display(), self.kind),
+            None => write!(f, "corrupt delta layer: {}", self.kind),
+        }
+    }
+}
+
+impl std::error::Error for Corruption {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.kind)
+    }
 }

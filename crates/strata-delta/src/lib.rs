@@ -15,7 +15,7 @@ mod reconstruct;
 mod vectored;
 mod verify;
 
-pub use error::Error;
+pub use error::{Corruption, CorruptionKind, Error};
 pub use format::*;
 pub use value::*;
 pub use workload::*;

@@ -35,6 +35,13 @@ pub enum Error {
         /// First offset after the range.
         end: u64,
     },
+    /// Every slot of a page cache stayed held (pinned by readers, or reserved by fills in
+    /// flight) for longer than the cache's wait, so a missing block could not be loaded.
+    #[error("all {n_slots} page cache slots are pinned")]
+    CacheFull {
+        /// The cache's number of slots.
+        n_slots: usize,
+    },
 }
 
 /// What was wrong with the bytes, and where.

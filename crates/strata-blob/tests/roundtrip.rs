@@ -1,0 +1,283 @@
+//! Blobs written by [`BlobWriter`] read back exactly through every reader, wherever their
+//! headers fall relative to block boundaries, and reads past the limit fail typed.
+
+use proptest::prelude::*;
+use strata_blob::{
+    BlobReadOptions, BlobWriter, BlobWriterOptions, BlockReader, Corruption, Error,
+    FileBlockReader, FileTable, Fs, HeaderMode, MemBlockReader, PAGE_SIZE, StdFs, blob_size, fuzz,
+    read_blob_into, read_blob_with, read_run,
+};
+
+const PAGE: u64 = PAGE_SIZE as u64;
+/// Lengths at the header and block edges (FORMAT.md section 4), and multi-block ones.
+const EDGE_LENS: [usize; 12] = [
+    0,
+    1,
+    127,
+    128,
+    129,
+    4096,
+    8191,
+    8192,
+    8193,
+    16384,
+    20000,
+    3 * PAGE_SIZE + 5,
+];
+
+fn payload(seed: usize, len: usize) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i.wrapping_mul(31) ^ seed.wrapping_mul(97)) as u8)
+        .collect()
+}
+
+/// Writes `payloads` from `start` into memory; returns the whole-block file image, the blob
+/// offsets and the end of the last blob.
+fn write_mem(
+    start: u64,
+    payloads: &[Vec<u8>],
+    opts: BlobWriterOptions,
+) -> (Vec<u8>, Vec<u64>, u64) {
+    let mut writer = BlobWriter::with_options(Vec::new(), start, opts);
+    let offsets: Vec<u64> = payloads
+        .iter()
+        .map(|p| writer.write_blob(p).unwrap())
+        .collect();
+    let end = writer.size();
+    let mut bytes = writer.into_inner().unwrap();
+    assert_eq!(bytes.len() as u64, end.max(start));
+    bytes.resize((end as usize).next_multiple_of(PAGE_SIZE), 0);
+    (bytes, offsets, end)
+}
+
+/// Reads every blob back through `reader` (one by one, and as one run) and checks it.
+async fn check_reader<R: BlockReader>(reader: &R, payloads: &[Vec<u8>], offsets: &[u64], end: u64) {
+    let mut buf = vec![0xEE; 3];
+    for (p, &off) in payloads.iter().zip(offsets) {
+        read_blob_into(reader, off, end, &mut buf).await.unwrap();
+        assert_eq!(&buf, p);
+    }
+    if let (Some(&first), Some(&last)) = (offsets.first(), offsets.last()) {
+        let run = read_run(reader, first, end).await.unwrap();
+        for (p, &off) in payloads.iter().zip(offsets) {
+            assert_eq!(&*run.blob_at(off).unwrap(), &p[..]);
+        }
+        // The last blob may not reach a limit one byte short of its end.
+        let err = read_blob_into(reader, last, end - 1, &mut buf)
+            .await
+            .unwrap_err();
+        assert!(matches!(
+            err,
+            Error::Corrupt(Corruption::BlobPastEnd { .. } | Corruption::HeaderPastEnd { .. })
+        ));
+        let short_run = read_run(reader, first, end - 1).await.unwrap();
+        assert!(short_run.blob_at(last).unwrap_err().is_corrupt());
+        assert!(
+            matches!(
+                short_run.blob_at(first.wrapping_sub(1)),
+                Err(Error::OutOfRange { .. })
+            ) || first == 0
+        );
+    }
+}
+
+/// Headers at every position around a block boundary, for every edge length.
+#[tokio::test]
+async fn every_header_position_near_a_boundary() {
+    let positions = (0..=8u64).chain(PAGE - 8..PAGE).map(|p| PAGE + p);
+    for start in positions {
+        for (i, &len) in EDGE_LENS.iter().enumerate() {
+            // The blob under test, then a small one right after it.
+            let payloads = vec![payload(i, len), payload(i + 1, 3)];
+            let (bytes, offsets, end) = write_mem(start, &payloads, BlobWriterOptions::default());
+            assert_eq!(offsets, vec![start, start + blob_size(len as u64)]);
+            let reader = MemBlockReader::from_bytes(&bytes);
+            check_reader(&reader, &payloads, &offsets, end).await;
+            // The pure decoder agrees with the block reader.
+            for &off in &offsets {
+                let (_, p) = fuzz::blob_read(&bytes, off, end, HeaderMode::Auto).unwrap();
+                assert_eq!(payloads[offsets.iter().position(|&o| o == off).unwrap()], p);
+            }
+        }
+    }
+}
+
+/// A 4-byte header split 1+3, 2+2 and 3+1 across blocks, and a payload spanning many blocks,
+/// through a real file.
+#[tokio::test]
+async fn straddling_headers_through_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = FileTable::new(2);
+    for cut in 1..=3u64 {
+        let start = 2 * PAGE - cut;
+        let payloads = vec![payload(7, 5 * PAGE_SIZE + 11), payload(8, 200)];
+        let path = dir.path().join(format!("f{cut}"));
+        let mut writer = BlobWriter::new(StdFs.create(&path).unwrap(), start);
+        let offsets: Vec<u64> = payloads
+            .iter()
+            .map(|p| writer.write_blob(p).unwrap())
+            .collect();
+        let end = writer.size();
+        let file = writer.into_inner().unwrap();
+        file.set_len(end.next_multiple_of(PAGE)).unwrap();
+        drop(file);
+        let reader = FileBlockReader::open(&path).unwrap();
+        check_reader(&reader, &payloads, &offsets, end).await;
+        let table_file = table.open(&path).unwrap();
+        check_reader(&table_file, &payloads, &offsets, end).await;
+        // The blob after the header straddle starts where the first ends.
+        let mut buf = Vec::new();
+        let span = read_blob_with(&reader, start, end, &mut buf, &BlobReadOptions::default())
+            .await
+            .unwrap();
+        assert_eq!((span.header.header_len, span.end()), (4, offsets[1]));
+    }
+}
+
+#[tokio::test]
+async fn huge_length_in_a_small_file_is_corrupt() {
+    let mut bytes = vec![0u8; 2 * PAGE_SIZE];
+    bytes[PAGE_SIZE..PAGE_SIZE + 4].copy_from_slice(&[0xFF, 0xFF, 0xFF, 0xFF]);
+    let reader = MemBlockReader::from_bytes(&bytes);
+    let mut buf = Vec::new();
+    let err = read_blob_into(&reader, PAGE, u64::MAX, &mut buf)
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        Error::Corrupt(Corruption::BlobPastEnd {
+            offset: PAGE,
+            len: 0x7FFF_FFFF,
+            limit
+        }) if limit == 2 * PAGE
+    ));
+    assert!(
+        buf.capacity() < 2 * PAGE_SIZE,
+        "no allocation for the claimed length"
+    );
+    let err = read_blob_into(&reader, 2 * PAGE, u64::MAX, &mut buf)
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        Error::Corrupt(Corruption::HeaderPastEnd { .. })
+    ));
+    // A run past the reader's end.
+    let err = read_run(&reader, PAGE, 2 * PAGE + 1).await.unwrap_err();
+    assert!(matches!(
+        err,
+        Error::Corrupt(Corruption::BlobPastEnd { .. })
+    ));
+    assert!(matches!(
+        read_run(&reader, 5, 4).await,
+        Err(Error::OutOfRange { .. })
+    ));
+}
+
+#[cfg(feature = "zstd")]
+#[tokio::test]
+async fn compressed_blobs_round_trip() {
+    let opts = BlobWriterOptions {
+        zstd_level: Some(1),
+        ..Default::default()
+    };
+    let compressible = vec![b'a'; 30_000];
+    let random: Vec<u8> = (0..3000u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    let payloads = vec![
+        compressible.clone(),
+        random.clone(),
+        b"tiny".to_vec(),
+        vec![],
+    ];
+    let (bytes, offsets, end) = write_mem(PAGE, &payloads, opts);
+    // The compressible payload was stored compressed with the newer header.
+    assert_eq!(bytes[PAGE_SIZE] & 0xF0, 0x90);
+    assert!(offsets[1] - offsets[0] < 1000);
+    let reader = MemBlockReader::from_bytes(&bytes);
+    check_reader(&reader, &payloads, &offsets, end).await;
+    let mut buf = Vec::new();
+    for mode in [HeaderMode::Auto, HeaderMode::Compressed] {
+        let opts = BlobReadOptions {
+            mode,
+            ..Default::default()
+        };
+        for (p, &off) in payloads.iter().zip(&offsets) {
+            read_blob_with(&reader, off, end, &mut buf, &opts)
+                .await
+                .unwrap();
+            assert_eq!(&buf, p);
+        }
+    }
+    // Read as seed headers, the compressed blob claims more than 256 MiB: corrupt, typed.
+    let seed = BlobReadOptions {
+        mode: HeaderMode::Seed,
+        ..Default::default()
+    };
+    let err = read_blob_with(&reader, offsets[0], end, &mut buf, &seed)
+        .await
+        .unwrap_err();
+    assert!(err.is_corrupt());
+    // A decompressed-size cap below the payload is enforced.
+    let capped = BlobReadOptions {
+        max_decompressed_len: 29_999,
+        ..Default::default()
+    };
+    let err = read_blob_with(&reader, offsets[0], end, &mut buf, &capped)
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        Error::Corrupt(Corruption::DecompressedTooLarge { limit: 29_999, .. })
+    ));
+    // Too large for the newer format's 28-bit length: refused before writing.
+    let mut w = BlobWriter::with_options(Vec::new(), 0, opts);
+    let big = vec![0u8; (1 << 28) + 1];
+    assert!(matches!(w.write_blob(&big), Err(Error::BlobTooLarge(_))));
+    assert_eq!(w.size(), 0);
+}
+
+fn lens() -> impl Strategy<Value = usize> {
+    prop_oneof![
+        prop::sample::select(EDGE_LENS.to_vec()),
+        0usize..200,
+        0usize..40_000,
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// Any sequence of blobs from any start offset and buffer size: the writer's bytes equal
+    /// the concatenated encodings, and every reader gives the payloads back.
+    #[test]
+    fn write_then_read(
+        start_in_block in 0u64..PAGE,
+        lens in prop::collection::vec(lens(), 1..12),
+        buffer_size in prop::sample::select(vec![PAGE_SIZE, 3 * PAGE_SIZE, 256 * 1024]),
+    ) {
+        let start = PAGE + start_in_block;
+        let payloads: Vec<Vec<u8>> = lens.iter().enumerate().map(|(i, &l)| payload(i, l)).collect();
+        let opts = BlobWriterOptions { buffer_size, ..Default::default() };
+        let (bytes, offsets, end) = write_mem(start, &payloads, opts);
+
+        // Model: headers + payloads back to back.
+        let mut model = vec![0u8; start as usize];
+        for p in &payloads {
+            let (h, n) = strata_blob::encode_header(p.len() as u64).unwrap();
+            model.extend_from_slice(&h[..n]);
+            model.extend_from_slice(p);
+        }
+        prop_assert_eq!(&bytes[..end as usize], &model[..]);
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("layer");
+        std::fs::write(&path, &bytes).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        rt.block_on(async {
+            check_reader(&MemBlockReader::from_bytes(&bytes), &payloads, &offsets, end).await;
+            check_reader(&FileBlockReader::open(&path).unwrap(), &payloads, &offsets, end).await;
+        });
+    }
+}

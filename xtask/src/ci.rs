@@ -8,6 +8,9 @@
 //! seconds per target, or when `CI=true` (then [`CI_FUZZ_SECS`] per target, unless that
 //! variable says otherwise; `0` turns it off). `--no-fuzz` always skips it.
 //!
+//! Tests run under plain `cargo test`, not cargo-nextest: nextest is not on every machine, it
+//! does not run doctests, and on two cores its process per test buys little.
+//!
 //! Invariant: nothing here decides a pass or a failure but the exit codes of the steps.
 
 use std::time::{Duration, Instant};

@@ -26,7 +26,8 @@ commands:
   fuzz [TARGET..] [--secs N] [--list]
                         run fuzz targets of fuzz/ (all when none is named) for N seconds each
                         (default 30); installs cargo-fuzz if missing; --list prints the targets
-  bench [ARGS..]        cargo bench --workspace, ARGS passed to the benches (e.g. a filter)";
+  bench [ARGS..]        cargo bench --workspace --benches, ARGS passed to criterion (e.g. a
+                        filter, --save-baseline NAME)";
 
 fn main() -> ExitCode {
     match run(std::env::args().skip(1).collect()) {
@@ -61,7 +62,7 @@ fn run(args: Vec<String>) -> anyhow::Result<()> {
         "fuzz" => fuzz::run(&parse_fuzz_args(rest)?),
         "bench" => command::run(
             command::cargo()
-                .args(["bench", "--workspace", "--"])
+                .args(["bench", "--workspace", "--benches", "--"])
                 .args(rest),
         ),
         "help" | "-h" | "--help" => {

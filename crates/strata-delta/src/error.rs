@@ -12,7 +12,9 @@ use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use strata_key::{Key, Lsn};
+use strata_key::{Key, Lsn, LsnRange};
+
+use crate::value::ValueError;
 
 /// An error of a delta layer operation.
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +34,72 @@ pub enum Error {
     /// the builder.
     #[error("B-tree: {0}")]
     Btree(#[source] strata_btree::Error),
+    /// A writer was given a (key, LSN) not strictly after the previous one.
+    #[error("unsorted input: {key}@{} after {last_key}@{}", .lsn.to_hex16(), .last_lsn.to_hex16())]
+    Unsorted {
+        /// The key given.
+        key: Key,
+        /// The LSN given.
+        lsn: Lsn,
+        /// The previous entry's key.
+        last_key: Key,
+        /// The previous entry's LSN.
+        last_lsn: Lsn,
+    },
+    /// A writer was given an LSN outside its layer's LSN range.
+    #[error("LSN {} is outside the layer's range {}..{}", .lsn.to_hex16(), .lsn_range.start.to_hex16(), .lsn_range.end.to_hex16())]
+    LsnOutOfRange {
+        /// The LSN given.
+        lsn: Lsn,
+        /// The layer's LSN range.
+        lsn_range: LsnRange,
+    },
+    /// A writer was given a key outside its layer's key range (below the start key, or, at
+    /// `finish`, an end key not above every key written).
+    #[error("key {key} is outside the layer's range {start}..{end}")]
+    KeyOutOfRange {
+        /// The offending key.
+        key: Key,
+        /// Start of the layer's key range.
+        start: Key,
+        /// End of the layer's key range (`Key::MAX` while it is not known yet).
+        end: Key,
+    },
+    /// A writer was asked for a layer with an empty LSN range (`start >= end`).
+    #[error("invalid LSN range {}..{}: a layer needs start < end", .start.to_hex16(), .end.to_hex16())]
+    InvalidLsnRange {
+        /// Start of the range.
+        start: Lsn,
+        /// End of the range.
+        end: Lsn,
+    },
+    /// A writer was finished without any entry: an empty delta layer cannot be written.
+    #[error("a delta layer needs at least one entry")]
+    EmptyLayer,
+    /// The finished layer would be larger than the writer's limit
+    /// ([`MAX_LAYER_FILE_SIZE`](crate::MAX_LAYER_FILE_SIZE) by default); the file is removed.
+    #[error("layer file of {size} bytes exceeds the limit of {limit} bytes")]
+    FileTooLarge {
+        /// The file's size (at least; found while writing or at finish).
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// Serialized value bytes given to a writer do not start like a [`Value`](crate::Value),
+    /// or their will_init flag disagrees with the one given.
+    #[error("invalid value bytes for {key}@{}: {error}", .lsn.to_hex16())]
+    InvalidValue {
+        /// The key given.
+        key: Key,
+        /// The LSN given.
+        lsn: Lsn,
+        /// What is wrong.
+        #[source]
+        error: ValueError,
+    },
+    /// The writer failed earlier (its temp file is gone) and refuses further use.
+    #[error("the layer writer failed earlier and is poisoned")]
+    Poisoned,
 }
 
 /// What was wrong with a layer's bytes, and in which file (when known).
@@ -55,6 +123,30 @@ pub enum CorruptionKind {
     /// The B-tree index breaks a rule (FORMAT.md section 9 items 7–13).
     #[error(transparent)]
     Btree(strata_btree::Corruption),
+    /// Fewer than the 96 bytes of a summary were given to [`Summary::decode`](crate::Summary::decode).
+    #[error("summary needs 96 bytes, got {len}")]
+    SummaryTooShort {
+        /// Bytes given.
+        len: usize,
+    },
+    /// A blob's payload is not exactly one serialized [`Value`](crate::Value) (item 17).
+    #[error("value at offset {offset:#x}: {error}")]
+    Value {
+        /// File offset of the blob.
+        offset: u64,
+        /// What is wrong with the bytes.
+        #[source]
+        error: ValueError,
+    },
+    /// The summary differs from the one the caller expected (section 9 item 4; the index
+    /// fields are not compared).
+    #[error("summary {found:?} differs from the expected {expected:?}")]
+    SummaryMismatch {
+        /// The expected summary, with the file's index fields.
+        expected: Box<crate::format::Summary>,
+        /// The file's summary.
+        found: Box<crate::format::Summary>,
+    },
     /// The file has fewer than the 3 blocks every delta layer has (section 9 item 1).
     #[error("file has {n_blocks} whole blocks, a delta layer has at least 3")]
     FileTooShort {

@@ -259,6 +259,18 @@ enum IterState {
     Failed,
 }
 
+/// What [`BtreeIter::advance`] found.
+enum Advance<const L: usize> {
+    /// The next entry.
+    Entry([u8; L], u64),
+    /// The scan is over.
+    End,
+    /// The first descent from the root is due.
+    NotStarted,
+    /// Downlink `entry_idx` of the node (block number, block) is to be followed.
+    Descend(u32, Block, usize),
+}
+
 #[derive(Debug)]
 struct Frame {
     blkno: u32,
@@ -290,12 +302,21 @@ impl<'a, R: BlockReader, const L: usize> BtreeIter<'a, R, L> {
 
     /// The next entry, `None` at the end (or after an error).
     pub async fn next(&mut self) -> Option<Result<([u8; L], u64), Error>> {
-        match self.step().await {
-            Ok(entry) => entry.map(Ok),
-            Err(e) => {
+        loop {
+            // Usually the next entry is in the current leaf: no I/O, no await.
+            let io = match self.advance() {
+                Ok(Advance::Entry(key, value)) => return Some(Ok((key, value))),
+                Ok(Advance::End) => return None,
+                Ok(Advance::NotStarted) => self.descend_first().await,
+                Ok(Advance::Descend(blkno, block, entry_idx)) => {
+                    self.descend(blkno, block, entry_idx).await
+                }
+                Err(e) => Err(e),
+            };
+            if let Err(e) = io {
                 self.state = IterState::Failed;
                 self.path.clear();
-                Some(Err(e))
+                return Some(Err(e));
             }
         }
     }
@@ -306,19 +327,21 @@ impl<'a, R: BlockReader, const L: usize> BtreeIter<'a, R, L> {
         self.state == IterState::BeforeStart
     }
 
-    async fn step(&mut self) -> Result<Option<([u8; L], u64)>, Error> {
+    /// Takes the next entry of the deepest node on the path, popping finished nodes. Does no
+    /// I/O: a downlink to follow is returned as [`Advance::Descend`].
+    fn advance(&mut self) -> Result<Advance<L>, Error> {
         match self.state {
-            IterState::NotStarted => self.descend_first().await?,
+            IterState::NotStarted => return Ok(Advance::NotStarted),
             IterState::Running => {}
-            IterState::Exhausted | IterState::BeforeStart | IterState::Failed => return Ok(None),
+            IterState::Exhausted | IterState::BeforeStart | IterState::Failed => {
+                return Ok(Advance::End);
+            }
         }
         let tree = self.tree;
         loop {
             let Some(frame) = self.path.last_mut() else {
-                if self.state == IterState::Running {
-                    self.state = IterState::Exhausted;
-                }
-                return Ok(None);
+                self.state = IterState::Exhausted;
+                return Ok(Advance::End);
             };
             let node = tree.decode(frame.blkno, &frame.block)?;
             let entry_idx = match self.dir {
@@ -352,7 +375,7 @@ impl<'a, R: BlockReader, const L: usize> BtreeIter<'a, R, L> {
                 }
                 self.last_key = Some(key);
                 self.stats.n_entries += 1;
-                return Ok(Some((key, value)));
+                return Ok(Advance::Entry(key, value));
             }
             if frame.taken {
                 let later = match self.dir {
@@ -363,9 +386,16 @@ impl<'a, R: BlockReader, const L: usize> BtreeIter<'a, R, L> {
                     .map_err(|p| tree.corrupt(blkno, p))?;
             }
             frame.taken = true;
-            let (child, block) = tree.read_child(blkno, &node, entry_idx).await?;
-            self.enter(child, block, None)?;
+            return Ok(Advance::Descend(blkno, frame.block.clone(), entry_idx));
         }
+    }
+
+    /// Follows downlink `entry_idx` of the node at `blkno` and enters the child at its first
+    /// entry in scan order (FORMAT.md 6.5: a resumed sibling's binary search lands there).
+    async fn descend(&mut self, blkno: u32, block: Block, entry_idx: usize) -> Result<(), Error> {
+        let parent = self.tree.decode(blkno, &block)?;
+        let (child, child_block) = self.tree.read_child(blkno, &parent, entry_idx).await?;
+        self.enter(child, child_block, None)
     }
 
     /// The first descent: binary search from the root down to a leaf (FORMAT.md 6.5 step 3).

@@ -1,1 +1,182 @@
-//! (being written)
+//! Full iteration over a delta layer in (key, LSN) order (FORMAT.md sections 6.6 "Full scan"
+//! and 12 item 4): [`DeltaLayer::iter`], [`DeltaEntry`], and Neon's [`DeltaLayer::load_keys`].
+//!
+//! Invariants:
+//! * Entries come from a forwards B-tree walk from 26 zero bytes, so they are strictly
+//!   increasing in (key, LSN) (the B-tree reader checks the order).
+//! * [`DeltaEntry::size`] is the next entry's blob offset minus this one's (the last runs to
+//!   `index_start_blk * 8192`), Neon's on-disk size; offsets that do not increase, or lie
+//!   outside the value area, end the iteration with [`Error::Corrupt`] instead of wrapping.
+//! * Values are read only when asked for. [`DeltaEntryIter::load_value`] reads the value area
+//!   sequentially in large runs (one `read_blocks` per run), the pattern of a full scan;
+//!   [`DeltaEntry::load_value`] reads one blob through the layer's reader.
+
+#![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
+
+use std::borrow::Cow;
+
+use strata_blob::BlockReader;
+use strata_btree::{BtreeIter, VisitDirection};
+use strata_key::{Key, Lsn};
+
+use crate::error::{CorruptionKind, Error};
+use crate::format::{BlobRef, DELTA_KEY_SIZE, VALUE_AREA_OFFSET};
+use crate::reader::{DeltaLayer, RunReader, SCAN_RUN_BYTES, decode_value, split_delta_key};
+use crate::value::Value;
+
+/// One index entry of a delta layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeltaEntry {
+    /// The page key.
+    pub key: Key,
+    /// The LSN of this version.
+    pub lsn: Lsn,
+    /// Where the value is, and its will_init bit.
+    pub blob_ref: BlobRef,
+    /// Bytes the value takes on disk (blob header, payload, and any padding before the next
+    /// blob or the index): Neon's `load_keys` size.
+    pub size: u64,
+}
+
+impl DeltaEntry {
+    /// Reads and decodes this entry's value through `layer`'s reader.
+    pub async fn load_value<R: BlockReader>(&self, layer: &DeltaLayer<R>) -> Result<Value, Error> {
+        let pos = self.blob_ref.pos();
+        let res = async {
+            layer.check_blob_offset(pos)?;
+            layer.blob_cursor().read_value(pos).await
+        };
+        res.await.map_err(|e| layer.ctx(e))
+    }
+
+    /// Reads this entry's serialized value (the blob payload) into `buf`, cleared first.
+    pub async fn load_bytes<R: BlockReader>(
+        &self,
+        layer: &DeltaLayer<R>,
+        buf: &mut Vec<u8>,
+    ) -> Result<(), Error> {
+        let pos = self.blob_ref.pos();
+        let res = async {
+            layer.check_blob_offset(pos)?;
+            layer.blob_cursor().read_bytes(pos, buf).await
+        };
+        res.await.map_err(|e| layer.ctx(e))
+    }
+}
+
+/// An async iterator over a layer's entries in (key, LSN) order, from [`DeltaLayer::iter`].
+/// After an error it is finished.
+pub struct DeltaEntryIter<'a, R> {
+    layer: &'a DeltaLayer<R>,
+    tree: BtreeIter<'a, R, DELTA_KEY_SIZE>,
+    /// The entry read ahead (its size is known once the one after it is read).
+    pending: Option<([u8; DELTA_KEY_SIZE], u64)>,
+    started: bool,
+    failed: bool,
+    run: RunReader<'a, R>,
+}
+
+impl<R: BlockReader> DeltaLayer<R> {
+    /// Iterates over every entry in (key, LSN) order.
+    pub fn iter(&self) -> DeltaEntryIter<'_, R> {
+        DeltaEntryIter {
+            layer: self,
+            tree: self
+                .tree()
+                .iter(&[0u8; DELTA_KEY_SIZE], VisitDirection::Forwards),
+            pending: None,
+            started: false,
+            failed: false,
+            run: self.run_reader(SCAN_RUN_BYTES),
+        }
+    }
+
+    /// Every entry, with its size (Neon's `load_keys`, used by compaction).
+    pub async fn load_keys(&self) -> Result<Vec<DeltaEntry>, Error> {
+        let mut out = Vec::new();
+        let mut iter = self.iter();
+        while let Some(entry) = iter.next().await {
+            out.push(entry?);
+        }
+        Ok(out)
+    }
+}
+
+impl<R: BlockReader> DeltaEntryIter<'_, R> {
+    /// The next entry, `None` at the end (or after an error).
+    pub async fn next(&mut self) -> Option<Result<DeltaEntry, Error>> {
+        if self.failed {
+            return None;
+        }
+        match self.step().await {
+            Ok(entry) => entry.map(Ok),
+            Err(e) => {
+                self.failed = true;
+                self.pending = None;
+                Some(Err(self.layer.ctx(e)))
+            }
+        }
+    }
+
+    async fn step(&mut self) -> Result<Option<DeltaEntry>, Error> {
+        if !self.started {
+            self.started = true;
+            self.pending = self.tree.next().await.transpose()?;
+        }
+        let Some((raw, value)) = self.pending.take() else {
+            return Ok(None);
+        };
+        let blob_ref = BlobRef(value);
+        let pos = blob_ref.pos();
+        let value_area_end = self.layer.value_area_end();
+        if pos < VALUE_AREA_OFFSET || pos >= value_area_end {
+            return Err(CorruptionKind::BlobOutsideValueArea {
+                offset: pos,
+                value_area_end,
+            }
+            .into());
+        }
+        self.pending = self.tree.next().await.transpose()?;
+        let next_pos = match &self.pending {
+            Some((_, next)) => BlobRef(*next).pos(),
+            None => value_area_end,
+        };
+        if next_pos <= pos {
+            return Err(CorruptionKind::OffsetsNotIncreasing {
+                offset: pos,
+                next_offset: next_pos,
+            }
+            .into());
+        }
+        let (key, lsn) = split_delta_key(&raw);
+        Ok(Some(DeltaEntry {
+            key,
+            lsn,
+            blob_ref,
+            size: next_pos - pos,
+        }))
+    }
+
+    /// Reads and decodes the value of `entry` (normally the one just returned) through the
+    /// iterator's sequential run buffer: a full scan reads the value area once, in large runs.
+    pub async fn load_value(&mut self, entry: &DeltaEntry) -> Result<Value, Error> {
+        let pos = entry.blob_ref.pos();
+        let res = match self.run.blob(pos).await {
+            Ok((_, payload)) => decode_value(&payload, pos),
+            Err(e) => Err(e),
+        };
+        res.map_err(|e| self.layer.ctx(e))
+    }
+
+    /// The serialized value (blob payload) of `entry`, read like
+    /// [`load_value`](Self::load_value); borrowed from the run buffer unless it was stored
+    /// compressed.
+    pub async fn load_bytes(&mut self, entry: &DeltaEntry) -> Result<Cow<'_, [u8]>, Error> {
+        let pos = entry.blob_ref.pos();
+        let layer = self.layer;
+        match self.run.blob(pos).await {
+            Ok((_, payload)) => Ok(payload),
+            Err(e) => Err(layer.ctx(e)),
+        }
+    }
+}

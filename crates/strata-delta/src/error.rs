@@ -85,8 +85,7 @@ pub enum Error {
         /// The limit.
         limit: u64,
     },
-    /// Serialized value bytes given to a writer do not start like a [`Value`](crate::Value),
-    /// or their will_init flag disagrees with the one given.
+    /// Serialized value bytes given to a writer do not start like a [`Value`](crate::Value).
     #[error("invalid value bytes for {key}@{}: {error}", .lsn.to_hex16())]
     InvalidValue {
         /// The key given.
@@ -96,6 +95,17 @@ pub enum Error {
         /// What is wrong.
         #[source]
         error: ValueError,
+    },
+    /// Serialized value bytes given to a writer have a will_init flag other than the one
+    /// given with them (the B-tree's flag must equal the value's, FORMAT.md section 5.3).
+    #[error("value bytes for {key}@{} have will_init {}, but {given} was given", .lsn.to_hex16(), !.given)]
+    WillInitMismatch {
+        /// The key given.
+        key: Key,
+        /// The LSN given.
+        lsn: Lsn,
+        /// The flag given.
+        given: bool,
     },
     /// The writer failed earlier (its temp file is gone) and refuses further use.
     #[error("the layer writer failed earlier and is poisoned")]

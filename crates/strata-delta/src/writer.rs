@@ -1,1 +1,474 @@
-//! (being written)
+//! [`DeltaLayerWriter`]: writes a delta layer file byte-identical with Neon's writer
+//! (FORMAT.md sections 2, 7 and 10), synchronously.
+//!
+//! Procedure: create `<dir>/<temp name>`; append each value as a blob from offset 8192 (through
+//! [`BlobWriter`], which buffers into large aligned writes) and its
+//! `DeltaKey → BlobRef` to an in-memory B-tree builder; at [`finish`](DeltaLayerWriter::finish)
+//! write the index blocks from `ceil(end of blobs / 8192)`, then block 0 (the summary and
+//! zeros), fsync the file, rename it to its final name and fsync the directory.
+//!
+//! Invariants:
+//! * The file exists under its temp name from `new` until `finish` renames it; the final name
+//!   holds only complete, fsynced layers.
+//! * Any error poisons the writer (later calls are [`Error::Poisoned`]) and removes the file,
+//!   under whichever name it has; dropping an unfinished writer removes it too. An fsync is
+//!   never retried.
+//! * Caller mistakes are typed errors where Neon asserts or trusts its callers: an empty LSN
+//!   range, an LSN outside `lsn_range` (Neon checks only the start; we also reject LSNs
+//!   `>= lsn_range.end`, which would make the summary lie), a key below `key_start` or not
+//!   below `key_end`, unsorted (key, LSN), an empty layer, a value too large for a blob, and
+//!   a file above the size limit (found as soon as it is certain, not only at `finish`).
+//! * No per-value allocation: a value's small head (variant indices, lengths) is encoded into a
+//!   reused buffer and its bulk payload is passed to the blob writer without a copy.
+//! * The B-tree index is built in memory (as Neon's `BlockBuf`): about 8 KiB per ~260–540
+//!   entries.
+
+use std::path::{Path, PathBuf};
+
+use rand::Rng;
+use rand::distr::Alphanumeric;
+use strata_blob::{
+    BlobWriter, BlobWriterOptions, BlockNo, BlockWriter, DEFAULT_WRITE_BUFFER_SIZE, Fs, PAGE_SIZE,
+    StdFs, WriteFile, write_all_at,
+};
+use strata_btree::DiskBtreeBuilder;
+use strata_key::{Key, KeyRange, Lsn, LsnRange, TenantId, TimelineId};
+
+use crate::error::Error;
+use crate::format::{
+    BlobRef, DELTA_KEY_SIZE, DeltaKey, MAX_LAYER_FILE_SIZE, SUMMARY_LEN, Summary, VALUE_AREA_OFFSET,
+};
+use crate::value::Value;
+
+/// Suffix of temporary layer file names (FORMAT.md section 10).
+const TEMP_FILE_SUFFIX: &str = "___temp";
+/// Length of the random part of a temp file name.
+const TEMP_RANDOM_LEN: usize = 8;
+/// The index is written to the file in pieces of at most this many bytes.
+const INDEX_WRITE_CHUNK: usize = 128 * PAGE_SIZE;
+
+/// Knobs of a [`DeltaLayerWriter`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DeltaLayerWriterOptions {
+    /// A layer larger than this fails with [`Error::FileTooLarge`] and its file is removed.
+    /// Default [`MAX_LAYER_FILE_SIZE`] (Neon's limit); lower it to test the error path.
+    pub max_file_size: u64,
+    /// Size of the value area's write buffer (each write covers this many bytes).
+    pub write_buffer_size: usize,
+}
+
+/// What [`DeltaLayerWriter::finish`] wrote.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LayerDesc {
+    /// The layer file's path (in the writer's directory, under its final name).
+    pub path: PathBuf,
+    /// The final file name, `{key_start}-{key_end}__{lsn_start:016X}-{lsn_end:016X}`.
+    pub file_name: String,
+    /// The layer's tenant.
+    pub tenant_id: TenantId,
+    /// The layer's timeline.
+    pub timeline_id: TimelineId,
+    /// The layer's key range.
+    pub key_range: KeyRange,
+    /// The layer's LSN range.
+    pub lsn_range: LsnRange,
+    /// The file's size in bytes (a multiple of 8192).
+    pub file_size: u64,
+    /// Number of (key, LSN) entries.
+    pub n_entries: u64,
+}
+
+/// Writes one delta layer; see the module docs. `F` is the filesystem ([`StdFs`], or a
+/// [`strata_blob::fault::FaultyFs`] in tests).
+pub struct DeltaLayerWriter<F: Fs = StdFs> {
+    fs: F,
+    dir: PathBuf,
+    /// The file we created, under its current name, while it is ours to remove on failure.
+    created: Option<PathBuf>,
+    tenant_id: TenantId,
+    timeline_id: TimelineId,
+    key_start: Key,
+    lsn_range: LsnRange,
+    opts: DeltaLayerWriterOptions,
+    /// `None` once poisoned or finished.
+    blobs: Option<BlobWriter<F::File>>,
+    tree: Option<DiskBtreeBuilder<IndexBuf, DELTA_KEY_SIZE>>,
+    last: Option<DeltaKey>,
+    /// Reused buffer for values' heads.
+    head: Vec<u8>,
+    poisoned: bool,
+}
+
+/// The index blocks, contiguous in memory, to be written in large pieces.
+#[derive(Debug, Default)]
+struct IndexBuf {
+    bytes: Vec<u8>,
+}
+
+impl Default for DeltaLayerWriterOptions {
+    fn default() -> DeltaLayerWriterOptions {
+        DeltaLayerWriterOptions {
+            max_file_size: MAX_LAYER_FILE_SIZE,
+            write_buffer_size: DEFAULT_WRITE_BUFFER_SIZE,
+        }
+    }
+}
+
+impl DeltaLayerWriter<StdFs> {
+    /// Starts a layer in `dir` (which must exist) for keys from `key_start` and LSNs in
+    /// `lsn_range`, with default options. Fails on an empty `lsn_range`.
+    pub fn new(
+        dir: &Path,
+        tenant_id: TenantId,
+        timeline_id: TimelineId,
+        key_start: Key,
+        lsn_range: LsnRange,
+    ) -> Result<DeltaLayerWriter<StdFs>, Error> {
+        DeltaLayerWriter::with_fs(
+            StdFs,
+            dir,
+            tenant_id,
+            timeline_id,
+            key_start,
+            lsn_range,
+            DeltaLayerWriterOptions::default(),
+        )
+    }
+}
+
+impl<F: Fs> DeltaLayerWriter<F> {
+    /// [`DeltaLayerWriter::new`] through the filesystem `fs`, with options.
+    pub fn with_fs(
+        fs: F,
+        dir: &Path,
+        tenant_id: TenantId,
+        timeline_id: TimelineId,
+        key_start: Key,
+        lsn_range: LsnRange,
+        opts: DeltaLayerWriterOptions,
+    ) -> Result<DeltaLayerWriter<F>, Error> {
+        if lsn_range.is_empty() {
+            return Err(Error::InvalidLsnRange {
+                start: lsn_range.start,
+                end: lsn_range.end,
+            });
+        }
+        let random: String = rand::rng()
+            .sample_iter(&Alphanumeric)
+            .take(TEMP_RANDOM_LEN)
+            .map(char::from)
+            .collect();
+        let temp_path = dir.join(temp_file_name(key_start, lsn_range, &random));
+        let file = fs.create(&temp_path)?;
+        let blobs = BlobWriter::with_options(
+            file,
+            VALUE_AREA_OFFSET,
+            BlobWriterOptions {
+                buffer_size: opts.write_buffer_size,
+                ..BlobWriterOptions::default()
+            },
+        );
+        Ok(DeltaLayerWriter {
+            fs,
+            dir: dir.to_path_buf(),
+            created: Some(temp_path),
+            tenant_id,
+            timeline_id,
+            key_start,
+            lsn_range,
+            opts,
+            blobs: Some(blobs),
+            tree: Some(DiskBtreeBuilder::new(IndexBuf::default())),
+            last: None,
+            head: Vec::with_capacity(64),
+            poisoned: false,
+        })
+    }
+
+    /// Appends `value` for `key` at `lsn`. (key, LSN) pairs must be strictly increasing, the
+    /// key at least `key_start` and the LSN inside `lsn_range`.
+    pub fn put_value(&mut self, key: Key, lsn: Lsn, value: &Value) -> Result<(), Error> {
+        self.check_usable()?;
+        let res = self.put_inner(key, lsn, value);
+        self.poison_on_err(res)
+    }
+
+    /// Appends an already serialized value. `will_init` must be the value's flag (it is
+    /// checked against the bytes' variant indices; the rest of the bytes is not decoded).
+    pub fn put_value_bytes(
+        &mut self,
+        key: Key,
+        lsn: Lsn,
+        bytes: &[u8],
+        will_init: bool,
+    ) -> Result<(), Error> {
+        self.check_usable()?;
+        let res = match Value::will_init_from_bytes(bytes) {
+            Err(error) => Err(Error::InvalidValue { key, lsn, error }),
+            Ok(flag) if flag != will_init => Err(Error::WillInitMismatch {
+                key,
+                lsn,
+                given: will_init,
+            }),
+            Ok(_) => self.append(key, lsn, &[bytes], will_init),
+        };
+        self.poison_on_err(res)
+    }
+
+    /// Bytes written so far (or buffered): the end offset of the value area.
+    pub fn size(&self) -> u64 {
+        self.blobs.as_ref().map_or(0, BlobWriter::size)
+    }
+
+    /// Number of entries appended so far.
+    pub fn n_entries(&self) -> u64 {
+        self.tree.as_ref().map_or(0, DiskBtreeBuilder::n_entries)
+    }
+
+    /// Whether an earlier error poisoned the writer.
+    pub fn is_poisoned(&self) -> bool {
+        self.poisoned
+    }
+
+    /// Writes the index and the summary with key range `key_start..key_end`, makes the file
+    /// durable and gives it its final name. `key_end` must be above every key written.
+    pub fn finish(mut self, key_end: Key) -> Result<LayerDesc, Error> {
+        self.check_usable()?;
+        let res = self.finish_inner(key_end);
+        self.poison_on_err(res)
+    }
+
+    fn check_usable(&self) -> Result<(), Error> {
+        if self.poisoned || self.blobs.is_none() || self.tree.is_none() {
+            return Err(Error::Poisoned);
+        }
+        Ok(())
+    }
+
+    fn put_inner(&mut self, key: Key, lsn: Lsn, value: &Value) -> Result<(), Error> {
+        let mut head = std::mem::take(&mut self.head);
+        head.clear();
+        let tail = value.encode_head_into(&mut head);
+        let res = self.append(key, lsn, &[&head, tail], value.will_init());
+        self.head = head;
+        res
+    }
+
+    /// Checks the entry, writes its blob (the concatenation of `parts`) and indexes it.
+    fn append(
+        &mut self,
+        key: Key,
+        lsn: Lsn,
+        parts: &[&[u8]],
+        will_init: bool,
+    ) -> Result<(), Error> {
+        if !self.lsn_range.contains(lsn) {
+            return Err(Error::LsnOutOfRange {
+                lsn,
+                lsn_range: self.lsn_range,
+            });
+        }
+        if key < self.key_start {
+            return Err(Error::KeyOutOfRange {
+                key,
+                start: self.key_start,
+                end: Key::MAX,
+            });
+        }
+        let dk = DeltaKey::from_key_lsn(key, lsn);
+        if let Some(last) = self.last {
+            if dk <= last {
+                return Err(Error::Unsorted {
+                    key,
+                    lsn,
+                    last_key: last.key(),
+                    last_lsn: last.lsn(),
+                });
+            }
+        }
+        let (Some(blobs), Some(tree)) = (self.blobs.as_mut(), self.tree.as_mut()) else {
+            return Err(Error::Poisoned);
+        };
+        let offset = blobs.write_blob_parts(parts)?;
+        tree.append(dk.as_array(), BlobRef::new(offset, will_init).raw())?;
+        self.last = Some(dk);
+        // The file will hold at least the padded value area and one index block.
+        let min_size = blobs.size().next_multiple_of(PAGE_SIZE as u64) + PAGE_SIZE as u64;
+        if min_size > self.opts.max_file_size {
+            return Err(Error::FileTooLarge {
+                size: min_size,
+                limit: self.opts.max_file_size,
+            });
+        }
+        Ok(())
+    }
+
+    fn finish_inner(&mut self, key_end: Key) -> Result<LayerDesc, Error> {
+        let Some(last) = self.last else {
+            return Err(Error::EmptyLayer);
+        };
+        if last.key() >= key_end {
+            return Err(Error::KeyOutOfRange {
+                key: last.key(),
+                start: self.key_start,
+                end: key_end,
+            });
+        }
+        let (Some(blobs), Some(tree)) = (self.blobs.take(), self.tree.take()) else {
+            return Err(Error::Poisoned);
+        };
+        let n_entries = tree.n_entries();
+        let value_end = blobs.size();
+        let mut file = blobs.into_inner()?;
+        let (root, index) = tree.finish()?;
+
+        let page = PAGE_SIZE as u64;
+        let index_start_blk = value_end.div_ceil(page);
+        let file_size = index_start_blk * page + index.bytes.len() as u64;
+        if file_size > self.opts.max_file_size {
+            return Err(Error::FileTooLarge {
+                size: file_size,
+                limit: self.opts.max_file_size,
+            });
+        }
+        let index_start_blk = u32::try_from(index_start_blk).map_err(|_| Error::FileTooLarge {
+            size: file_size,
+            limit: self.opts.max_file_size,
+        })?;
+        let mut offset = u64::from(index_start_blk) * page;
+        for chunk in index.bytes.chunks(INDEX_WRITE_CHUNK) {
+            write_all_at(&mut file, chunk, offset)?;
+            offset += chunk.len() as u64;
+        }
+
+        let key_range = KeyRange::new(self.key_start, key_end);
+        let summary = Summary::new(
+            self.tenant_id,
+            self.timeline_id,
+            key_range,
+            self.lsn_range,
+            index_start_blk,
+            root,
+        );
+        let mut block0 = vec![0u8; PAGE_SIZE];
+        if let Some(dst) = block0.get_mut(..SUMMARY_LEN) {
+            dst.copy_from_slice(&summary.encode());
+        }
+        write_all_at(&mut file, &block0, 0)?;
+        file.sync_all()?;
+        drop(file);
+
+        let file_name = final_file_name(key_range, self.lsn_range);
+        let path = self.dir.join(&file_name);
+        let Some(temp_path) = self.created.clone() else {
+            return Err(Error::Poisoned);
+        };
+        self.fs.rename(&temp_path, &path)?;
+        self.created = Some(path.clone());
+        self.fs.sync_dir(&self.dir)?;
+        self.created = None;
+        Ok(LayerDesc {
+            path,
+            file_name,
+            tenant_id: self.tenant_id,
+            timeline_id: self.timeline_id,
+            key_range,
+            lsn_range: self.lsn_range,
+            file_size,
+            n_entries,
+        })
+    }
+
+    fn poison_on_err<T>(&mut self, res: Result<T, Error>) -> Result<T, Error> {
+        if res.is_err() {
+            self.poisoned = true;
+            self.blobs = None;
+            self.tree = None;
+            self.remove_file();
+        }
+        res
+    }
+
+    /// Removes our file, if any. A failure to remove is ignored: the temp name marks the file
+    /// as garbage for the next directory scan.
+    fn remove_file(&mut self) {
+        if let Some(path) = self.created.take() {
+            let _ = self.fs.remove_file(&path);
+        }
+    }
+}
+
+impl<F: Fs> Drop for DeltaLayerWriter<F> {
+    fn drop(&mut self) {
+        self.blobs = None;
+        self.remove_file();
+    }
+}
+
+impl<F: Fs> std::fmt::Debug for DeltaLayerWriter<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeltaLayerWriter")
+            .field("file", &self.created)
+            .field("key_start", &self.key_start)
+            .field("lsn_range", &self.lsn_range)
+            .field("n_entries", &self.n_entries())
+            .field("size", &self.size())
+            .field("poisoned", &self.poisoned)
+            .finish()
+    }
+}
+
+impl BlockWriter for IndexBuf {
+    fn write_block(&mut self, block: &[u8; PAGE_SIZE]) -> Result<BlockNo, strata_blob::Error> {
+        let blkno = u32::try_from(self.bytes.len() / PAGE_SIZE).map_err(|_| {
+            strata_blob::Error::Io(std::io::Error::new(
+                std::io::ErrorKind::FileTooLarge,
+                "more than u32::MAX index blocks",
+            ))
+        })?;
+        self.bytes.extend_from_slice(block);
+        Ok(BlockNo(blkno))
+    }
+}
+
+/// `{key_start}-XXX__{lsn_start:016X}-{lsn_end:016X}.{random}.___temp` (FORMAT.md section 10).
+fn temp_file_name(key_start: Key, lsn_range: LsnRange, random: &str) -> String {
+    format!(
+        "{key_start}-XXX__{}-{}.{random}.{TEMP_FILE_SUFFIX}",
+        lsn_range.start.to_hex16(),
+        lsn_range.end.to_hex16()
+    )
+}
+
+/// `{key_start}-{key_end}__{lsn_start:016X}-{lsn_end:016X}` (FORMAT.md section 10).
+fn final_file_name(key_range: KeyRange, lsn_range: LsnRange) -> String {
+    format!(
+        "{}-{}__{}-{}",
+        key_range.start,
+        key_range.end,
+        lsn_range.start.to_hex16(),
+        lsn_range.end.to_hex16()
+    )
+}
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests")]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_of_section_10() {
+        let start: Key = "000000000000000000000000000000000000".parse().unwrap();
+        let lsns = LsnRange::new(Lsn(0x1696070), Lsn(0x16960E9));
+        assert_eq!(
+            final_file_name(KeyRange::new(start, Key::MAX), lsns),
+            "000000000000000000000000000000000000-FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF__\
+             0000000001696070-00000000016960E9"
+        );
+        assert_eq!(
+            temp_file_name(start, lsns, "aB3dE5gH"),
+            "000000000000000000000000000000000000-XXX__0000000001696070-00000000016960E9.\
+             aB3dE5gH.___temp"
+        );
+    }
+}

@@ -1,0 +1,88 @@
+//! How a failed command maps to an exit code: 1 when a file is invalid or a check failed, 2 for
+//! usage and I/O problems. Commands return `anyhow::Error`; the library error inside it decides.
+//!
+//! Invariant: an I/O error of the operating system is never reported as "invalid file" (1), and a
+//! corruption the library detected is never reported as an I/O problem (2).
+
+use std::fmt;
+use std::io;
+
+/// Exit code: a file is invalid or a check failed.
+pub const EXIT_INVALID: u8 = 1;
+/// Exit code: a usage or I/O problem.
+pub const EXIT_USAGE_OR_IO: u8 = 2;
+
+/// The command has already printed what went wrong; exit with this code and print nothing more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Exit(pub u8);
+
+impl fmt::Display for Exit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "exit code {}", self.0)
+    }
+}
+
+impl std::error::Error for Exit {}
+
+/// A check failed (for example a benchmark read returned the wrong history): exit code 1.
+#[derive(Debug, thiserror::Error)]
+#[error("check failed: {0}")]
+pub struct CheckFailed(pub String);
+
+/// The exit code for `e`: decided by the innermost error of a known kind.
+pub fn exit_code(e: &anyhow::Error) -> u8 {
+    for cause in e.chain() {
+        if let Some(Exit(code)) = cause.downcast_ref::<Exit>() {
+            return *code;
+        }
+        if cause.is::<CheckFailed>() {
+            return EXIT_INVALID;
+        }
+        if let Some(e) = cause.downcast_ref::<strata_delta::Error>() {
+            return match e {
+                strata_delta::Error::Io(_) => EXIT_USAGE_OR_IO,
+                _ => EXIT_INVALID,
+            };
+        }
+        if let Some(e) = cause.downcast_ref::<strata_blob::Error>() {
+            return match e {
+                strata_blob::Error::Io(_) => EXIT_USAGE_OR_IO,
+                _ => EXIT_INVALID,
+            };
+        }
+        if cause.is::<io::Error>() {
+            return EXIT_USAGE_OR_IO;
+        }
+    }
+    EXIT_USAGE_OR_IO
+}
+
+/// True if `e` is a write to a closed pipe (`strata dump FILE | head`).
+pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn io_is_2_and_check_failed_is_1() {
+        let io = anyhow::Error::from(io::Error::from(io::ErrorKind::NotFound)).context("opening x");
+        assert_eq!(exit_code(&io), EXIT_USAGE_OR_IO);
+        let check = anyhow::Error::from(CheckFailed("bad".into())).context("lookup");
+        assert_eq!(exit_code(&check), EXIT_INVALID);
+        assert_eq!(exit_code(&anyhow::Error::from(Exit(1))), 1);
+        assert_eq!(exit_code(&anyhow::anyhow!("usage")), EXIT_USAGE_OR_IO);
+    }
+
+    #[test]
+    fn broken_pipe_is_recognised_through_context() {
+        let e = anyhow::Error::from(io::Error::from(io::ErrorKind::BrokenPipe)).context("writing");
+        assert!(is_broken_pipe(&e));
+        assert!(!is_broken_pipe(&anyhow::anyhow!("other")));
+    }
+}

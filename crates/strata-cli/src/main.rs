@@ -1,0 +1,269 @@
+//! `strata`: the command-line tool for Neon pageserver delta layer files (write, verify, inspect,
+//! copy, benchmark). This file holds the argument grammar and the dispatch; each command lives in
+//! its own module.
+//!
+//! Invariants: this crate is the only one that prints. Stdout carries only the documented output
+//! of a command (scripts depend on it); logs (`-v`), progress bars and errors go to stderr. Exit
+//! codes: 0 success, 1 a file is invalid or a check failed, 2 a usage or I/O problem.
+
+mod bench;
+mod demo;
+mod error;
+mod inspect;
+mod name;
+mod ops;
+mod progress;
+mod verify;
+mod write;
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::error::{Exit, exit_code, is_broken_pipe};
+
+/// Writes, verifies, inspects and benchmarks Neon pageserver delta layer files.
+#[derive(Debug, Parser)]
+#[command(name = "strata", version, propagate_version = true)]
+#[command(
+    after_help = "Example:\n  strata demo                      # write, verify and read a standard workload file\n  strata manifest LAYER_FILE       # print a layer's summary and entries"
+)]
+struct Cli {
+    /// More logging on stderr: -v info, -vv debug, -vvv trace (RUST_LOG overrides).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Write the standard workload into a fresh directory, verify it, read it back and report.
+    #[command(after_help = "Example:\n  strata demo\n  strata demo --keys 2000 --dir /tmp/my-demo")]
+    Demo(DemoArgs),
+    /// Print a layer file in the golden manifest format (summary, layout and one line per entry).
+    #[command(after_help = "Example:\n  strata manifest ../shared/golden/tiny.layer")]
+    Manifest {
+        /// The delta layer file.
+        file: PathBuf,
+    },
+    /// Answer the `Q` lines of a queries file (first four fields) against a layer file.
+    #[command(
+        after_help = "Example:\n  strata query ../shared/golden/tiny.layer ../shared/golden/tiny.queries"
+    )]
+    Query {
+        /// The delta layer file.
+        file: PathBuf,
+        /// A file of `Q <key> <lsn_start> <lsn_end> ...` lines; other lines are ignored.
+        queries: PathBuf,
+    },
+    /// Rewrite a layer file entry by entry into DIR with Strata's writer; prints the new path.
+    #[command(
+        after_help = "Example:\n  strata copy ../shared/golden/tiny.layer /tmp/out && cmp /tmp/out/* ../shared/golden/tiny.layer"
+    )]
+    Copy {
+        /// The delta layer file to read.
+        file: PathBuf,
+        /// The directory to write the copy into (must exist).
+        dir: PathBuf,
+    },
+    /// Write the standard workload layer (WORKLOAD.md) into DIR and print its path.
+    #[command(
+        after_help = "Example:\n  strata workload --keys 300 /tmp/out   # the same bytes as golden/stdsmall.layer"
+    )]
+    Workload {
+        #[command(flatten)]
+        params: WorkloadArgs,
+        /// The directory to write into (must exist).
+        dir: PathBuf,
+    },
+    /// Check every invariant of FORMAT.md section 9; prints `ok FILE` or one line per finding.
+    #[command(after_help = "Example:\n  strata verify layer1 layer2 && echo all valid")]
+    Verify {
+        /// The delta layer files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Print a layer's summary (block 0) and file facts.
+    #[command(after_help = "Example:\n  strata summary --json ../shared/golden/tiny.layer")]
+    Summary {
+        /// The delta layer file.
+        file: PathBuf,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print every entry of a layer in index order.
+    #[command(
+        after_help = "Example:\n  strata dump --values ../shared/golden/walvariants.layer | less"
+    )]
+    Dump {
+        /// The delta layer file.
+        file: PathBuf,
+        /// Also print each value's serialized bytes (hex).
+        #[arg(long)]
+        values: bool,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the page history of KEY visible at LSN (newest first) and whether it is Complete.
+    #[command(
+        after_help = "Example:\n  strata get LAYER 000000067F000040000000400100000000C8 0000000001000200\n  (LSN as 1-16 hex digits or X/Y)"
+    )]
+    Get {
+        /// The delta layer file.
+        file: PathBuf,
+        /// The key: 36 hex digits.
+        key: String,
+        /// The LSN to read at (inclusive): 1-16 hex digits, or the X/Y form.
+        lsn: String,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Parse layer file names (from the arguments, or one per stdin line when none are given).
+    #[command(
+        after_help = "Example:\n  ls timeline_dir | strata name\n  strata name 000000000000000000000000000000000000-FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF__0000000001696070-00000000016960E9"
+    )]
+    Name {
+        /// Layer file names (base names; a directory part is ignored).
+        names: Vec<String>,
+    },
+    /// Run the standard workload's operations and print `name: value unit` figures (WORKLOAD.md).
+    #[command(
+        after_help = "Example:\n  strata bench\n  strata bench --keys 2000 --lookups 10000 --json"
+    )]
+    Bench(BenchArgs),
+}
+
+/// The parameters of the standard workload (WORKLOAD.md).
+#[derive(Debug, Clone, Copy, Args)]
+struct WorkloadArgs {
+    /// Number of keys K.
+    #[arg(long, default_value_t = 20_000)]
+    keys: u64,
+    /// WAL records per key R.
+    #[arg(long, default_value_t = 10)]
+    records: u64,
+    /// Image size S in bytes.
+    #[arg(long, default_value_t = 8192)]
+    image_size: usize,
+    /// Seed of the data stream.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+}
+
+/// Arguments of `strata demo`.
+#[derive(Debug, Clone, Args)]
+struct DemoArgs {
+    /// Directory to write into: created if missing, must be empty if it exists (default: a new
+    /// `strata-demo-<n>` directory under the system temp dir).
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Number of keys of the standard workload (11 entries per key).
+    #[arg(long, default_value_t = demo::DEFAULT_KEYS)]
+    keys: u64,
+}
+
+/// Arguments of `strata bench`.
+#[derive(Debug, Clone, Args)]
+struct BenchArgs {
+    #[command(flatten)]
+    params: WorkloadArgs,
+    /// Number of timed point lookups per pass (after a tenth as many warm-up reads).
+    #[arg(long, default_value_t = 100_000)]
+    lookups: u64,
+    /// Directory for the benchmark file (default: a new temp dir, removed afterwards).
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Print one JSON object instead of `name: value unit` lines.
+    #[arg(long)]
+    json: bool,
+}
+
+impl WorkloadArgs {
+    fn params(self) -> strata_delta::WorkloadParams {
+        strata_delta::WorkloadParams {
+            keys: self.keys,
+            records: self.records,
+            image_size: self.image_size,
+            seed: self.seed,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("strata: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut stdout = io::BufWriter::new(io::stdout().lock());
+    let result = runtime
+        .block_on(run(cli.command, &mut stdout))
+        .and_then(|()| Ok(stdout.flush()?));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if let Some(Exit(code)) = e.downcast_ref::<Exit>() {
+                // The command has already said what went wrong.
+                return ExitCode::from(*code);
+            }
+            if is_broken_pipe(&e) {
+                // `strata dump FILE | head`: the reader has all it wanted.
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("strata: error: {e:#}");
+            ExitCode::from(exit_code(&e))
+        }
+    }
+}
+
+async fn run(command: Command, out: &mut impl Write) -> anyhow::Result<()> {
+    match command {
+        Command::Demo(a) => demo::run(a.dir, a.keys, out).await,
+        Command::Manifest { file } => inspect::manifest(&file, out).await,
+        Command::Query { file, queries } => inspect::query(&file, &queries, out).await,
+        Command::Copy { file, dir } => write::copy(&file, &dir, out).await,
+        Command::Workload { params, dir } => write::workload(params.params(), &dir, out),
+        Command::Verify { files } => verify::run(&files, out).await,
+        Command::Summary { file, json } => inspect::summary(&file, json, out).await,
+        Command::Dump { file, values, json } => inspect::dump(&file, values, json, out).await,
+        Command::Get {
+            file,
+            key,
+            lsn,
+            json,
+        } => inspect::get(&file, &key, &lsn, json, out).await,
+        Command::Name { names } => name::run(&names, out),
+        Command::Bench(a) => {
+            bench::run(a.params.params(), a.lookups, a.dir.as_deref(), a.json, out).await
+        }
+    }
+}
+
+/// Logs to stderr: warnings by default, more with each `-v`; `RUST_LOG` overrides.
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(io::stderr)
+        .init();
+}

@@ -7,6 +7,9 @@
 //!   another key, at an LSN below `lsn_range.start`, or after an entry whose BlobRef has the
 //!   will_init bit; the blobs are then read newest first and the walk ends at an image or a
 //!   will_init record. An empty range (including `end == 0`) finds nothing: `Continue`.
+//! * Blob offsets must decrease along the walk (they increase in key order in every valid
+//!   file); otherwise the lookup fails with [`Error::Corrupt`], so one lookup never reads
+//!   more than the file holds.
 //! * Records are appended to the caller's state newest first; the image replaces `img`.
 
 #![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
@@ -18,7 +21,7 @@ use strata_blob::BlockReader;
 use strata_btree::VisitDirection;
 use strata_key::{KEY_SIZE, Key, Lsn, LsnRange};
 
-use crate::error::Error;
+use crate::error::{CorruptionKind, Error};
 use crate::reader::{DeltaLayer, delta_key, split_delta_key};
 use crate::value::{NeonWalRecord, Value};
 
@@ -84,6 +87,7 @@ impl<R: BlockReader> DeltaLayer<R> {
         let mut inline = [(Lsn(0), 0u64); INLINE_ENTRIES];
         let mut n_inline = 0;
         let mut spill: Vec<(Lsn, u64)> = Vec::new();
+        let mut last_pos = None;
         let mut iter = self.tree().iter(&search, VisitDirection::Backwards);
         while let Some(entry) = iter.next().await {
             let (raw, blob_ref) = entry?;
@@ -95,6 +99,17 @@ impl<R: BlockReader> DeltaLayer<R> {
                 break;
             }
             let pos = blob_ref >> 1;
+            // Offsets decrease along a backwards walk (FORMAT.md section 9 item 16); a file
+            // breaking that could make one lookup read the same bytes over and over.
+            if let Some(next_pos) = last_pos.replace(pos)
+                && pos >= next_pos
+            {
+                return Err(CorruptionKind::OffsetsNotIncreasing {
+                    offset: pos,
+                    next_offset: next_pos,
+                }
+                .into());
+            }
             match inline.get_mut(n_inline) {
                 Some(slot) => {
                     *slot = (lsn, pos);

@@ -11,6 +11,8 @@
 //!   each other on disk (a blob's end is the next entry's offset, as Neon's planner assumes),
 //!   at most [`OpenOptions::max_run_bytes`](crate::OpenOptions::max_run_bytes) long; each run
 //!   is one [`strata_blob::read_run_with`] call.
+//! * Blob offsets must decrease along each walk (see `reconstruct`), or the lookup fails with
+//!   [`Error::Corrupt`].
 //! * Per key, the result equals [`DeltaLayer::get_value_reconstruct_data`] over
 //!   `(cached LSN + 1)..end_lsn`.
 
@@ -22,7 +24,7 @@ use strata_blob::{BlockReader, read_run_with};
 use strata_btree::VisitDirection;
 use strata_key::{Key, KeyRange, Lsn};
 
-use crate::error::Error;
+use crate::error::{CorruptionKind, Error};
 use crate::reader::{DeltaLayer, decode_value, delta_key, split_delta_key};
 use crate::reconstruct::{ValueReconstructResult, ValueReconstructState};
 use crate::value::Value;
@@ -166,6 +168,15 @@ impl<R: BlockReader> DeltaLayer<R> {
             let (raw, blob_ref) = entry?;
             let pos = blob_ref >> 1;
             let next_pos = prev_pos.replace(pos);
+            if let Some(next) = next_pos
+                && pos >= next
+            {
+                return Err(CorruptionKind::OffsetsNotIncreasing {
+                    offset: pos,
+                    next_offset: next,
+                }
+                .into());
+            }
             let (key, lsn) = split_delta_key(&raw);
             if key >= range.end || lsn >= end_lsn {
                 continue;

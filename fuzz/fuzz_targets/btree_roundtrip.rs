@@ -52,7 +52,7 @@ fn check<const L: usize>(input: &Input) {
             value_seed: r.value_seed,
         })
         .collect();
-    let mut entries = fuzzing::expand_key_runs::<L>(&runs, 20_000);
+    let mut entries = fuzzing::expand_key_runs::<L>(&runs, 4_000);
     let n = entries.len();
     let probes: Vec<Probe<L>> = input
         .probes

@@ -57,11 +57,22 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
     EXIT_USAGE_OR_IO
 }
 
-/// True if `e` is a write to a closed pipe (`strata dump FILE | head`).
+/// True if `e` is a write to a closed pipe (`strata dump FILE | head`), wherever the I/O error
+/// sits: on its own, inside the library's `Io` variant (which is transparent, so it is not a
+/// separate link of the chain), or inside a JSON writer's error.
 pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    let broken = |kind: Option<io::ErrorKind>| kind == Some(io::ErrorKind::BrokenPipe);
     e.chain().any(|c| {
-        c.downcast_ref::<io::Error>()
-            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+        if let Some(io) = c.downcast_ref::<io::Error>() {
+            return broken(Some(io.kind()));
+        }
+        if let Some(strata_delta::Error::Io(io)) = c.downcast_ref::<strata_delta::Error>() {
+            return broken(Some(io.kind()));
+        }
+        if let Some(json) = c.downcast_ref::<serde_json::Error>() {
+            return broken(json.io_error_kind());
+        }
+        false
     })
 }
 
@@ -83,6 +94,12 @@ mod tests {
     fn broken_pipe_is_recognised_through_context() {
         let e = anyhow::Error::from(io::Error::from(io::ErrorKind::BrokenPipe)).context("writing");
         assert!(is_broken_pipe(&e));
+        let lib = strata_delta::Error::Io(io::Error::from(io::ErrorKind::BrokenPipe));
+        assert!(is_broken_pipe(&anyhow::Error::from(lib).context("dump")));
+        let json = serde_json::Error::io(io::Error::from(io::ErrorKind::BrokenPipe));
+        assert!(is_broken_pipe(&anyhow::Error::from(json)));
+        let other = strata_delta::Error::Io(io::Error::from(io::ErrorKind::NotFound));
+        assert!(!is_broken_pipe(&anyhow::Error::from(other)));
         assert!(!is_broken_pipe(&anyhow::anyhow!("other")));
     }
 }

@@ -383,3 +383,24 @@ fn bench_json_has_the_same_figures() {
     }
     assert_eq!(v["params"]["keys"], 40);
 }
+
+#[test]
+fn a_closed_stdout_ends_quietly_with_exit_0() {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args([OsString::from("dump"), golden("btree3")])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn strata dump");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut first = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut first)
+        .expect("first line");
+    // The reader closes the pipe after one of ~150 000 lines, like `| head -1`.
+    assert!(first.starts_with("magic: "), "{first}");
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "");
+}

@@ -9,6 +9,7 @@ mod workload;
 mod writer;
 
 mod dump;
+pub mod fuzzing;
 mod iter;
 mod reader;
 mod reconstruct;

@@ -1,0 +1,202 @@
+//! The entry point of the `delta_open_scan` fuzz target (`fuzz/fuzz_targets/`), kept here so
+//! that `cargo test` runs the same logic (property tests and a sweep over damaged golden files
+//! in `tests/robustness.rs`).
+//!
+//! [`open_scan`] takes arbitrary bytes as a whole layer file and runs every read path over
+//! them: strict verification, open, a full scan with values, point and vectored lookups, the
+//! dump and the manifest. Bad bytes must give [`Error::Corrupt`](crate::Error::Corrupt) (never
+//! a panic, a hang, or an allocation beyond the input's size); the function reports a
+//! [`Mismatch`] only when the reader contradicts itself, which is the bug the fuzzer looks
+//! for:
+//! * an error that is not `Corrupt` (in-memory reads have no I/O errors);
+//! * a file that does not open, or fails a read, although `verify` found nothing wrong;
+//! * on such a clean file, a vectored lookup that differs from the per-key lookups.
+
+#![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
+
+use std::fmt;
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use strata_blob::{BlobReadOptions, MemBlockReader};
+use strata_key::{Key, KeyRange, Lsn, LsnRange};
+
+use crate::dump::write_manifest;
+use crate::error::Error;
+use crate::reader::{DeltaLayer, OpenOptions};
+use crate::reconstruct::ValueReconstructState;
+use crate::vectored::VectoredReconstructState;
+use crate::verify::{Finding, verify_reader};
+
+/// Largest decompressed blob [`open_scan`] accepts (bounds what a small input can allocate).
+pub const FUZZ_MAX_DECOMPRESSED_LEN: u64 = 1 << 20;
+
+/// Most keys [`open_scan`] looks up.
+const MAX_PROBED_KEYS: usize = 8;
+
+/// The reader contradicted itself (see the module docs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mismatch(pub String);
+
+impl fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What [`open_scan`] saw.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OpenScanReport {
+    /// What `verify` found.
+    pub findings: Vec<Finding>,
+    /// Whether the layer opened.
+    pub opened: bool,
+    /// Entries the full scan returned before it ended (or failed).
+    pub n_entries: u64,
+    /// Read operations that failed with a corruption error.
+    pub n_errors: u64,
+}
+
+/// Polls `fut` once; `None` if it is not ready (in-memory reads always are).
+pub fn poll_ready<F: Future>(fut: F) -> Option<F::Output> {
+    let mut cx = Context::from_waker(Waker::noop());
+    match pin!(fut).poll(&mut cx) {
+        Poll::Ready(out) => Some(out),
+        Poll::Pending => None,
+    }
+}
+
+/// Runs every read path over `data` as a whole layer file; see the module docs.
+pub fn open_scan(data: &[u8]) -> Result<OpenScanReport, Mismatch> {
+    poll_ready(open_scan_async(data)).unwrap_or_else(|| {
+        Err(Mismatch(
+            "an in-memory read did not complete at once".into(),
+        ))
+    })
+}
+
+fn mismatch<T>(what: impl Into<String>) -> Result<T, Mismatch> {
+    Err(Mismatch(what.into()))
+}
+
+/// `Ok(Some(v))`, `Ok(None)` for a corruption error (counted), or a mismatch for any other.
+fn check<T>(
+    res: Result<T, Error>,
+    what: &str,
+    report: &mut OpenScanReport,
+) -> Result<Option<T>, Mismatch> {
+    match res {
+        Ok(v) => Ok(Some(v)),
+        Err(Error::Corrupt(_)) => {
+            report.n_errors += 1;
+            Ok(None)
+        }
+        Err(e) => mismatch(format!("{what}: a non-corruption error from bytes: {e}")),
+    }
+}
+
+async fn open_scan_async(data: &[u8]) -> Result<OpenScanReport, Mismatch> {
+    let reader = MemBlockReader::from_bytes(data);
+    let opts = OpenOptions {
+        file_len: Some(data.len() as u64),
+        blob: BlobReadOptions {
+            max_decompressed_len: FUZZ_MAX_DECOMPRESSED_LEN,
+            ..BlobReadOptions::default()
+        },
+        ..OpenOptions::default()
+    };
+    let findings = match verify_reader(reader.clone(), None, &opts).await {
+        Ok(findings) => findings,
+        Err(e) => return mismatch(format!("verify failed instead of reporting: {e}")),
+    };
+    let mut report = OpenScanReport {
+        findings,
+        ..OpenScanReport::default()
+    };
+    let clean = report.findings.is_empty();
+    let layer = match DeltaLayer::from_reader(reader, opts).await {
+        Ok(layer) => layer,
+        Err(Error::Corrupt(_)) if !clean => return Ok(report),
+        Err(e) => return mismatch(format!("open failed ({e}) but verify found nothing")),
+    };
+    report.opened = true;
+
+    // Full scan with values; remember a few keys to look up.
+    let mut keys: Vec<Key> = Vec::new();
+    let mut iter = layer.iter();
+    while let Some(entry) = iter.next().await {
+        let Some(entry) = check(entry, "scan", &mut report)? else {
+            break;
+        };
+        report.n_entries += 1;
+        if keys.last() != Some(&entry.key) && keys.len() < MAX_PROBED_KEYS {
+            keys.push(entry.key);
+        }
+        check(iter.load_value(&entry).await, "scan value", &mut report)?;
+    }
+    drop(iter);
+
+    // Point lookups: the whole LSN range, and the lower half of it.
+    let s = *layer.summary();
+    keys.push(s.key_range.start);
+    let mid = Lsn(s.lsn_range.start.0 + (s.lsn_range.end.0 - s.lsn_range.start.0) / 2);
+    for &key in &keys {
+        for range in [s.lsn_range, LsnRange::new(s.lsn_range.start, mid)] {
+            let mut state = ValueReconstructState::default();
+            let res = layer
+                .get_value_reconstruct_data(key, range, &mut state)
+                .await;
+            check(res, "lookup", &mut report)?;
+        }
+    }
+
+    // Vectored over the whole key range, compared with point lookups on clean files.
+    let mut states = VectoredReconstructState::new();
+    let res = layer
+        .get_values_reconstruct_data(&[s.key_range], s.lsn_range.end, &mut states)
+        .await;
+    if check(res, "vectored", &mut report)?.is_some() && clean {
+        for &key in &keys {
+            let mut state = ValueReconstructState::default();
+            let res = layer
+                .get_value_reconstruct_data(key, s.lsn_range, &mut state)
+                .await;
+            let Some(result) = check(res, "lookup", &mut report)? else {
+                continue;
+            };
+            let same = match states.get(&key) {
+                Some(got) => got.result == result && got.state == state,
+                None => state == ValueReconstructState::default(),
+            };
+            if !same {
+                return mismatch(format!("vectored and point lookups differ for {key}"));
+            }
+        }
+    }
+    let small = KeyRange::new(s.key_range.start, s.key_range.start.add(2));
+    let res = layer
+        .get_values_reconstruct_data(&[small], mid, &mut VectoredReconstructState::new())
+        .await;
+    check(res, "vectored", &mut report)?;
+
+    check(
+        layer.dump(&mut std::io::sink(), true).await,
+        "dump",
+        &mut report,
+    )?;
+    check(
+        write_manifest(&layer, &mut std::io::sink()).await,
+        "manifest",
+        &mut report,
+    )?;
+    check(layer.verify().await, "layer verify", &mut report)?;
+
+    if clean && report.n_errors > 0 {
+        return mismatch(format!(
+            "{} reads failed on a file verify found clean",
+            report.n_errors
+        ));
+    }
+    Ok(report)
+}

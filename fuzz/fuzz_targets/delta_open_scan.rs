@@ -1,0 +1,17 @@
+//! Fuzz target `delta_open_scan`: arbitrary bytes as a whole delta layer file. Verify, open, a
+//! full scan with values, point and vectored lookups, dump and manifest must give results or
+//! corruption errors, never panic, hang or over-allocate; a file that verifies clean must read
+//! without errors, and its vectored lookups must equal its point lookups
+//! (`strata_delta::fuzzing::open_scan` checks that). The same function runs under proptest and
+//! over damaged golden files in `crates/strata-delta/tests/robustness.rs`.
+
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use strata_delta::fuzzing;
+
+fuzz_target!(|data: &[u8]| {
+    if let Err(mismatch) = fuzzing::open_scan(data) {
+        panic!("{mismatch}");
+    }
+});

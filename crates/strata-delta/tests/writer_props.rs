@@ -1,7 +1,9 @@
 //! Write-then-read property test of [`DeltaLayerWriter`] against a sorted `Vec` model, read back
-//! with the B-tree reader and blob reads directly (independent of this crate's reader): the
-//! summary, every index entry and BlobRef, every value, the back-to-back blob layout, and
-//! point lookups of present and absent (key, LSN) pairs.
+//! twice: with the B-tree reader and blob reads directly (independent of this crate's reader):
+//! the summary, every index entry and BlobRef, every value, the back-to-back blob layout, and
+//! exact lookups of present and absent (key, LSN) pairs; and through [`DeltaLayer`]: strict
+//! verification finds nothing, iteration gives the model, and history lookups match a model
+//! walk.
 
 use std::collections::BTreeMap;
 
@@ -10,8 +12,9 @@ use proptest::prelude::*;
 use strata_blob::{MemBlockReader, blob_size, read_blob_into};
 use strata_btree::{DiskBtreeReader, VisitDirection};
 use strata_delta::{
-    BlobRef, DELTA_FILE_MAGIC, DELTA_KEY_SIZE, DeltaKey, DeltaLayerWriter, FORMAT_VERSION,
-    NeonWalRecord, Summary, Value,
+    BlobRef, DELTA_FILE_MAGIC, DELTA_KEY_SIZE, DeltaKey, DeltaLayer, DeltaLayerWriter,
+    FORMAT_VERSION, NeonWalRecord, OpenOptions, Summary, Value, ValueReconstructResult,
+    ValueReconstructState,
 };
 use strata_key::{Key, KeyRange, Lsn, LsnRange, TenantId, TimelineId};
 
@@ -132,8 +135,72 @@ fn check(entries: &[(Key, Lsn, Value)], extra_key_end: u32) -> Result<(), TestCa
                 prop_assert_eq!(got, None);
             }
         }
-        Ok(())
+        check_layer(&file, s, entries).await
     })
+}
+
+/// Reads the file back through [`DeltaLayer`].
+async fn check_layer(
+    file: &[u8],
+    summary: Summary,
+    entries: &[(Key, Lsn, Value)],
+) -> Result<(), TestCaseError> {
+    let opts = OpenOptions {
+        expected_summary: Some(summary),
+        file_len: Some(file.len() as u64),
+        ..OpenOptions::default()
+    };
+    let layer = DeltaLayer::from_reader(MemBlockReader::from_bytes(file), opts)
+        .await
+        .unwrap();
+    let findings = layer.verify().await.unwrap();
+    prop_assert!(findings.is_empty(), "{:?}", findings);
+    let mut iter = layer.iter();
+    let mut n = 0;
+    while let Some(entry) = iter.next().await {
+        let entry = entry.unwrap();
+        let (k, l, v) = &entries[n];
+        prop_assert_eq!((entry.key, entry.lsn), (*k, *l));
+        prop_assert_eq!(&entry.load_value(&layer).await.unwrap(), v);
+        n += 1;
+    }
+    prop_assert_eq!(n, entries.len());
+
+    // History lookups of every 5th entry's key, up to and including that entry.
+    let lsn_start = summary.lsn_range.start;
+    for (k, l, _) in entries.iter().step_by(5) {
+        let range = LsnRange::new(lsn_start, Lsn(l.0 + 1));
+        let mut state = ValueReconstructState::default();
+        let res = layer
+            .get_value_reconstruct_data(*k, range, &mut state)
+            .await
+            .unwrap();
+        let mut expect = ValueReconstructState::default();
+        let mut expect_res = ValueReconstructResult::Continue;
+        for (_, lsn, v) in entries
+            .iter()
+            .rev()
+            .filter(|e| e.0 == *k && range.contains(e.1))
+        {
+            match v {
+                Value::Image(img) => {
+                    expect.img = Some((*lsn, img.clone()));
+                    expect_res = ValueReconstructResult::Complete;
+                    break;
+                }
+                Value::WalRecord(rec) => {
+                    expect.records.push((*lsn, rec.clone()));
+                    if rec.will_init() {
+                        expect_res = ValueReconstructResult::Complete;
+                        break;
+                    }
+                }
+            }
+        }
+        prop_assert_eq!(res, expect_res);
+        prop_assert_eq!(&state, &expect);
+    }
+    Ok(())
 }
 
 proptest! {

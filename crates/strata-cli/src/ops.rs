@@ -52,6 +52,11 @@ impl LayerSession {
         let layer = DeltaLayer::open(path, &cache, &files)
             .await
             .with_context(|| format!("opening {}", path.display()))?;
+        tracing::debug!(
+            "opened {} with a page cache of {cache_blocks} blocks: {:?}",
+            path.display(),
+            layer.summary()
+        );
         Ok(LayerSession {
             cache,
             _files: files,
@@ -135,6 +140,13 @@ pub fn write_workload(
     let start = Instant::now();
     let desc = writer.finish(key_range.end)?;
     elapsed += start.elapsed();
+    tracing::info!(
+        "wrote {} entries, {} bytes in {:.3} s (timed part) to {}",
+        desc.n_entries,
+        desc.file_size,
+        elapsed.as_secs_f64(),
+        desc.path.display()
+    );
     let timed = Timed {
         n: desc.n_entries,
         bytes: desc.file_size,

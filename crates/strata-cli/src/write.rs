@@ -9,7 +9,7 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
-use strata_delta::{DeltaLayerWriter, WorkloadParams};
+use strata_delta::{DeltaLayerWriter, VALUE_AREA_OFFSET, WorkloadParams};
 
 use crate::ops::{self, LayerSession};
 use crate::progress;
@@ -30,15 +30,24 @@ pub async fn copy(file: &Path, dir: &Path, out: &mut impl Write) -> anyhow::Resu
         summary.lsn_range,
     )
     .with_context(|| format!("creating a layer writer in {}", dir.display()))?;
+    let bar = progress::bar(s.layer.value_area_end() - VALUE_AREA_OFFSET, "copy");
     let mut iter = s.layer.iter();
     while let Some(entry) = iter.next().await {
         let entry = entry?;
+        bar.inc(entry.size);
         let bytes = iter.load_bytes(&entry).await?;
         writer
             .put_value_bytes(entry.key, entry.lsn, &bytes, entry.blob_ref.will_init())
             .with_context(|| format!("writing {} @ {}", entry.key, entry.lsn.to_hex16()))?;
     }
     let desc = writer.finish(summary.key_range.end)?;
+    bar.finish_and_clear();
+    tracing::info!(
+        "copied {} entries ({} bytes) to {}",
+        desc.n_entries,
+        desc.file_size,
+        desc.path.display()
+    );
     writeln!(out, "{}", desc.path.display())?;
     Ok(())
 }

@@ -4,7 +4,7 @@
 //!
 //! [`open_scan`] takes arbitrary bytes as a whole layer file and runs every read path over
 //! them: strict verification, open, a full scan with values, point and vectored lookups, the
-//! dump and the manifest. Bad bytes must give [`Error::Corrupt`](crate::Error::Corrupt) (never
+//! dump and the manifest. Bad bytes must give [`Error::Corrupt`] (never
 //! a panic, a hang, or an allocation beyond the input's size); the function reports a
 //! [`Mismatch`] only when the reader contradicts itself, which is the bug the fuzzer looks
 //! for:

@@ -9,9 +9,11 @@ use crate::error::{ParseError, parse_hex_exact};
 macro_rules! id_type {
     ($name:ident, $what:literal, $doc:literal) => {
         #[doc = $doc]
+        ///
+        /// With the `serde` feature it serializes as Neon's ids do: the 16 raw bytes in binary
+        /// formats (no length prefix under bincode, FORMAT.md section 3) and the 32-hex-digit
+        /// string in human-readable ones (JSON).
         #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-        #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-        #[cfg_attr(feature = "serde", serde(transparent))]
         pub struct $name(pub [u8; 16]);
 
         impl $name {
@@ -36,6 +38,29 @@ macro_rules! id_type {
             }
         }
 
+        #[cfg(feature = "serde")]
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                if s.is_human_readable() {
+                    s.collect_str(self)
+                } else {
+                    serde::Serialize::serialize(&self.0, s)
+                }
+            }
+        }
+
+        #[cfg(feature = "serde")]
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<$name, D::Error> {
+                if d.is_human_readable() {
+                    let text = <String as serde::Deserialize>::deserialize(d)?;
+                    text.parse().map_err(serde::de::Error::custom)
+                } else {
+                    <[u8; 16] as serde::Deserialize>::deserialize(d).map($name)
+                }
+            }
+        }
+
         impl FromStr for $name {
             type Err = ParseError;
 
@@ -47,8 +72,16 @@ macro_rules! id_type {
     };
 }
 
-id_type!(TenantId, "tenant id", "The id of a tenant (a Neon project's storage).");
-id_type!(TimelineId, "timeline id", "The id of a timeline (a branch) within a tenant.");
+id_type!(
+    TenantId,
+    "tenant id",
+    "The id of a tenant (a Neon project's storage)."
+);
+id_type!(
+    TimelineId,
+    "timeline id",
+    "The id of a timeline (a branch) within a tenant."
+);
 
 #[cfg(test)]
 mod tests {
@@ -61,6 +94,10 @@ mod tests {
         assert_eq!(t.0[15], 0xFF);
         assert_eq!(t.to_string(), "11223344556677889900aabbccddeeff");
         assert!("1122".parse::<TimelineId>().is_err());
-        assert!("g1223344556677889900aabbccddeeff".parse::<TimelineId>().is_err());
+        assert!(
+            "g1223344556677889900aabbccddeeff"
+                .parse::<TimelineId>()
+                .is_err()
+        );
     }
 }

@@ -238,7 +238,13 @@ mod tests {
             field6: 0xFFFF_FFFF,
             ..Key::MIN
         };
-        assert_eq!(k.next(), Key { field4: 1, ..Key::MIN });
+        assert_eq!(
+            k.next(),
+            Key {
+                field4: 1,
+                ..Key::MIN
+            }
+        );
         assert_eq!(Key::MAX.next(), Key::MIN);
         assert_eq!(Key::MAX.checked_next(), None);
     }

@@ -14,11 +14,14 @@
 //! ```
 
 mod error;
+pub mod fuzz;
 mod id;
 mod key;
 mod lsn;
+pub mod name;
 
 pub use error::ParseError;
 pub use id::{TenantId, TimelineId};
 pub use key::{KEY_SIZE, Key, KeyRange};
 pub use lsn::{Lsn, LsnRange};
+pub use name::{DeltaLayerName, ImageLayerName, LayerName, TempLayerName};

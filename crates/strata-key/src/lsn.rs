@@ -7,12 +7,14 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::error::{ParseError, parse_hex_u64};
+use crate::error::{ParseError, parse_hex_exact, parse_hex_u64};
 
 /// A log sequence number: a byte position in the WAL.
+///
+/// With the `serde` feature it serializes as Neon's `Lsn` does: the `u64` in binary formats
+/// (8 bytes big-endian under Neon's bincode options, FORMAT.md section 3) and the `X/Y` string
+/// in human-readable ones (JSON).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(transparent))]
 pub struct Lsn(pub u64);
 
 impl Lsn {
@@ -39,6 +41,12 @@ impl Lsn {
     /// Parses 1 to 16 hex digits (either case), as Neon parses file-name LSNs.
     pub fn from_hex(s: &str) -> Result<Lsn, ParseError> {
         parse_hex_u64("lsn", s).map(Lsn)
+    }
+
+    /// Parses exactly 16 hex digits (either case): the canonical file-name form that
+    /// [`Lsn::to_hex16`] writes. Layer file names are parsed with this (see [`crate::name`]).
+    pub fn from_hex16(s: &str) -> Result<Lsn, ParseError> {
+        parse_hex_exact::<8>("lsn", s).map(|b| Lsn(u64::from_be_bytes(b)))
     }
 
     /// The 8-byte big-endian form.
@@ -77,6 +85,29 @@ impl FromStr for Lsn {
         let hi = parse_hex_u64("lsn", hi)?;
         let lo = parse_hex_u64("lsn", lo)?;
         Ok(Lsn((hi << 32) | lo))
+    }
+}
+
+#[cfg(feature = "serde")]
+impl serde::Serialize for Lsn {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            s.collect_str(self)
+        } else {
+            s.serialize_u64(self.0)
+        }
+    }
+}
+
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for Lsn {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Lsn, D::Error> {
+        if d.is_human_readable() {
+            let text = <String as serde::Deserialize>::deserialize(d)?;
+            text.parse().map_err(serde::de::Error::custom)
+        } else {
+            <u64 as serde::Deserialize>::deserialize(d).map(Lsn)
+        }
     }
 }
 
@@ -129,6 +160,12 @@ mod tests {
         assert!("123456789/0".parse::<Lsn>().is_err());
         assert!(Lsn::from_hex("+1").is_err());
         assert!(Lsn::from_hex("10000000000000000").is_err());
+        assert_eq!(
+            Lsn::from_hex16("000000010169607a").unwrap(),
+            Lsn(0x1_0169_607A)
+        );
+        assert!(Lsn::from_hex16("101696070").is_err());
+        assert!(Lsn::from_hex16("+000000101696070").is_err());
     }
 
     #[test]

@@ -1,0 +1,546 @@
+//! The page cache handle: slots, the sharded mapping, CLOCK eviction, and fill bookkeeping.
+//!
+//! Invariants (all changed only under the locks named in the crate docs):
+//! * `clock.owners[slot] == Owner::Page(key)` exactly when the mapping holds
+//!   `Entry::Ready { slot, .. }` under `key`; `Owner::Free` exactly for the slots on
+//!   `clock.free`; `Owner::Reserved` for slots held by fills in flight.
+//! * The only cache-held handle of a ready page's [`Block`] is the one in its `Entry::Ready`, and
+//!   new handles are made only under that entry's shard lock; so `Block::handle_count == 1` seen
+//!   under the shard lock means no reader holds the page, and it stays so until the lock is
+//!   released.
+//! * A `FileId` is never handed out twice by one cache (a `u64` counter per handle).
+
+use std::collections::HashMap;
+use std::fmt;
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::ops::Deref;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use strata_blob::{Block, BlockNo, BlockReader, Error};
+use tokio::sync::watch;
+
+use crate::fill::FillOutcome;
+use crate::reader::CachedReader;
+use crate::timer::Timer;
+
+/// Knobs of a [`PageCache`].
+#[derive(Debug, Clone)]
+pub struct PageCacheOptions {
+    /// Number of 8 KiB slots: the most pages the cache holds (ready or being filled). At least 1
+    /// is used.
+    pub n_slots: usize,
+    /// How long a miss waits for a slot while every slot is pinned by readers (or reserved by
+    /// fills in flight) before it fails with [`Error::CacheFull`]. `Duration::ZERO` fails at once.
+    pub pinned_wait: Duration,
+}
+
+impl Default for PageCacheOptions {
+    /// 8192 slots (64 MiB, allocated only as pages are read) and a one-second wait.
+    fn default() -> PageCacheOptions {
+        PageCacheOptions {
+            n_slots: 8192,
+            pinned_wait: Duration::from_secs(1),
+        }
+    }
+}
+
+/// A shared cache of 8 KiB pages keyed by ([`FileId`], [`BlockNo`]). Cloning is cheap and
+/// shares the cache.
+#[derive(Clone)]
+pub struct PageCache {
+    pub(crate) inner: Arc<Inner>,
+}
+
+/// Identifies one wrapped reader within one [`PageCache`]; never reused by that cache.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct FileId(u64);
+
+impl FileId {
+    /// The number behind the id.
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Display for FileId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "file#{}", self.0)
+    }
+}
+
+/// Counters of a [`PageCache`], summed over its shards when asked for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CacheMetrics {
+    /// Reads served from a ready page.
+    pub hits: u64,
+    /// Reads that found no page and started a fill (one inner read each, unless the fill found
+    /// no slot).
+    pub misses: u64,
+    /// Pages evicted to make room.
+    pub evictions: u64,
+    /// Fills in flight now (a gauge).
+    pub fills_in_flight: u64,
+    /// Reads that waited for another task's fill of the same page (single-flight joins).
+    pub waits: u64,
+    /// Ready pages now (a gauge).
+    pub resident: u64,
+    /// Misses that had to wait because every slot was pinned.
+    pub pinned_waits: u64,
+    /// Misses that gave up with [`Error::CacheFull`].
+    pub cache_full: u64,
+    /// Fills that failed (inner read error or no slot).
+    pub fill_errors: u64,
+}
+
+/// Largest number of mapping shards.
+const MAX_SHARDS: usize = 64;
+/// First back-off of a miss waiting for a slot, and its cap.
+const FIRST_BACKOFF: Duration = Duration::from_micros(100);
+const MAX_BACKOFF: Duration = Duration::from_millis(10);
+
+pub(crate) struct Inner {
+    shards: Box<[Padded<Mutex<Shard>>]>,
+    shard_mask: u64,
+    /// CLOCK reference bits, one per slot: hints set by hits without the clock lock.
+    referenced: Box<[AtomicBool]>,
+    clock: Mutex<Clock>,
+    next_file_id: AtomicU64,
+    next_fill_id: AtomicU64,
+    n_slots: usize,
+    pinned_wait: Duration,
+    timer: Timer,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct PageKey {
+    pub(crate) file_id: FileId,
+    pub(crate) blkno: BlockNo,
+}
+
+enum Entry {
+    Ready {
+        slot: u32,
+        block: Block,
+    },
+    Filling {
+        fill_id: u64,
+        rx: watch::Receiver<Option<FillOutcome>>,
+    },
+}
+
+struct Shard {
+    map: HashMap<PageKey, Entry, PageHasherBuilder>,
+    hits: u64,
+    misses: u64,
+    waits: u64,
+    fills_in_flight: u64,
+    fill_errors: u64,
+}
+
+#[derive(Clone, Copy)]
+enum Owner {
+    Free,
+    Reserved,
+    Page(PageKey),
+}
+
+struct Clock {
+    hand: usize,
+    owners: Box<[Owner]>,
+    free: Vec<u32>,
+    resident: u64,
+    evictions: u64,
+    pinned_waits: u64,
+    cache_full: u64,
+}
+
+/// What a read found in the mapping.
+pub(crate) enum Lookup {
+    Hit(Block),
+    /// Another task fills the page: wait on this.
+    Wait(watch::Receiver<Option<FillOutcome>>),
+    /// This task must fill the page (its `Filling` entry is in place).
+    Fill {
+        fill_id: u64,
+        tx: watch::Sender<Option<FillOutcome>>,
+    },
+}
+
+/// Aligns a shard to its own cache lines so two threads on two shards do not share one.
+#[repr(align(128))]
+struct Padded<T>(T);
+
+impl<T> Deref for Padded<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl PageCache {
+    /// A cache of `n_slots` pages (at least 1) with default options otherwise.
+    pub fn new(n_slots: usize) -> PageCache {
+        PageCache::with_options(PageCacheOptions {
+            n_slots,
+            ..PageCacheOptions::default()
+        })
+    }
+
+    /// A cache with the given options.
+    pub fn with_options(opts: PageCacheOptions) -> PageCache {
+        let n_slots = opts.n_slots.clamp(1, u32::MAX as usize);
+        let n_shards = (n_slots / 8).next_power_of_two().clamp(1, MAX_SHARDS);
+        let per_shard = n_slots / n_shards + 16;
+        let shards = (0..n_shards)
+            .map(|_| {
+                Padded(Mutex::new(Shard {
+                    map: HashMap::with_capacity_and_hasher(per_shard, PageHasherBuilder),
+                    hits: 0,
+                    misses: 0,
+                    waits: 0,
+                    fills_in_flight: 0,
+                    fill_errors: 0,
+                }))
+            })
+            .collect();
+        let clock = Clock {
+            hand: 0,
+            owners: vec![Owner::Free; n_slots].into_boxed_slice(),
+            // Popped from the end: slot 0 is used first.
+            free: (0..n_slots as u32).rev().collect(),
+            resident: 0,
+            evictions: 0,
+            pinned_waits: 0,
+            cache_full: 0,
+        };
+        PageCache {
+            inner: Arc::new(Inner {
+                shards,
+                shard_mask: n_shards as u64 - 1,
+                referenced: (0..n_slots).map(|_| AtomicBool::new(false)).collect(),
+                clock: Mutex::new(clock),
+                next_file_id: AtomicU64::new(0),
+                next_fill_id: AtomicU64::new(0),
+                n_slots,
+                pinned_wait: opts.pinned_wait,
+                timer: Timer::default(),
+            }),
+        }
+    }
+
+    /// Wraps `inner` so its blocks go through this cache, under a fresh [`FileId`].
+    pub fn wrap<R: BlockReader>(&self, inner: R) -> CachedReader<R> {
+        let file_id = FileId(self.inner.next_file_id.fetch_add(1, Ordering::Relaxed));
+        CachedReader::new(self.clone(), file_id, inner)
+    }
+
+    /// Forgets every page of `id`, ready or being filled (its layer was deleted). Readers keep
+    /// the blocks they hold; a fill in flight for `id` completes for its waiters but is not
+    /// cached. Cost: one pass over every shard.
+    pub fn drop_file(&self, id: FileId) {
+        self.inner.drop_file(id);
+    }
+
+    /// A snapshot of the counters.
+    pub fn metrics(&self) -> CacheMetrics {
+        self.inner.metrics()
+    }
+
+    /// Number of slots.
+    pub fn n_slots(&self) -> usize {
+        self.inner.n_slots
+    }
+}
+
+impl fmt::Debug for PageCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PageCache")
+            .field("n_slots", &self.inner.n_slots)
+            .field("pinned_wait", &self.inner.pinned_wait)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Inner {
+    pub(crate) fn n_slots(&self) -> usize {
+        self.n_slots
+    }
+
+    /// Finds `key`: a hit, an in-flight fill to wait on, or a new `Filling` entry this caller
+    /// must complete. Takes only `key`'s shard lock.
+    pub(crate) fn lookup(&self, key: PageKey) -> Lookup {
+        let mut guard = self.lock_shard(key);
+        let shard = &mut *guard;
+        match shard.map.get(&key) {
+            Some(Entry::Ready { slot, block }) => {
+                shard.hits += 1;
+                if let Some(bit) = self.referenced.get(*slot as usize) {
+                    if !bit.load(Ordering::Relaxed) {
+                        bit.store(true, Ordering::Relaxed);
+                    }
+                }
+                Lookup::Hit(block.clone())
+            }
+            Some(Entry::Filling { rx, .. }) => {
+                shard.waits += 1;
+                Lookup::Wait(rx.clone())
+            }
+            None => {
+                let fill_id = self.next_fill_id.fetch_add(1, Ordering::Relaxed);
+                let (tx, rx) = watch::channel(None);
+                shard.map.insert(key, Entry::Filling { fill_id, rx });
+                shard.misses += 1;
+                shard.fills_in_flight += 1;
+                Lookup::Fill { fill_id, tx }
+            }
+        }
+    }
+
+    /// Reserves a slot for a fill, evicting an unpinned page by CLOCK; waits (bounded by
+    /// `pinned_wait`) while every slot is pinned or reserved.
+    pub(crate) async fn reserve_slot(&self) -> Result<u32, Error> {
+        if let Some(slot) = self.try_reserve() {
+            return Ok(slot);
+        }
+        let start = Instant::now();
+        let deadline = start.checked_add(self.pinned_wait);
+        self.lock_clock().pinned_waits += 1;
+        let mut backoff = FIRST_BACKOFF;
+        loop {
+            let now = Instant::now();
+            if deadline.is_some_and(|d| now >= d) {
+                self.lock_clock().cache_full += 1;
+                return Err(Error::CacheFull {
+                    n_slots: self.n_slots,
+                });
+            }
+            let wake = now
+                .checked_add(backoff)
+                .map_or(deadline, |w| Some(deadline.map_or(w, |d| d.min(w))));
+            if let Some(wake) = wake {
+                self.timer.delay(wake).await;
+            }
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+            if let Some(slot) = self.try_reserve() {
+                return Ok(slot);
+            }
+        }
+    }
+
+    /// One CLOCK sweep (at most two turns of the hand) under the clock lock.
+    fn try_reserve(&self) -> Option<u32> {
+        let mut guard = self.lock_clock();
+        let clock = &mut *guard;
+        if let Some(slot) = clock.free.pop() {
+            set_owner(&mut clock.owners, slot, Owner::Reserved);
+            return Some(slot);
+        }
+        let n_slots = clock.owners.len();
+        for _ in 0..2 * n_slots {
+            let idx = clock.hand;
+            clock.hand = if idx + 1 == n_slots { 0 } else { idx + 1 };
+            let Some(Owner::Page(key)) = clock.owners.get(idx).copied() else {
+                continue; // Reserved (Free slots are all on the free list).
+            };
+            if let Some(bit) = self.referenced.get(idx) {
+                if bit.load(Ordering::Relaxed) {
+                    bit.store(false, Ordering::Relaxed);
+                    continue; // Second chance.
+                }
+            }
+            let mut shard = self.lock_shard(key);
+            let evictable = matches!(
+                shard.map.get(&key),
+                Some(Entry::Ready { slot, block })
+                    if *slot as usize == idx && Block::handle_count(block) == 1
+            );
+            if evictable {
+                shard.map.remove(&key);
+                drop(shard);
+                let slot = idx as u32;
+                set_owner(&mut clock.owners, slot, Owner::Reserved);
+                clock.resident -= 1;
+                clock.evictions += 1;
+                return Some(slot);
+            }
+        }
+        None
+    }
+
+    /// Ends fill `fill_id` of `key`: publishes `block` in `slot` if the fill's entry is still
+    /// there, otherwise (failure, cancellation, or the file was dropped meanwhile) removes the
+    /// entry if it is still this fill's and frees the slot.
+    pub(crate) fn finish_fill(
+        &self,
+        key: PageKey,
+        fill_id: u64,
+        slot: Option<u32>,
+        block: Option<&Block>,
+        failed: bool,
+    ) {
+        // Lock order: clock, then shard.
+        let mut clock = slot.map(|_| self.lock_clock());
+        let mut guard = self.lock_shard(key);
+        let shard = &mut *guard;
+        let ours = matches!(
+            shard.map.get(&key),
+            Some(Entry::Filling { fill_id: id, .. }) if *id == fill_id
+        );
+        if failed {
+            shard.fill_errors += 1;
+        }
+        if ours {
+            shard.fills_in_flight -= 1;
+        }
+        match (ours, slot, block, clock.as_deref_mut()) {
+            (true, Some(slot), Some(block), Some(clock)) => {
+                shard.map.insert(
+                    key,
+                    Entry::Ready {
+                        slot,
+                        block: block.clone(),
+                    },
+                );
+                if let Some(bit) = self.referenced.get(slot as usize) {
+                    bit.store(false, Ordering::Relaxed);
+                }
+                set_owner(&mut clock.owners, slot, Owner::Page(key));
+                clock.resident += 1;
+            }
+            (ours, slot, _, clock) => {
+                if ours {
+                    shard.map.remove(&key);
+                }
+                if let (Some(slot), Some(clock)) = (slot, clock) {
+                    set_owner(&mut clock.owners, slot, Owner::Free);
+                    clock.free.push(slot);
+                }
+            }
+        }
+    }
+
+    fn drop_file(&self, id: FileId) {
+        let mut guard = self.lock_clock();
+        let clock = &mut *guard;
+        for shard in self.shards.iter() {
+            let mut shard = lock(shard);
+            let Shard {
+                map,
+                fills_in_flight,
+                ..
+            } = &mut *shard;
+            map.retain(|key, entry| {
+                if key.file_id != id {
+                    return true;
+                }
+                match entry {
+                    Entry::Ready { slot, .. } => {
+                        set_owner(&mut clock.owners, *slot, Owner::Free);
+                        clock.free.push(*slot);
+                        clock.resident -= 1;
+                    }
+                    Entry::Filling { .. } => *fills_in_flight -= 1,
+                }
+                false
+            });
+        }
+    }
+
+    fn metrics(&self) -> CacheMetrics {
+        let clock = self.lock_clock();
+        let mut m = CacheMetrics {
+            evictions: clock.evictions,
+            resident: clock.resident,
+            pinned_waits: clock.pinned_waits,
+            cache_full: clock.cache_full,
+            ..CacheMetrics::default()
+        };
+        for shard in self.shards.iter() {
+            let shard = lock(shard);
+            m.hits += shard.hits;
+            m.misses += shard.misses;
+            m.waits += shard.waits;
+            m.fills_in_flight += shard.fills_in_flight;
+            m.fill_errors += shard.fill_errors;
+        }
+        m
+    }
+
+    fn lock_shard(&self, key: PageKey) -> MutexGuard<'_, Shard> {
+        // Shard bits are taken from the middle of the hash: the map uses the low bits for its
+        // buckets and the top 7 for its tags.
+        let idx = (key.hash_value() >> 32) & self.shard_mask;
+        let shard = self
+            .shards
+            .get(idx as usize)
+            .or_else(|| self.shards.first())
+            .expect("a cache has at least one shard");
+        lock(shard)
+    }
+
+    fn lock_clock(&self) -> MutexGuard<'_, Clock> {
+        lock(&self.clock)
+    }
+}
+
+/// Locks a mutex, ignoring poison: no code of this crate panics while holding one, and every
+/// critical section leaves the invariants intact before any call that could.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn set_owner(owners: &mut [Owner], slot: u32, owner: Owner) {
+    if let Some(o) = owners.get_mut(slot as usize) {
+        *o = owner;
+    }
+}
+
+impl PageKey {
+    /// A well-mixed 64-bit hash (a multiply-xorshift finaliser): the key's `Hash` and the shard
+    /// choice both use it.
+    fn hash_value(self) -> u64 {
+        let x = self.file_id.0.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ u64::from(self.blkno.0);
+        let x = (x ^ (x >> 31)).wrapping_mul(0xD6E8_FEB8_6659_FD93);
+        x ^ (x >> 32)
+    }
+}
+
+impl Hash for PageKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash_value());
+    }
+}
+
+/// Hashes a [`PageKey`] by its own `hash_value` (SipHash would double the cost of a hit).
+#[derive(Clone, Copy, Default)]
+struct PageHasherBuilder;
+
+struct PageHasher(u64);
+
+impl BuildHasher for PageHasherBuilder {
+    type Hasher = PageHasher;
+
+    fn build_hasher(&self) -> PageHasher {
+        PageHasher(0)
+    }
+}
+
+impl Hasher for PageHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Not used by `PageKey`; a plain FNV-1a fold keeps the type a correct `Hasher`.
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01B3);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 ^= n;
+    }
+}

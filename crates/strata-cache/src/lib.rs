@@ -1,0 +1,105 @@
+//! A page cache of 8 KiB blocks: Neon's `page_cache` redone as a handle the caller creates and
+//! shares, wrapping any [`BlockReader`].
+//!
+//! * [`PageCache`]: a fixed number of slots chosen at creation ([`PageCacheOptions`]); clone it
+//!   to share it. No global state: two caches never see each other's pages.
+//! * [`PageCache::wrap`] gives a [`CachedReader`], itself a [`BlockReader`], under a fresh
+//!   [`FileId`]. Pages are keyed by `(FileId, BlockNo)`.
+//! * A hit returns the cached [`Block`] (an `Arc`'d immutable page): no syscall, no thread hop,
+//!   no await point that can suspend.
+//!
+//! ```
+//! use strata_blob::{BlockNo, BlockReader, MemBlockReader, PAGE_SIZE};
+//! use strata_cache::PageCache;
+//!
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let cache = PageCache::new(64);
+//! let reader = cache.wrap(MemBlockReader::from_bytes(&[7u8; 2 * PAGE_SIZE]));
+//! assert_eq!(reader.read_block(BlockNo(1)).await.unwrap()[0], 7); // miss: reads the source
+//! assert_eq!(reader.read_block(BlockNo(1)).await.unwrap()[0], 7); // hit
+//! let m = cache.metrics();
+//! assert_eq!((m.misses, m.hits, m.resident), (1, 1, 1));
+//! drop(reader); // forgets its pages
+//! assert_eq!(cache.metrics().resident, 0);
+//! # });
+//! ```
+//!
+//! # Protocol
+//!
+//! **State.** A *slot* is a unit of the cache's budget: `n_slots` pages, ready or being filled.
+//! The *mapping* from `(FileId, BlockNo)` to an entry is split into shards (a power of two, up to
+//! 64, chosen by a hash of the key), each a `std::sync::Mutex` around a hash map. An entry is
+//! `Ready { slot, block }` or `Filling` (a fill in flight, with a `tokio::sync::watch` receiver
+//! its waiters clone). The *clock* is one `Mutex` holding the CLOCK hand, each slot's owner
+//! (free, reserved by a fill, or the page it holds), the free list and eviction counters. Each
+//! slot also has a reference bit, an `AtomicBool` outside any lock.
+//!
+//! **Locks and their order.** Only two kinds: the clock lock and the shard locks. A thread holds
+//! at most one shard lock at a time, and takes the clock lock only when holding no shard lock
+//! (order: clock, then shard). No lock is held across an `.await`, and no foreign code (the inner
+//! reader, wakers) runs under a lock. So no lock can deadlock, and a task cancelled at any await
+//! holds none.
+//!
+//! **Hit.** Lock the key's shard, find `Ready`, clone the `Block` (one atomic increment), bump the
+//! hit count and set the slot's reference bit, unlock. Nothing else.
+//!
+//! **What a guard allows.** The returned `Block` *is* the read guard: it keeps the page's bytes
+//! alive and immutable for as long as it is held, and pins the slot — CLOCK never evicts a page
+//! whose `Block` has a handle besides the cache's own (`Block::handle_count > 1`). That check is
+//! sound because the cache's handle lives only in the `Ready` entry and new handles are made only
+//! under the shard lock, which the evictor holds while it checks and removes. Memory is bounded
+//! by `n_slots` pages plus blocks that readers keep after their page was dropped from the cache
+//! by [`PageCache::drop_file`] (theirs to drop).
+//!
+//! **Miss.** Under the shard lock, insert `Filling` and become the filler; later readers of the
+//! same page find `Filling`, clone its receiver, unlock and await it (single-flight: one inner
+//! read per page however many tasks miss it at once). The filler, holding no lock:
+//! 1. reserves a slot: takes the free list's head, or sweeps the CLOCK hand under the clock lock,
+//!    clearing set reference bits (second chance) and evicting the first unreferenced, unpinned
+//!    page (taking that page's shard lock to check and remove it);
+//! 2. reads the block from the inner reader;
+//! 3. under clock then shard lock, replaces its own `Filling` entry (recognised by a fill id) with
+//!    `Ready` and records the slot's owner; then publishes the block to its waiters.
+//!
+//! **Every slot pinned.** If a sweep finds no evictable slot, the filler retries with growing
+//! back-off (100 µs to 10 ms) until [`PageCacheOptions::pinned_wait`] has passed, then fails with
+//! [`strata_blob::Error::CacheFull`] (a typed error, never a panic or an unbounded wait). Waiters
+//! of that fill get `CacheFull` too. The back-off uses a small timer thread owned by the cache,
+//! started on first need, so it works on any executor (tokio's timer would panic on a runtime
+//! without `enable_time`).
+//!
+//! **Failed fill.** If the inner read fails (I/O error, short or corrupt read, block past the
+//! end), the filler removes its `Filling` entry and frees its slot *before* publishing the
+//! failure: nothing of the failed fill is ever visible, and the next read of the page starts a
+//! fresh fill (a retry). The filler returns the original error. Each waiter gets an equivalent
+//! error (see `fill.rs`): `Corrupt` copied exactly, an OS error rebuilt from its code, any other
+//! `io::Error` rebuilt with the same kind and a [`ConcurrentFillError`] carrying the message;
+//! waiters do not re-read, so a failing device sees one read per failed fill, not one per waiter.
+//!
+//! **Cancelled fill.** If the filler's future is dropped mid-fill, a drop guard removes the
+//! `Filling` entry and frees the slot; dropping the `watch` sender wakes the waiters, which start
+//! over (one becomes the new filler).
+//!
+//! **Dropped file.** [`PageCache::drop_file`] (also run by `CachedReader`'s `Drop`) removes every
+//! entry of the file, ready or filling, under the clock lock and each shard lock in turn. A fill
+//! in flight for it finds its entry gone and does not publish its page to the mapping. File ids
+//! come from a per-cache counter and are never reused, so no later reader can see a stale page.
+//!
+//! **Why no loom model.** The state machine (free / reserved / ready, filling / ready) changes only
+//! under mutexes. The atomics are a counter (`fetch_add`, only uniqueness matters) and the CLOCK
+//! reference bits, which are hints: a lost or stale bit changes which page is evicted, never
+//! whether a pinned page may be (that is decided under the shard lock). With no lock-free
+//! protocol there is nothing for loom to explore that the mutexes do not already serialise; the
+//! stress and single-flight tests exercise the interleavings on a multi-thread runtime.
+//!
+//! [`Block`]: strata_blob::Block
+//! [`BlockReader`]: strata_blob::BlockReader
+
+mod cache;
+mod fill;
+mod reader;
+mod timer;
+
+pub use cache::{CacheMetrics, FileId, PageCache, PageCacheOptions};
+pub use fill::ConcurrentFillError;
+pub use reader::CachedReader;

@@ -1,0 +1,212 @@
+//! [`CachedReader`]: a [`BlockReader`] that serves blocks through a [`PageCache`].
+//!
+//! Invariants:
+//! * A read returns the inner reader's block for that number or an error; never a block of
+//!   another file or block (pages are keyed by this reader's [`FileId`], never reused).
+//! * At most one inner read per page is in flight per cache (single-flight); a fill that fails or
+//!   is cancelled leaves no page behind, so the next read retries.
+//! * Dropping a `CachedReader` forgets its pages ([`PageCache::drop_file`]).
+
+use std::fmt;
+
+use strata_blob::{Block, BlockNo, BlockReader, Corruption, Error, PAGE_SIZE};
+use tokio::sync::watch;
+
+use crate::cache::{FileId, Inner, Lookup, PageCache, PageKey};
+use crate::fill::{FillFailure, FillOutcome};
+
+/// A [`BlockReader`] whose single-block reads go through a [`PageCache`]; made by
+/// [`PageCache::wrap`].
+///
+/// [`read_blocks`](BlockReader::read_blocks) of more than one block bypasses the cache and reads
+/// the inner source directly (one I/O for the run, as scans want, without flushing the cache);
+/// a one-block `read_blocks` goes through the cache. Blocks are immutable, so both paths see the
+/// same bytes.
+pub struct CachedReader<R> {
+    cache: PageCache,
+    file_id: FileId,
+    inner: R,
+}
+
+impl<R> CachedReader<R> {
+    pub(crate) fn new(cache: PageCache, file_id: FileId, inner: R) -> CachedReader<R> {
+        CachedReader {
+            cache,
+            file_id,
+            inner,
+        }
+    }
+
+    /// This reader's id in its cache.
+    pub fn file_id(&self) -> FileId {
+        self.file_id
+    }
+
+    /// The wrapped reader.
+    pub fn inner(&self) -> &R {
+        &self.inner
+    }
+
+    /// The cache this reader reads through.
+    pub fn cache(&self) -> &PageCache {
+        &self.cache
+    }
+}
+
+impl<R: BlockReader> CachedReader<R> {
+    async fn read_cached(&self, blkno: BlockNo) -> Result<Block, Error> {
+        let n_blocks = self.inner.n_blocks();
+        if blkno.0 >= n_blocks {
+            // Checked before a slot is taken: a bad block number must not evict a page.
+            return Err(Error::Corrupt(Corruption::BlockPastEnd { blkno, n_blocks }));
+        }
+        let key = PageKey {
+            file_id: self.file_id,
+            blkno,
+        };
+        let cache: &Inner = &self.cache.inner;
+        loop {
+            let rx = match cache.lookup(key) {
+                Lookup::Hit(block) => return Ok(block),
+                Lookup::Wait(rx) => rx,
+                Lookup::Fill { fill_id, tx } => return self.fill(cache, key, fill_id, tx).await,
+            };
+            match wait_for_fill(rx).await {
+                Some(Ok(block)) => return Ok(block),
+                Some(Err(failure)) => {
+                    if let Some(err) = failure.to_error() {
+                        return Err(err);
+                    }
+                    // Not copyable: read it ourselves (a new fill, or join one).
+                }
+                None => {} // The filler was cancelled: start over.
+            }
+        }
+    }
+
+    /// Completes this task's `Filling` entry: reserve a slot, read once, publish.
+    async fn fill(
+        &self,
+        cache: &Inner,
+        key: PageKey,
+        fill_id: u64,
+        tx: watch::Sender<Option<FillOutcome>>,
+    ) -> Result<Block, Error> {
+        let mut guard = FillGuard {
+            cache,
+            key,
+            fill_id,
+            tx: Some(tx),
+            slot: None,
+        };
+        match cache.reserve_slot().await {
+            Ok(slot) => guard.slot = Some(slot),
+            Err(err) => {
+                guard.finish(Err(&err));
+                return Err(err);
+            }
+        }
+        match self.inner.read_block(key.blkno).await {
+            Ok(block) => {
+                // The cache must hold the only handle besides its readers' (pinning is
+                // `handle_count > 1`): copy a block the source keeps, as `MemBlockReader` does.
+                let block = if Block::handle_count(&block) > 1 {
+                    Block::from_array(&block)
+                } else {
+                    block
+                };
+                guard.finish(Ok(&block));
+                Ok(block)
+            }
+            Err(err) => {
+                guard.finish(Err(&err));
+                Err(err)
+            }
+        }
+    }
+}
+
+/// Waits for a fill's outcome; `None` if its filler went away without one (cancelled).
+async fn wait_for_fill(mut rx: watch::Receiver<Option<FillOutcome>>) -> Option<FillOutcome> {
+    match rx.wait_for(Option::is_some).await {
+        Ok(outcome) => outcome.clone(),
+        Err(_closed) => None,
+    }
+}
+
+/// Owns a fill in flight: whatever happens to the filling task (return, error, or the future
+/// being dropped at an await), the `Filling` entry and the reserved slot are released exactly
+/// once.
+struct FillGuard<'a> {
+    cache: &'a Inner,
+    key: PageKey,
+    fill_id: u64,
+    tx: Option<watch::Sender<Option<FillOutcome>>>,
+    slot: Option<u32>,
+}
+
+impl FillGuard<'_> {
+    fn finish(&mut self, outcome: Result<&Block, &Error>) {
+        let Some(tx) = self.tx.take() else { return };
+        self.cache.finish_fill(
+            self.key,
+            self.fill_id,
+            self.slot,
+            outcome.ok(),
+            outcome.is_err(),
+        );
+        // Published after the mapping: a waiter that wakes and reads again finds the page
+        // (or no entry, after a failure) rather than the finished fill.
+        tx.send_replace(Some(match outcome {
+            Ok(block) => Ok(block.clone()),
+            Err(err) => Err(FillFailure::of(err)),
+        }));
+    }
+}
+
+impl Drop for FillGuard<'_> {
+    fn drop(&mut self) {
+        if self.tx.is_some() {
+            // Cancelled mid-fill: nothing is published; dropping the sender wakes the waiters,
+            // which start over.
+            self.cache
+                .finish_fill(self.key, self.fill_id, self.slot, None, false);
+        }
+    }
+}
+
+impl<R: BlockReader> BlockReader for CachedReader<R> {
+    async fn read_block(&self, blkno: BlockNo) -> Result<Block, Error> {
+        self.read_cached(blkno).await
+    }
+
+    fn n_blocks(&self) -> u32 {
+        self.inner.n_blocks()
+    }
+
+    async fn read_blocks(&self, first: BlockNo, buf: &mut [u8]) -> Result<(), Error> {
+        if buf.len() == PAGE_SIZE {
+            let block = self.read_cached(first).await?;
+            buf.copy_from_slice(&block[..]);
+            Ok(())
+        } else {
+            self.inner.read_blocks(first, buf).await
+        }
+    }
+}
+
+impl<R> Drop for CachedReader<R> {
+    fn drop(&mut self) {
+        self.cache.drop_file(self.file_id);
+    }
+}
+
+impl<R: fmt::Debug> fmt::Debug for CachedReader<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CachedReader")
+            .field("file_id", &self.file_id)
+            .field("n_slots", &self.cache.inner.n_slots())
+            .field("inner", &self.inner)
+            .finish()
+    }
+}

@@ -1,0 +1,638 @@
+//! Behaviour of the page cache through its public API: hits, misses, CLOCK eviction, pinning,
+//! failed and cancelled fills, single-flight, dropped files, and a multi-thread stress run that
+//! checks every byte against the source.
+
+use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use strata_blob::{Block, BlockNo, BlockReader, Corruption, Error, MemBlockReader, PAGE_SIZE};
+use strata_cache::{ConcurrentFillError, PageCache, PageCacheOptions};
+use tokio::sync::Semaphore;
+
+/// How a failing read fails.
+#[derive(Clone, Copy, Debug)]
+enum Fail {
+    Corrupt,
+    Io(io::ErrorKind),
+    Os(i32),
+}
+
+struct State {
+    file: u8,
+    data: MemBlockReader,
+    reads: Vec<AtomicU64>,
+    started: AtomicU64,
+    /// Failures to inject, one per read, in order.
+    fail_next: Mutex<Vec<Fail>>,
+    /// Fail every read whose sequence number (from 1) is a multiple of this (0 = never).
+    fail_every: u64,
+    gate: Option<Semaphore>,
+}
+
+/// A source that counts reads per block, fails on demand and can hold reads open at a gate.
+#[derive(Clone)]
+struct TestReader(Arc<State>);
+
+fn block_byte(file: u8, blkno: u32, idx: usize) -> u8 {
+    (u64::from(blkno).wrapping_mul(31) ^ (idx as u64).wrapping_mul(7) ^ u64::from(file) << 5) as u8
+}
+
+fn block_bytes(file: u8, blkno: u32) -> [u8; PAGE_SIZE] {
+    let mut bytes = [0u8; PAGE_SIZE];
+    for (idx, b) in bytes.iter_mut().enumerate() {
+        *b = block_byte(file, blkno, idx);
+    }
+    bytes[..4].copy_from_slice(&blkno.to_le_bytes());
+    bytes[4] = file;
+    bytes
+}
+
+fn source(file: u8, n_blocks: u32) -> Vec<Block> {
+    (0..n_blocks)
+        .map(|blkno| Block::from_array(&block_bytes(file, blkno)))
+        .collect()
+}
+
+impl TestReader {
+    fn build(file: u8, n_blocks: u32, gated: bool, fail_every: u64) -> TestReader {
+        TestReader(Arc::new(State {
+            file,
+            data: MemBlockReader::from_blocks(source(file, n_blocks)),
+            reads: (0..n_blocks).map(|_| AtomicU64::new(0)).collect(),
+            started: AtomicU64::new(0),
+            fail_next: Mutex::new(Vec::new()),
+            fail_every,
+            gate: gated.then(|| Semaphore::new(0)),
+        }))
+    }
+
+    fn new(n_blocks: u32) -> TestReader {
+        TestReader::build(0, n_blocks, false, 0)
+    }
+
+    fn gated(n_blocks: u32) -> TestReader {
+        TestReader::build(0, n_blocks, true, 0)
+    }
+
+    fn reads(&self, blkno: u32) -> u64 {
+        self.0.reads[blkno as usize].load(Ordering::SeqCst)
+    }
+
+    fn total_reads(&self) -> u64 {
+        self.0.reads.iter().map(|r| r.load(Ordering::SeqCst)).sum()
+    }
+
+    fn started(&self) -> u64 {
+        self.0.started.load(Ordering::SeqCst)
+    }
+
+    fn fail_next(&self, fail: Fail) {
+        self.0.fail_next.lock().unwrap().push(fail);
+    }
+
+    fn open_gate(&self, n: usize) {
+        self.0.gate.as_ref().expect("gated reader").add_permits(n);
+    }
+
+    fn expected(&self, blkno: u32) -> [u8; PAGE_SIZE] {
+        block_bytes(self.0.file, blkno)
+    }
+}
+
+impl BlockReader for TestReader {
+    async fn read_block(&self, blkno: BlockNo) -> Result<Block, Error> {
+        let seq = self.0.started.fetch_add(1, Ordering::SeqCst) + 1;
+        if let Some(r) = self.0.reads.get(blkno.0 as usize) {
+            r.fetch_add(1, Ordering::SeqCst);
+        }
+        if let Some(gate) = &self.0.gate {
+            gate.acquire().await.expect("gate open").forget();
+        }
+        let injected = {
+            let mut fails = self.0.fail_next.lock().unwrap();
+            if fails.is_empty() {
+                None
+            } else {
+                Some(fails.remove(0))
+            }
+        };
+        let injected = injected
+            .or((self.0.fail_every != 0 && seq % self.0.fail_every == 0).then_some(Fail::Corrupt));
+        match injected {
+            None => self.0.data.read_block(blkno).await,
+            Some(Fail::Corrupt) => Err(Error::Corrupt(Corruption::BlockPastEnd {
+                blkno,
+                n_blocks: 0,
+            })),
+            Some(Fail::Io(kind)) => Err(Error::Io(io::Error::new(kind, "injected failure"))),
+            Some(Fail::Os(code)) => Err(Error::Io(io::Error::from_raw_os_error(code))),
+        }
+    }
+
+    fn n_blocks(&self) -> u32 {
+        self.0.data.n_blocks()
+    }
+}
+
+/// Waits (yielding) until `cond` holds; the timeout only turns a bug's hang into a failure.
+async fn until(what: &str, mut cond: impl FnMut() -> bool) {
+    let wait = async {
+        while !cond() {
+            tokio::task::yield_now().await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(60), wait)
+        .await
+        .unwrap_or_else(|_| panic!("condition never held: {what}"));
+}
+
+fn options(n_slots: usize, pinned_wait: Duration) -> PageCacheOptions {
+    PageCacheOptions {
+        n_slots,
+        pinned_wait,
+    }
+}
+
+#[tokio::test]
+async fn miss_then_hit_reads_source_once() {
+    let src = TestReader::new(8);
+    let cache = PageCache::new(4);
+    let reader = cache.wrap(src.clone());
+    let first = reader.read_block(BlockNo(3)).await.unwrap();
+    let second = reader.read_block(BlockNo(3)).await.unwrap();
+    assert_eq!(first[..], src.expected(3)[..]);
+    assert!(
+        std::ptr::eq(&*first, &*second),
+        "a hit returns the cached page"
+    );
+    assert_eq!(src.reads(3), 1);
+    let m = cache.metrics();
+    assert_eq!((m.misses, m.hits, m.resident, m.evictions), (1, 1, 1, 0));
+    assert_eq!(reader.n_blocks(), 8);
+    assert_eq!(cache.n_slots(), 4);
+}
+
+#[tokio::test]
+async fn clock_gives_referenced_pages_a_second_chance() {
+    let src = TestReader::new(8);
+    let cache = PageCache::new(2);
+    let reader = cache.wrap(src.clone());
+    for blkno in [0, 1, 0] {
+        reader.read_block(BlockNo(blkno)).await.unwrap();
+    }
+    // Block 0 was hit (referenced), block 1 was not: loading 2 evicts 1.
+    reader.read_block(BlockNo(2)).await.unwrap();
+    assert_eq!(cache.metrics().evictions, 1);
+    reader.read_block(BlockNo(0)).await.unwrap();
+    assert_eq!(src.reads(0), 1, "block 0 survived");
+    reader.read_block(BlockNo(1)).await.unwrap();
+    assert_eq!(src.reads(1), 2, "block 1 was evicted");
+    assert_eq!(cache.metrics().resident, 2);
+}
+
+#[tokio::test]
+async fn pinned_page_is_never_evicted() {
+    let src = TestReader::new(8);
+    let cache = PageCache::new(2);
+    let reader = cache.wrap(src.clone());
+    let pinned = reader.read_block(BlockNo(0)).await.unwrap();
+    for blkno in 1..6 {
+        let block = reader.read_block(BlockNo(blkno)).await.unwrap();
+        assert_eq!(block[..], src.expected(blkno)[..]);
+    }
+    assert_eq!(cache.metrics().evictions, 4);
+    let again = reader.read_block(BlockNo(0)).await.unwrap();
+    assert!(std::ptr::eq(&*pinned, &*again));
+    assert_eq!(src.reads(0), 1);
+}
+
+#[tokio::test]
+async fn all_slots_pinned_fails_typed_and_recovers() {
+    let src = TestReader::new(8);
+    let cache = PageCache::with_options(options(2, Duration::ZERO));
+    let reader = cache.wrap(src.clone());
+    let a = reader.read_block(BlockNo(0)).await.unwrap();
+    let b = reader.read_block(BlockNo(1)).await.unwrap();
+    let err = reader.read_block(BlockNo(2)).await.unwrap_err();
+    assert!(matches!(err, Error::CacheFull { n_slots: 2 }), "{err:?}");
+    assert_eq!(src.reads(2), 0, "no read without a slot");
+    let m = cache.metrics();
+    assert_eq!((m.cache_full, m.pinned_waits, m.fill_errors), (1, 1, 1));
+    assert_eq!((m.resident, m.fills_in_flight), (2, 0));
+    drop(a);
+    let c = reader.read_block(BlockNo(2)).await.unwrap();
+    assert_eq!(c[..], src.expected(2)[..]);
+    assert_eq!(b[..], src.expected(1)[..]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn all_slots_pinned_waits_until_a_pin_is_released() {
+    let src = TestReader::new(8);
+    let cache = PageCache::with_options(options(2, Duration::from_secs(60)));
+    let reader = Arc::new(cache.wrap(src.clone()));
+    let a = reader.read_block(BlockNo(0)).await.unwrap();
+    let b = reader.read_block(BlockNo(1)).await.unwrap();
+    let task = tokio::spawn({
+        let reader = Arc::clone(&reader);
+        async move { reader.read_block(BlockNo(5)).await }
+    });
+    until("miss is waiting for a slot", || {
+        cache.metrics().pinned_waits == 1
+    })
+    .await;
+    drop(b);
+    let got = task.await.unwrap().unwrap();
+    assert_eq!(got[..], src.expected(5)[..]);
+    assert_eq!(cache.metrics().cache_full, 0);
+    assert_eq!(a[..], src.expected(0)[..]);
+}
+
+#[tokio::test]
+async fn failed_fill_leaves_nothing_and_next_read_retries() {
+    for fail in [
+        Fail::Corrupt,
+        Fail::Io(io::ErrorKind::UnexpectedEof),
+        Fail::Os(5),
+    ] {
+        let src = TestReader::new(8);
+        let cache = PageCache::new(4);
+        let reader = cache.wrap(src.clone());
+        src.fail_next(fail);
+        let err = reader.read_block(BlockNo(4)).await.unwrap_err();
+        match fail {
+            Fail::Corrupt => assert!(err.is_corrupt(), "{err:?}"),
+            Fail::Io(kind) => {
+                assert!(matches!(&err, Error::Io(e) if e.kind() == kind), "{err:?}")
+            }
+            Fail::Os(code) => {
+                assert!(
+                    matches!(&err, Error::Io(e) if e.raw_os_error() == Some(code)),
+                    "{err:?}"
+                )
+            }
+        }
+        let m = cache.metrics();
+        assert_eq!((m.resident, m.fills_in_flight, m.fill_errors), (0, 0, 1));
+        let block = reader.read_block(BlockNo(4)).await.unwrap();
+        assert_eq!(block[..], src.expected(4)[..]);
+        assert_eq!(src.reads(4), 2);
+        assert_eq!(cache.metrics().resident, 1);
+    }
+}
+
+/// Starts `n` tasks reading `blkno` and waits until one is in the inner read and the rest wait
+/// on its fill.
+async fn start_readers(
+    cache: &PageCache,
+    reader: &Arc<strata_cache::CachedReader<TestReader>>,
+    src: &TestReader,
+    blkno: u32,
+    n: u64,
+) -> Vec<tokio::task::JoinHandle<Result<Block, Error>>> {
+    let before = cache.metrics().waits;
+    let tasks = (0..n)
+        .map(|_| {
+            let reader = Arc::clone(reader);
+            tokio::spawn(async move { reader.read_block(BlockNo(blkno)).await })
+        })
+        .collect();
+    until("one filler and n-1 waiters", || {
+        src.started() >= 1 && cache.metrics().waits - before == n - 1
+    })
+    .await;
+    tasks
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_misses_read_the_block_once() {
+    let src = TestReader::gated(8);
+    let cache = PageCache::new(4);
+    let reader = Arc::new(cache.wrap(src.clone()));
+    let tasks = start_readers(&cache, &reader, &src, 6, 16).await;
+    assert_eq!(cache.metrics().fills_in_flight, 1);
+    src.open_gate(1);
+    let mut blocks = Vec::new();
+    for task in tasks {
+        blocks.push(task.await.unwrap().unwrap());
+    }
+    assert_eq!(src.reads(6), 1);
+    assert_eq!(src.started(), 1);
+    for block in &blocks {
+        assert_eq!(block[..], src.expected(6)[..]);
+        assert!(std::ptr::eq(&**block, &*blocks[0]), "all share one page");
+    }
+    let m = cache.metrics();
+    assert_eq!(
+        (m.misses, m.waits, m.fills_in_flight, m.resident),
+        (1, 15, 0, 1)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_fill_reaches_every_waiter() {
+    for fail in [Fail::Corrupt, Fail::Io(io::ErrorKind::TimedOut)] {
+        let src = TestReader::gated(8);
+        let cache = PageCache::new(4);
+        let reader = Arc::new(cache.wrap(src.clone()));
+        src.fail_next(fail);
+        let tasks = start_readers(&cache, &reader, &src, 2, 8).await;
+        src.open_gate(1);
+        let mut n_shared = 0;
+        for task in tasks {
+            let err = task.await.unwrap().unwrap_err();
+            match fail {
+                Fail::Corrupt => assert!(
+                    matches!(
+                        &err,
+                        Error::Corrupt(Corruption::BlockPastEnd {
+                            blkno: BlockNo(2),
+                            n_blocks: 0
+                        })
+                    ),
+                    "{err:?}"
+                ),
+                _ => {
+                    let Error::Io(e) = &err else {
+                        panic!("{err:?}")
+                    };
+                    assert_eq!(e.kind(), io::ErrorKind::TimedOut);
+                    assert!(e.to_string().contains("injected failure"), "{e}");
+                    if e.get_ref()
+                        .and_then(|r| r.downcast_ref::<ConcurrentFillError>())
+                        .is_some()
+                    {
+                        n_shared += 1;
+                    }
+                }
+            }
+        }
+        if matches!(fail, Fail::Io(_)) {
+            assert_eq!(
+                n_shared, 7,
+                "the filler keeps its error, waiters get copies"
+            );
+        }
+        assert_eq!(src.reads(2), 1, "waiters do not re-read a failed fill");
+        assert_eq!(cache.metrics().resident, 0);
+        src.open_gate(1);
+        let block = reader.read_block(BlockNo(2)).await.unwrap();
+        assert_eq!(block[..], src.expected(2)[..]);
+        assert_eq!(src.reads(2), 2);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelled_filler_hands_over_to_a_waiter() {
+    let src = TestReader::gated(8);
+    let cache = PageCache::new(4);
+    let reader = Arc::new(cache.wrap(src.clone()));
+    let filler = tokio::spawn({
+        let reader = Arc::clone(&reader);
+        async move { reader.read_block(BlockNo(1)).await }
+    });
+    until("filler in the inner read", || src.started() == 1).await;
+    let waiter = tokio::spawn({
+        let reader = Arc::clone(&reader);
+        async move { reader.read_block(BlockNo(1)).await }
+    });
+    until("waiter joined", || cache.metrics().waits == 1).await;
+    filler.abort();
+    assert!(filler.await.unwrap_err().is_cancelled());
+    until("waiter became the filler", || src.started() == 2).await;
+    src.open_gate(1);
+    let block = waiter.await.unwrap().unwrap();
+    assert_eq!(block[..], src.expected(1)[..]);
+    let m = cache.metrics();
+    assert_eq!((m.fills_in_flight, m.resident, m.misses), (0, 1, 2));
+}
+
+#[tokio::test]
+async fn drop_file_forgets_only_that_file() {
+    let src_a = TestReader::new(4);
+    let src_b = TestReader::build(1, 4, false, 0);
+    let cache = PageCache::new(8);
+    let a = cache.wrap(src_a.clone());
+    let b = cache.wrap(src_b.clone());
+    assert_ne!(a.file_id(), b.file_id());
+    for blkno in 0..4 {
+        let block_a = a.read_block(BlockNo(blkno)).await.unwrap();
+        let block_b = b.read_block(BlockNo(blkno)).await.unwrap();
+        assert_eq!(block_a[..], src_a.expected(blkno)[..]);
+        assert_eq!(block_b[..], src_b.expected(blkno)[..]);
+        assert_ne!(block_a[..], block_b[..]);
+    }
+    assert_eq!(cache.metrics().resident, 8);
+    cache.drop_file(a.file_id());
+    assert_eq!(cache.metrics().resident, 4);
+    a.read_block(BlockNo(0)).await.unwrap();
+    b.read_block(BlockNo(0)).await.unwrap();
+    assert_eq!((src_a.reads(0), src_b.reads(0)), (2, 1));
+    drop(b);
+    let m = cache.metrics();
+    assert_eq!((m.resident, m.evictions), (1, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drop_file_during_fill_does_not_cache_the_page() {
+    let src = TestReader::gated(4);
+    let cache = PageCache::new(4);
+    let reader = Arc::new(cache.wrap(src.clone()));
+    let task = tokio::spawn({
+        let reader = Arc::clone(&reader);
+        async move { reader.read_block(BlockNo(3)).await }
+    });
+    until("fill in flight", || src.started() == 1).await;
+    cache.drop_file(reader.file_id());
+    assert_eq!(cache.metrics().fills_in_flight, 0);
+    src.open_gate(2);
+    let block = task.await.unwrap().unwrap();
+    assert_eq!(block[..], src.expected(3)[..]);
+    assert_eq!(
+        cache.metrics().resident,
+        0,
+        "the dropped file's fill is not published"
+    );
+    reader.read_block(BlockNo(3)).await.unwrap();
+    assert_eq!(src.reads(3), 2);
+    // The slot of the unpublished fill was freed: all 4 slots are usable without eviction.
+    for blkno in 0..3 {
+        reader.read_block(BlockNo(blkno)).await.unwrap();
+    }
+    let m = cache.metrics();
+    assert_eq!((m.resident, m.evictions), (4, 0));
+}
+
+#[tokio::test]
+async fn past_end_is_corrupt_without_a_read() {
+    let src = TestReader::new(2);
+    let cache = PageCache::new(1);
+    let reader = cache.wrap(src.clone());
+    reader.read_block(BlockNo(0)).await.unwrap();
+    let err = reader.read_block(BlockNo(2)).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Corrupt(Corruption::BlockPastEnd {
+                blkno: BlockNo(2),
+                n_blocks: 2
+            })
+        ),
+        "{err:?}"
+    );
+    assert_eq!(src.started(), 1);
+    let m = cache.metrics();
+    assert_eq!(
+        (m.resident, m.evictions),
+        (1, 0),
+        "a bad block number evicts nothing"
+    );
+}
+
+#[tokio::test]
+async fn read_blocks_caches_one_block_and_bypasses_runs() {
+    let src = TestReader::new(8);
+    let cache = PageCache::new(4);
+    let reader = cache.wrap(src.clone());
+    let mut one = vec![0u8; PAGE_SIZE];
+    reader.read_blocks(BlockNo(5), &mut one).await.unwrap();
+    assert_eq!(one[..], src.expected(5)[..]);
+    reader.read_blocks(BlockNo(5), &mut one).await.unwrap();
+    assert_eq!(src.reads(5), 1);
+    let mut run = vec![0u8; 3 * PAGE_SIZE];
+    reader.read_blocks(BlockNo(4), &mut run).await.unwrap();
+    for (idx, chunk) in run.chunks(PAGE_SIZE).enumerate() {
+        assert_eq!(chunk, &src.expected(4 + idx as u32)[..]);
+    }
+    let m = cache.metrics();
+    assert_eq!(
+        (m.misses, m.hits, m.resident),
+        (1, 1, 1),
+        "the run did not touch the cache"
+    );
+    assert_eq!(src.reads(5), 2);
+    assert_eq!(reader.inner().n_blocks(), 8);
+}
+
+#[tokio::test]
+async fn default_options_and_clamped_slots() {
+    let opts = PageCacheOptions::default();
+    assert!(opts.n_slots >= 1 && opts.pinned_wait > Duration::ZERO);
+    let cache = PageCache::new(0);
+    assert_eq!(cache.n_slots(), 1);
+    let src = TestReader::new(3);
+    let reader = cache.wrap(src.clone());
+    for blkno in [0, 1, 2, 0] {
+        let block = reader.read_block(BlockNo(blkno)).await.unwrap();
+        assert_eq!(block[..], src.expected(blkno)[..]);
+    }
+    assert_eq!(cache.metrics().evictions, 3);
+}
+
+/// A tiny deterministic generator for the stress test.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        (z ^ (z >> 31)) % n
+    }
+}
+
+async fn stress(fail_every: u64) {
+    const N_TASKS: u64 = 16;
+    const N_READS: u64 = 1500;
+    const N_BLOCKS: u32 = 300;
+    const N_SLOTS: usize = 64;
+    let cache = PageCache::with_options(options(N_SLOTS, Duration::from_secs(60)));
+    let sources: Vec<TestReader> = (0..2)
+        .map(|file| TestReader::build(file, N_BLOCKS, false, fail_every))
+        .collect();
+    let readers: Vec<_> = sources
+        .iter()
+        .map(|s| Arc::new(cache.wrap(s.clone())))
+        .collect();
+    let expected: Arc<Vec<Vec<[u8; PAGE_SIZE]>>> = Arc::new(
+        sources
+            .iter()
+            .map(|s| (0..N_BLOCKS).map(|b| s.expected(b)).collect())
+            .collect(),
+    );
+    let mut tasks = Vec::new();
+    for task_idx in 0..N_TASKS {
+        let readers = readers.clone();
+        let expected = Arc::clone(&expected);
+        tasks.push(tokio::spawn(async move {
+            let mut rng = SplitMix(task_idx);
+            let mut pins = std::collections::VecDeque::new();
+            let mut n_errors = 0u64;
+            for _ in 0..N_READS {
+                let file = rng.below(2) as usize;
+                // Skewed: half the reads go to the first 32 blocks.
+                let blkno = if rng.below(2) == 0 {
+                    rng.below(32)
+                } else {
+                    rng.below(u64::from(N_BLOCKS))
+                } as u32;
+                match readers[file].read_block(BlockNo(blkno)).await {
+                    Ok(block) => {
+                        assert!(
+                            block[..] == expected[file][blkno as usize][..],
+                            "wrong bytes"
+                        );
+                        pins.push_back(block);
+                        if pins.len() > 2 {
+                            pins.pop_front();
+                        }
+                    }
+                    Err(err) => {
+                        assert!(fail_every != 0 && err.is_corrupt(), "unexpected {err:?}");
+                        n_errors += 1;
+                    }
+                }
+                if rng.below(4) == 0 {
+                    tokio::task::yield_now().await;
+                }
+            }
+            n_errors
+        }));
+    }
+    let mut n_errors = 0;
+    for task in tasks {
+        n_errors += task.await.unwrap();
+    }
+    let m = cache.metrics();
+    let inner_reads: u64 = sources.iter().map(TestReader::total_reads).sum();
+    assert_eq!(m.fills_in_flight, 0);
+    assert!(m.resident <= N_SLOTS as u64);
+    assert_eq!(m.cache_full, 0);
+    assert_eq!(inner_reads, m.misses, "one inner read per miss");
+    assert_eq!(
+        m.hits + m.misses + m.waits,
+        N_TASKS * N_READS,
+        "each read is counted once"
+    );
+    assert!(m.misses <= 2 * u64::from(N_BLOCKS) + m.evictions + m.fill_errors);
+    assert!(m.hits > 0 && m.evictions > 0);
+    if fail_every == 0 {
+        assert_eq!((n_errors, m.fill_errors), (0, 0));
+    } else {
+        assert!(m.fill_errors > 0 && n_errors >= m.fill_errors);
+    }
+    drop(readers);
+    assert_eq!(cache.metrics().resident, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stress_many_tasks_more_blocks_than_slots() {
+    stress(0).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stress_with_failing_reads() {
+    stress(37).await;
+}

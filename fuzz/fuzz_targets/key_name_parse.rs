@@ -1,0 +1,12 @@
+//! Fuzz target `key_name_parse`: arbitrary bytes (as UTF-8, or lossily converted) into every text
+//! parser of `strata-key`: keys, LSNs, tenant and timeline ids, generations, layer file names and
+//! temp names. The oracle is `strata_key::fuzz::check_bytes`, which the crate's property tests
+//! run too: a parser returns a typed error or a value whose text form parses back to itself.
+
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    strata_key::fuzz::check_bytes(data);
+});

@@ -1,13 +1,17 @@
-//! Fault injection for writers: [`FaultyFs`] wraps any [`Fs`] and makes the *n*-th operation
-//! of a kind fail, or a write come back short or torn, so a test can run a writer once to
-//! count its operations and then sweep *n* over all of them.
+//! Fault injection. For writers, [`FaultyFs`] wraps any [`Fs`] and makes the *n*-th operation
+//! of a kind fail, or a write come back short or torn; for readers, [`FaultyBlockReader`] wraps
+//! any [`BlockReader`] and makes the *n*-th read fail, come back short, or return garbled
+//! bytes. A test runs once to count the operations and then sweeps *n* over all of them.
 //!
 //! Invariants:
 //! * Operations are counted per [`OpKind`] across the filesystem and every file it created,
 //!   from 0, whether or not a fault fires. Clones share the counters and the plan.
 //! * An injected error is an [`io::Error`] whose source is an [`InjectedFault`] naming the
-//!   operation, so tests can tell it from a real one.
+//!   operation (an [`InjectedReadFault`] for reads), so tests can tell it from a real one.
 //! * A fault fires once: the operation after it proceeds normally (unless planned too).
+//! * A [`FaultyBlockReader`] counts every `read_block` and every `read_blocks` call as one
+//!   read (the latter is one I/O); an injected read error leaves no side effect behind, so a
+//!   retry of the same read returns the inner reader's bytes.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -16,6 +20,8 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use crate::block::{Block, BlockNo, BlockReader};
+use crate::error::Error;
 use crate::fs::{Fs, WriteFile};
 
 /// A kind of filesystem operation.
@@ -258,6 +264,198 @@ impl<W> fmt::Debug for FaultyFile<W> {
     }
 }
 
+/// What happens to a chosen read of a [`FaultyBlockReader`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadFault {
+    /// The read returns an injected I/O error (like `EIO`) and reads nothing.
+    Fail,
+    /// The read comes back short, as from a file truncated under the reader: an injected
+    /// error of kind [`io::ErrorKind::UnexpectedEof`]. For `read_blocks`, the first half of
+    /// the buffer (rounded down to whole blocks) holds the inner reader's bytes.
+    ShortRead,
+    /// The read succeeds but every byte it returns is inverted (`!b`): a device returning
+    /// wrong data without an error. The format has no checksums, so readers can only notice
+    /// this where the bytes break a rule.
+    Garble,
+}
+
+/// The source of an [`io::Error`] injected by a [`FaultyBlockReader`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InjectedReadFault {
+    /// Index of the read among the reader's reads (from 0).
+    pub nth: u64,
+    /// First block the read asked for.
+    pub blkno: BlockNo,
+    /// The fault ([`ReadFault::Fail`] or [`ReadFault::ShortRead`]; a garbled read is no error).
+    pub fault: ReadFault,
+}
+
+impl fmt::Display for InjectedReadFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "injected {:?} in read #{} (block {})",
+            self.fault, self.nth, self.blkno
+        )
+    }
+}
+
+impl std::error::Error for InjectedReadFault {}
+
+impl InjectedReadFault {
+    /// The injected read fault behind `err`, if it is one.
+    pub fn of(err: &io::Error) -> Option<InjectedReadFault> {
+        err.get_ref()?.downcast_ref::<InjectedReadFault>().copied()
+    }
+
+    fn into_error(self) -> Error {
+        let kind = match self.fault {
+            ReadFault::ShortRead => io::ErrorKind::UnexpectedEof,
+            ReadFault::Fail | ReadFault::Garble => io::ErrorKind::Other,
+        };
+        Error::Io(io::Error::new(kind, self))
+    }
+}
+
+/// A [`BlockReader`] that fails where it is told to; see the module docs.
+///
+/// Share it (as `Arc<FaultyBlockReader<R>>`, itself a [`BlockReader`]) to keep planning faults
+/// and reading the counters while a layer or a page cache owns it.
+///
+/// ```
+/// use strata_blob::fault::{FaultyBlockReader, InjectedReadFault};
+/// use strata_blob::{BlockNo, BlockReader, Error, MemBlockReader, PAGE_SIZE};
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let reader = FaultyBlockReader::new(MemBlockReader::from_bytes(&[7u8; 2 * PAGE_SIZE]))
+///     .fail_nth(1);
+/// assert_eq!(reader.read_block(BlockNo(1)).await.unwrap()[0], 7);
+/// let err = reader.read_block(BlockNo(1)).await.unwrap_err();
+/// assert!(matches!(&err, Error::Io(e) if InjectedReadFault::of(e).unwrap().nth == 1));
+/// assert_eq!(reader.read_block(BlockNo(1)).await.unwrap()[0], 7); // fires once
+/// assert_eq!((reader.count(), reader.n_fired()), (3, 1));
+/// # });
+/// ```
+pub struct FaultyBlockReader<R> {
+    inner: R,
+    count: AtomicU64,
+    fired: AtomicU64,
+    plan: Mutex<HashMap<u64, ReadFault>>,
+}
+
+impl<R: BlockReader> FaultyBlockReader<R> {
+    /// Wraps `inner` with no fault planned.
+    pub fn new(inner: R) -> FaultyBlockReader<R> {
+        FaultyBlockReader {
+            inner,
+            count: AtomicU64::new(0),
+            fired: AtomicU64::new(0),
+            plan: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Plans `fault` for the read with index `nth` (from 0).
+    pub fn inject(&self, nth: u64, fault: ReadFault) {
+        self.plan
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(nth, fault);
+    }
+
+    /// Builder form of [`FaultyBlockReader::inject`] with [`ReadFault::Fail`].
+    pub fn fail_nth(self, nth: u64) -> FaultyBlockReader<R> {
+        self.inject(nth, ReadFault::Fail);
+        self
+    }
+
+    /// Reads so far (each `read_block` and each `read_blocks` call is one).
+    pub fn count(&self) -> u64 {
+        self.count.load(Ordering::Relaxed)
+    }
+
+    /// Faults that have fired so far.
+    pub fn n_fired(&self) -> u64 {
+        self.fired.load(Ordering::Relaxed)
+    }
+
+    /// The wrapped reader.
+    pub fn inner(&self) -> &R {
+        &self.inner
+    }
+
+    /// Counts one read, giving its index and the fault planned for it.
+    fn next(&self) -> (u64, Option<ReadFault>) {
+        let nth = self.count.fetch_add(1, Ordering::Relaxed);
+        let fault = self
+            .plan
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&nth);
+        if fault.is_some() {
+            self.fired.fetch_add(1, Ordering::Relaxed);
+        }
+        (nth, fault)
+    }
+}
+
+impl<R: BlockReader> BlockReader for FaultyBlockReader<R> {
+    async fn read_block(&self, blkno: BlockNo) -> Result<Block, Error> {
+        let (nth, fault) = self.next();
+        let injected = InjectedReadFault {
+            nth,
+            blkno,
+            fault: fault.unwrap_or(ReadFault::Fail),
+        };
+        match fault {
+            None => self.inner.read_block(blkno).await,
+            Some(ReadFault::Fail | ReadFault::ShortRead) => Err(injected.into_error()),
+            Some(ReadFault::Garble) => {
+                let mut bytes = *self.inner.read_block(blkno).await?;
+                bytes.iter_mut().for_each(|b| *b = !*b);
+                Ok(Block::from_array(&bytes))
+            }
+        }
+    }
+
+    fn n_blocks(&self) -> u32 {
+        self.inner.n_blocks()
+    }
+
+    async fn read_blocks(&self, first: BlockNo, buf: &mut [u8]) -> Result<(), Error> {
+        let (nth, fault) = self.next();
+        let injected = InjectedReadFault {
+            nth,
+            blkno: first,
+            fault: fault.unwrap_or(ReadFault::Fail),
+        };
+        match fault {
+            None => self.inner.read_blocks(first, buf).await,
+            Some(ReadFault::Fail) => Err(injected.into_error()),
+            Some(ReadFault::ShortRead) => {
+                let half = buf.len() / 2 / crate::PAGE_SIZE * crate::PAGE_SIZE;
+                if let Some(head) = buf.get_mut(..half).filter(|h| !h.is_empty()) {
+                    self.inner.read_blocks(first, head).await?;
+                }
+                Err(injected.into_error())
+            }
+            Some(ReadFault::Garble) => {
+                self.inner.read_blocks(first, buf).await?;
+                buf.iter_mut().for_each(|b| *b = !*b);
+                Ok(())
+            }
+        }
+    }
+}
+
+impl<R> fmt::Debug for FaultyBlockReader<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FaultyBlockReader")
+            .field("reads", &self.count.load(Ordering::Relaxed))
+            .field("fired", &self.fired.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
 #[cfg(test)]
 #[expect(clippy::unwrap_used, reason = "tests")]
 mod tests {
@@ -321,5 +519,41 @@ mod tests {
         assert!(fs.remove_file(&a).is_err());
         fs.remove_file(&a).unwrap();
         assert_eq!(fs.n_fired(), 5);
+    }
+
+    #[tokio::test]
+    async fn read_faults() {
+        let bytes: Vec<u8> = (0..4 * crate::PAGE_SIZE).map(|i| (i / 7) as u8).collect();
+        let r = FaultyBlockReader::new(crate::MemBlockReader::from_bytes(&bytes));
+        r.inject(0, ReadFault::ShortRead);
+        r.inject(1, ReadFault::Garble);
+        r.inject(2, ReadFault::ShortRead);
+        r.inject(3, ReadFault::Garble);
+        let err = r.read_block(BlockNo(2)).await.unwrap_err();
+        let Error::Io(io) = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(io.kind(), io::ErrorKind::UnexpectedEof);
+        let f = InjectedReadFault::of(io).unwrap();
+        assert_eq!(
+            (f.nth, f.blkno, f.fault),
+            (0, BlockNo(2), ReadFault::ShortRead)
+        );
+        let garbled = r.read_block(BlockNo(2)).await.unwrap();
+        assert!(
+            garbled
+                .iter()
+                .zip(&bytes[2 * 8192..])
+                .all(|(g, b)| *g == !*b)
+        );
+        let mut buf = vec![0u8; 3 * crate::PAGE_SIZE];
+        assert!(r.read_blocks(BlockNo(1), &mut buf).await.is_err());
+        assert_eq!(buf[..8192], bytes[8192..2 * 8192], "the short read's head");
+        assert_eq!(buf[8192..], [0u8; 2 * 8192], "nothing after it");
+        r.read_blocks(BlockNo(1), &mut buf).await.unwrap();
+        assert!(buf.iter().zip(&bytes[8192..]).all(|(g, b)| *g == !*b));
+        r.read_blocks(BlockNo(1), &mut buf).await.unwrap();
+        assert_eq!(buf, bytes[8192..]);
+        assert_eq!((r.count(), r.n_fired()), (5, 4));
     }
 }

@@ -286,6 +286,9 @@ pub struct InjectedReadFault {
     pub nth: u64,
     /// First block the read asked for.
     pub blkno: BlockNo,
+    /// Number of blocks it asked for: 1 for `read_block`, the buffer's blocks for
+    /// `read_blocks`.
+    pub n_blocks: usize,
     /// The fault ([`ReadFault::Fail`] or [`ReadFault::ShortRead`]; a garbled read is no error).
     pub fault: ReadFault,
 }
@@ -339,6 +342,7 @@ impl InjectedReadFault {
 pub struct FaultyBlockReader<R> {
     inner: R,
     count: AtomicU64,
+    block_reads: AtomicU64,
     fired: AtomicU64,
     plan: Mutex<HashMap<u64, ReadFault>>,
 }
@@ -349,6 +353,7 @@ impl<R: BlockReader> FaultyBlockReader<R> {
         FaultyBlockReader {
             inner,
             count: AtomicU64::new(0),
+            block_reads: AtomicU64::new(0),
             fired: AtomicU64::new(0),
             plan: Mutex::new(HashMap::new()),
         }
@@ -371,6 +376,11 @@ impl<R: BlockReader> FaultyBlockReader<R> {
     /// Reads so far (each `read_block` and each `read_blocks` call is one).
     pub fn count(&self) -> u64 {
         self.count.load(Ordering::Relaxed)
+    }
+
+    /// The `read_block` calls among [`FaultyBlockReader::count`] (the rest are `read_blocks`).
+    pub fn count_read_block(&self) -> u64 {
+        self.block_reads.load(Ordering::Relaxed)
     }
 
     /// Faults that have fired so far.
@@ -400,10 +410,12 @@ impl<R: BlockReader> FaultyBlockReader<R> {
 
 impl<R: BlockReader> BlockReader for FaultyBlockReader<R> {
     async fn read_block(&self, blkno: BlockNo) -> Result<Block, Error> {
+        self.block_reads.fetch_add(1, Ordering::Relaxed);
         let (nth, fault) = self.next();
         let injected = InjectedReadFault {
             nth,
             blkno,
+            n_blocks: 1,
             fault: fault.unwrap_or(ReadFault::Fail),
         };
         match fault {
@@ -426,6 +438,7 @@ impl<R: BlockReader> BlockReader for FaultyBlockReader<R> {
         let injected = InjectedReadFault {
             nth,
             blkno: first,
+            n_blocks: buf.len().div_ceil(crate::PAGE_SIZE),
             fault: fault.unwrap_or(ReadFault::Fail),
         };
         match fault {
@@ -554,6 +567,6 @@ mod tests {
         assert!(buf.iter().zip(&bytes[8192..]).all(|(g, b)| *g == !*b));
         r.read_blocks(BlockNo(1), &mut buf).await.unwrap();
         assert_eq!(buf, bytes[8192..]);
-        assert_eq!((r.count(), r.n_fired()), (5, 4));
+        assert_eq!((r.count(), r.count_read_block(), r.n_fired()), (5, 2, 4));
     }
 }

@@ -1,12 +1,12 @@
 //! Read faults under a delta layer ([`FaultyBlockReader`]): for each read path (open, point
-//! lookups, vectored lookups, full scan, per-entry loads, verify), with and without a
-//! [`PageCache`] in between, every read a clean run makes is failed in turn (an I/O error, then
-//! a short read). The operation (open included) returns that error; retried over the same
-//! source and cache it returns exactly the clean run's result, which is checked once against the values written; the cache then
-//! holds no failed or stale page (every block read through it equals the file) and its metrics
-//! add up (one miss per inner block read, one fill error per failed fill, nothing in flight,
-//! never over its size). Garbled reads (no error) give a result or a corruption error, and a
-//! fresh wrap of the source reads correct data. Writer faults are in `tests/faults_write.rs`.
+//! lookups, vectored lookups, full scan, per-entry loads, verify), with and without a [`PageCache`]
+//! in between, every read a clean run makes is failed in turn (an I/O error, then a short read).
+//! The operation (open included) returns that error; retried over the same source and cache it
+//! returns exactly the clean run's result, which is checked once against the values written; the
+//! cache then holds no failed or stale page (every block read through it equals the file) and its
+//! metrics add up (one miss per inner block read, one fill error per failed fill, nothing in
+//! flight, never over its size). Garbled reads (no error) give a result or a corruption error, and
+//! a fresh wrap of the source reads correct data. Writer faults are in `tests/faults_write.rs`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

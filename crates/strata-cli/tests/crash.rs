@@ -1,0 +1,168 @@
+//! Crash safety: `strata workload` writing a ~30 MB layer is killed with SIGKILL
+//! (`Child::kill`) at many moments, from before its file exists to around the rename. Afterwards
+//! every file in its directory is either a complete layer under its final name (`strata verify`
+//! passes and `strata name` calls it a delta) or a leftover under a temp name (`strata name` and
+//! `is_temp_file_name` call it temp); never a partial file under a final name.
+//!
+//! The kill moments are deterministic: half are seeded delays spanning 0 to 120 % of a clean
+//! run's duration, half are "the temp file has reached N % of the final size" triggers. The
+//! outcome of each run (nothing yet, a temp file, the finished layer) may vary with the machine's
+//! speed; the invariant checked never does. At least one run is killed mid-write (a size trigger
+//! fires while the file is still growing, long before the rename).
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use strata_delta::SplitMix64;
+use strata_key::name::is_temp_file_name;
+
+/// Workload size: 3000 keys × 11 entries, about 30 MB.
+const KEYS: &str = "3000";
+/// Kill runs of each kind.
+const RUNS: u64 = 8;
+
+fn strata() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_strata"))
+}
+
+fn spawn_workload(dir: &Path) -> Child {
+    strata()
+        .args(["workload", "--keys", KEYS])
+        .arg(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting strata workload")
+}
+
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("read_dir")
+        .map(|e| {
+            e.expect("dir entry")
+                .file_name()
+                .into_string()
+                .expect("utf-8 name")
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+/// What a killed run left behind.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Left {
+    temp: usize,
+    complete: usize,
+}
+
+/// Checks the invariant on `dir` and says what it holds.
+fn check_dir(dir: &Path, what: &str) -> Left {
+    let names = names_in(dir);
+    assert!(names.len() <= 1, "{what}: one writer, one file: {names:?}");
+    let mut left = Left::default();
+    for name in &names {
+        let out = strata()
+            .arg("name")
+            .arg(name)
+            .output()
+            .expect("strata name");
+        let line = String::from_utf8(out.stdout).expect("utf-8");
+        assert!(out.status.success(), "{what}: strata name {name}: {line}");
+        let kind = line.split_whitespace().nth(1).unwrap_or_default();
+        if is_temp_file_name(name) {
+            assert_eq!(kind, "temp", "{what}: {line}");
+            left.temp += 1;
+        } else {
+            assert_eq!(kind, "delta", "{what}: {line}");
+            let path = dir.join(name);
+            let out = strata()
+                .arg("verify")
+                .arg(&path)
+                .output()
+                .expect("strata verify");
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                out.status.success(),
+                "{what}: a file under a final name does not verify: {text}"
+            );
+            assert_eq!(text.trim(), format!("ok {}", path.display()), "{what}");
+            left.complete += 1;
+        }
+    }
+    left
+}
+
+/// SIGKILLs `child` and reaps it.
+fn kill(mut child: Child) {
+    // `kill` fails only if the child was already reaped, which `wait` below does.
+    let _ = child.kill();
+    child.wait().expect("reaping the child");
+}
+
+#[test]
+fn sigkill_never_leaves_a_partial_layer_under_a_final_name() {
+    // A clean run: its duration places the timed kills, its size the size triggers.
+    let clean = tempfile::tempdir().expect("tempdir");
+    let start = Instant::now();
+    let status = spawn_workload(clean.path()).wait().expect("clean run");
+    let duration = start.elapsed();
+    assert!(status.success());
+    assert_eq!(
+        check_dir(clean.path(), "clean run"),
+        Left {
+            temp: 0,
+            complete: 1
+        }
+    );
+    let final_size = std::fs::metadata(clean.path().join(&names_in(clean.path())[0]))
+        .expect("metadata")
+        .len();
+    assert!(final_size > 20 << 20, "{final_size}");
+
+    let mut rng = SplitMix64::new(0x5EED);
+    let mut total = Left::default();
+    let mut n_mid_write = 0;
+    // Timed kills: seeded fractions spread over [0, 1.2) of the clean duration, one per slot.
+    for i in 0..RUNS {
+        let frac = (i as f64 + rng.below(1000) as f64 / 1000.0) / RUNS as f64 * 1.2;
+        let delay = duration.mul_f64(frac);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let child = spawn_workload(dir.path());
+        std::thread::sleep(delay);
+        kill(child);
+        let left = check_dir(dir.path(), &format!("timed kill {i} after {delay:?}"));
+        total.temp += left.temp;
+        total.complete += left.complete;
+    }
+    // Size triggers: kill once the temp file holds a seeded 5–90 % of the final size.
+    for i in 0..RUNS {
+        let pct = 5 + (i * 85 + rng.below(85 / RUNS)) / RUNS;
+        let target = final_size * pct / 100;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut child = spawn_workload(dir.path());
+        let mut reached = false;
+        loop {
+            let grown = names_in(dir.path()).iter().any(|n| {
+                is_temp_file_name(n)
+                    && std::fs::metadata(dir.path().join(n)).is_ok_and(|m| m.len() >= target)
+            });
+            if grown {
+                reached = true;
+                break;
+            }
+            if child.try_wait().expect("try_wait").is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        kill(child);
+        let left = check_dir(dir.path(), &format!("kill at {pct}% of the file"));
+        n_mid_write += usize::from(reached && left.temp == 1);
+        total.temp += left.temp;
+        total.complete += left.complete;
+    }
+    assert!(n_mid_write >= 1, "no run was killed mid-write: {total:?}");
+}

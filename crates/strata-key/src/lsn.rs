@@ -79,8 +79,10 @@ impl FromStr for Lsn {
             reason,
         };
         let (hi, lo) = s.split_once('/').ok_or_else(|| malformed("expected X/Y"))?;
-        if hi.len() > 8 || lo.len() > 8 {
-            return Err(malformed("each side of X/Y has at most 8 hex digits"));
+        // Checked here, not left to `parse_hex_u64`, whose length error speaks of 16 digits.
+        let side_ok = |side: &str| (1..=8).contains(&side.len());
+        if !side_ok(hi) || !side_ok(lo) {
+            return Err(malformed("each side of X/Y has 1 to 8 hex digits"));
         }
         let hi = parse_hex_u64("lsn", hi)?;
         let lo = parse_hex_u64("lsn", lo)?;

@@ -115,12 +115,10 @@ fn postgres_form_errors() {
     malformed("123456789/0");
     malformed("0/123456789");
     malformed("1-0");
-    for text in ["/", "/1", "1/"] {
-        assert!(
-            matches!(text.parse::<Lsn>(), Err(ParseError::Length { got: 0, .. })),
-            "{text:?}"
-        );
-    }
+    // An empty side is malformed too (it used to be reported as "expected 16 characters").
+    malformed("/");
+    malformed("/1");
+    malformed("1/");
     for (text, side) in [
         ("1/2/3", "2/3"),
         ("1//0", "/0"),
@@ -256,4 +254,40 @@ fn id_errors() {
             .parse::<TenantId>()
             .is_err()
     );
+}
+
+#[test]
+fn parse_error_messages_name_the_form_and_the_text() {
+    let name = "000000067F000032BE0000400000000030B6-000000067F000032BE0000400000000020B6__\
+                0000000001696070-00000000016960E9";
+    let cases = [
+        (
+            "1/".parse::<Lsn>().unwrap_err(),
+            "lsn: malformed \"1/\": each side of X/Y has 1 to 8 hex digits",
+        ),
+        (
+            "x/1".parse::<Lsn>().unwrap_err(),
+            "lsn: invalid character in \"x\"",
+        ),
+        (
+            "12".parse::<Lsn>().unwrap_err(),
+            "lsn: malformed \"12\": expected X/Y",
+        ),
+        (
+            strata_key::LayerName::parse(name).unwrap_err(),
+            "key range: empty range 000000067F000032BE0000400000000030B6..\
+             000000067F000032BE0000400000000020B6",
+        ),
+        (
+            strata_key::ImageLayerName::parse(
+                "000000067F000032BE0000400000000020B6-000000067F000032BE0000400000000030B6__\
+                 FFFFFFFFFFFFFFFF",
+            )
+            .unwrap_err(),
+            "image layer lsn: value out of range in \"FFFFFFFFFFFFFFFF\"",
+        ),
+    ];
+    for (err, want) in cases {
+        assert_eq!(err.to_string(), want);
+    }
 }

@@ -6,6 +6,8 @@
 //! * Output goes to any [`io::Write`]; this library never prints.
 //! * [`write_manifest`] prints exactly the golden manifest without its `#` lines, so its output
 //!   can be compared byte for byte with Neon's (`layout.*` facts included).
+//! * [`write_manifest`] holds one entry at a time (it walks the index twice), so its memory
+//!   does not grow with the number of entries.
 //! * [`rewrite_summary`] refuses a file whose magic is not a delta layer's (Neon's check) and
 //!   writes only block 0's first 96 bytes, then fsyncs.
 
@@ -19,7 +21,7 @@ use strata_blob::{BlockNo, BlockReader, PAGE_SIZE};
 
 use crate::error::{CorruptionKind, Error};
 use crate::format::{DELTA_FILE_MAGIC, SUMMARY_LEN, Summary};
-use crate::reader::{DeltaLayer, SCAN_RUN_BYTES, decode_value};
+use crate::reader::{DeltaLayer, decode_value};
 use crate::value::{NeonWalRecord, Value};
 
 /// Serialized values up to this length are printed in full in a manifest; longer ones as
@@ -116,12 +118,19 @@ pub async fn write_manifest<R: BlockReader>(
         "layout.file_sha256 {}",
         hex(&layer.file_sha256().await?)
     )?;
-    let entries = layer.load_keys().await?;
-    writeln!(out, "entries {}", entries.len())?;
-    let mut run = layer.run_reader(SCAN_RUN_BYTES);
-    for entry in &entries {
+    // Two passes (count, then print) so that memory stays bounded whatever the entry count.
+    let mut n_entries = 0u64;
+    let mut iter = layer.iter();
+    while let Some(entry) = iter.next().await {
+        entry?;
+        n_entries += 1;
+    }
+    writeln!(out, "entries {n_entries}")?;
+    let mut iter = layer.iter();
+    while let Some(entry) = iter.next().await {
+        let entry = entry?;
         let pos = entry.blob_ref.pos();
-        let (_, payload) = run.blob(pos).await.map_err(|e| layer.ctx(e))?;
+        let payload = iter.load_bytes(&entry).await?;
         let value = decode_value(&payload, pos).map_err(|e| layer.ctx(e))?;
         write!(
             out,

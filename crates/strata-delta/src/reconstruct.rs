@@ -10,7 +10,8 @@
 //! * Blob offsets must decrease along the walk (they increase in key order in every valid
 //!   file); otherwise the lookup fails with [`Error::Corrupt`], so one lookup never reads
 //!   more than the file holds.
-//! * Records are appended to the caller's state newest first; the image replaces `img`.
+//! * Records are appended to the caller's state newest first; the image replaces `img`. A
+//!   lookup that fails leaves the state as it was, so the caller may retry with it.
 
 #![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 
@@ -59,16 +60,20 @@ const INLINE_ENTRIES: usize = 16;
 
 impl<R: BlockReader> DeltaLayer<R> {
     /// Collects the history of `key` in `lsn_range` (end exclusive) into `state`: Neon's
-    /// `DeltaLayerInner::get_value_reconstruct_data`.
+    /// `DeltaLayerInner::get_value_reconstruct_data`. On an error `state` is left unchanged.
     pub async fn get_value_reconstruct_data(
         &self,
         key: Key,
         lsn_range: LsnRange,
         state: &mut ValueReconstructState,
     ) -> Result<ValueReconstructResult, Error> {
-        self.reconstruct(key, lsn_range, state)
-            .await
-            .map_err(|e| self.ctx(e))
+        let n_records = state.records.len();
+        let res = self.reconstruct(key, lsn_range, state).await;
+        if res.is_err() {
+            // Records read before the failure would be collected again by a retry.
+            state.records.truncate(n_records);
+        }
+        res.map_err(|e| self.ctx(e))
     }
 
     async fn reconstruct(

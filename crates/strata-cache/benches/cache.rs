@@ -1,6 +1,10 @@
 //! Criterion benches of the page cache: the cost of a hit (the path every warm read takes), of a
 //! miss that evicts (a cache smaller than the working set), and of many tasks hitting the same
 //! cache at once. The inner reader is in memory, so the figures are the cache's own overhead.
+//!
+//! `neon-like-hit` is the baseline: the shape of Neon's hit path (a mapping behind a lock, then
+//! a `tokio::sync::RwLock` per slot whose read guard is held while the page is used), built here
+//! over the same pages so the two figures compare.
 
 use std::hint::black_box;
 
@@ -54,7 +58,7 @@ fn hits(c: &mut Criterion) {
         b.iter(|| {
             rt.block_on(async {
                 for &p in &order {
-                    black_box(reader.read_block(p).await.expect("hit"));
+                    black_box(reader.read_block(p).await.expect("hit")[0]);
                 }
             })
         })
@@ -65,6 +69,59 @@ fn hits(c: &mut Criterion) {
             rt.block_on(async {
                 for &p in &order {
                     black_box(plain.read_block(p).await.expect("read"));
+                }
+            })
+        })
+    });
+    group.finish();
+}
+
+/// A slot of the baseline: the page's tag (file, block) and its bytes.
+type NeonSlot = Option<((u64, u32), Box<[u8; PAGE_SIZE]>)>;
+
+/// Neon's hit path in miniature: mapping lock, then the slot's tokio `RwLock` read guard.
+struct NeonLikeCache {
+    mapping: std::sync::RwLock<std::collections::HashMap<(u64, u32), usize>>,
+    slots: Vec<tokio::sync::RwLock<NeonSlot>>,
+}
+
+impl NeonLikeCache {
+    fn filled(n_pages: u32) -> NeonLikeCache {
+        let mut mapping = std::collections::HashMap::new();
+        let mut slots = Vec::new();
+        for page in 0..n_pages {
+            mapping.insert((1, page), slots.len());
+            let bytes = Box::new([page as u8; PAGE_SIZE]);
+            slots.push(tokio::sync::RwLock::new(Some(((1, page), bytes))));
+        }
+        NeonLikeCache {
+            mapping: std::sync::RwLock::new(mapping),
+            slots,
+        }
+    }
+
+    /// Reads the first byte of the page under the slot's read guard, as a caller would use it.
+    async fn read_first_byte(&self, page: u32) -> Option<u8> {
+        let slot = *self.mapping.read().ok()?.get(&(1, page))?;
+        let guard = self.slots.get(slot)?.read().await;
+        match &*guard {
+            Some((tag, bytes)) if *tag == (1, page) => Some(bytes[0]),
+            _ => None,
+        }
+    }
+}
+
+fn neon_like_hits(c: &mut Criterion) {
+    let rt = runtime();
+    let cache = NeonLikeCache::filled(N_PAGES);
+    let order = pages(READS, N_PAGES);
+    let mut group = c.benchmark_group("strata-cache");
+    group.throughput(Throughput::Elements(READS));
+    group.bench_function("neon-like-hit", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                for &p in &order {
+                    black_box(cache.read_first_byte(p.0).await.expect("hit"));
                 }
             })
         })
@@ -130,5 +187,5 @@ fn concurrent_hits(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, hits, misses, concurrent_hits);
+criterion_group!(benches, hits, neon_like_hits, misses, concurrent_hits);
 criterion_main!(benches);

@@ -212,6 +212,24 @@ pub enum CorruptionKind {
         /// Offset of the next entry's blob, not greater.
         next_offset: u64,
     },
+    /// An index entry's key or LSN lies outside the summary's ranges (item 14; found by full
+    /// scans).
+    #[error("entry {key}@{} lies outside the summary's key or LSN range", .lsn.to_hex16())]
+    EntryOutOfRange {
+        /// The entry's key.
+        key: Key,
+        /// The entry's LSN.
+        lsn: Lsn,
+    },
+    /// A BlobRef's will_init bit differs from its value's `will_init()` (item 18; found when
+    /// a full scan loads the value).
+    #[error("blob at {offset:#x}: BlobRef will_init bit {bit} but the value's will_init() is {}", !.bit)]
+    WillInitMismatch {
+        /// File offset of the blob.
+        offset: u64,
+        /// The BlobRef's bit.
+        bit: bool,
+    },
     /// A blob offset lies outside the value area `[8192, index_start_blk * 8192)` (item 15).
     #[error("blob offset {offset:#x} is outside the value area 0x2000..{value_area_end:#x}")]
     BlobOutsideValueArea {

@@ -7,6 +7,9 @@
 //! * [`DeltaEntry::size`] is the next entry's blob offset minus this one's (the last runs to
 //!   `index_start_blk * 8192`), Neon's on-disk size; offsets that do not increase, or lie
 //!   outside the value area, end the iteration with [`Error::Corrupt`] instead of wrapping.
+//! * Every entry's key and LSN lie in the summary's ranges, and a loaded value's
+//!   `will_init()` equals its BlobRef bit (FORMAT.md section 9 items 14 and 18); otherwise
+//!   the scan fails with [`Error::Corrupt`] (point and vectored lookups keep Neon's lenience).
 //! * Values are read only when asked for. [`DeltaEntryIter::load_value`] reads the value area
 //!   sequentially in large runs (one `read_blocks` per run), the pattern of a full scan;
 //!   [`DeltaEntry::load_value`] reads one blob through the layer's reader.
@@ -44,7 +47,8 @@ impl DeltaEntry {
         let pos = self.blob_ref.pos();
         let res = async {
             layer.check_blob_offset(pos)?;
-            layer.blob_cursor().read_value(pos).await
+            let value = layer.blob_cursor().read_value(pos).await?;
+            check_will_init(value, self.blob_ref)
         };
         res.await.map_err(|e| layer.ctx(e))
     }
@@ -149,6 +153,10 @@ impl<R: BlockReader> DeltaEntryIter<'_, R> {
             .into());
         }
         let (key, lsn) = split_delta_key(&raw);
+        let summary = self.layer.summary();
+        if !summary.key_range.contains(&key) || !summary.lsn_range.contains(lsn) {
+            return Err(CorruptionKind::EntryOutOfRange { key, lsn }.into());
+        }
         Ok(Some(DeltaEntry {
             key,
             lsn,
@@ -165,6 +173,7 @@ impl<R: BlockReader> DeltaEntryIter<'_, R> {
             Ok((_, payload)) => decode_value(&payload, pos),
             Err(e) => Err(e),
         };
+        let res = res.and_then(|value| check_will_init(value, entry.blob_ref));
         res.map_err(|e| self.layer.ctx(e))
     }
 
@@ -179,4 +188,16 @@ impl<R: BlockReader> DeltaEntryIter<'_, R> {
             Err(e) => Err(layer.ctx(e)),
         }
     }
+}
+
+/// `value`, if its `will_init()` equals the bit of `blob_ref` (item 18).
+fn check_will_init(value: Value, blob_ref: BlobRef) -> Result<Value, Error> {
+    if value.will_init() != blob_ref.will_init() {
+        return Err(CorruptionKind::WillInitMismatch {
+            offset: blob_ref.pos(),
+            bit: blob_ref.will_init(),
+        }
+        .into());
+    }
+    Ok(value)
 }

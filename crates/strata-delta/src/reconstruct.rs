@@ -10,6 +10,10 @@
 //! * Blob offsets must decrease along the walk (they increase in key order in every valid
 //!   file); otherwise the lookup fails with [`Error::Corrupt`], so one lookup never reads
 //!   more than the file holds.
+//! * Every entry the walk collects must lie inside the summary's key and LSN ranges, and each
+//!   value's `will_init()` must equal its BlobRef's bit (FORMAT.md section 9, items 17 and 18):
+//!   otherwise [`Error::Corrupt`] with `EntryOutOfRange` or `WillInitMismatch`, as a full scan
+//!   reports them. Neon reads such files silently.
 //! * Records are appended to the caller's state newest first; the image replaces `img`. A
 //!   lookup that fails leaves the state as it was, so the caller may retry with it.
 
@@ -89,9 +93,10 @@ impl<R: BlockReader> DeltaLayer<R> {
         let key_bytes = key.to_array();
 
         // Phase 1: walk the index, recording (lsn, blob offset) newest first.
-        let mut inline = [(Lsn(0), 0u64); INLINE_ENTRIES];
+        let mut inline = [(Lsn(0), 0u64, false); INLINE_ENTRIES];
         let mut n_inline = 0;
-        let mut spill: Vec<(Lsn, u64)> = Vec::new();
+        let mut spill: Vec<(Lsn, u64, bool)> = Vec::new();
+        let summary = self.summary();
         let mut last_pos = None;
         let mut iter = self.tree().iter(&search, VisitDirection::Backwards);
         while let Some(entry) = iter.next().await {
@@ -102,6 +107,9 @@ impl<R: BlockReader> DeltaLayer<R> {
             let (_, lsn) = split_delta_key(&raw);
             if lsn < lsn_range.start {
                 break;
+            }
+            if !summary.key_range.contains(&key) || !summary.lsn_range.contains(lsn) {
+                return Err(CorruptionKind::EntryOutOfRange { key, lsn }.into());
             }
             let pos = blob_ref >> 1;
             // Offsets decrease along a backwards walk (FORMAT.md section 9 item 16); a file
@@ -115,14 +123,15 @@ impl<R: BlockReader> DeltaLayer<R> {
                 }
                 .into());
             }
+            let will_init = blob_ref & 1 == 1;
             match inline.get_mut(n_inline) {
                 Some(slot) => {
-                    *slot = (lsn, pos);
+                    *slot = (lsn, pos, will_init);
                     n_inline += 1;
                 }
-                None => spill.push((lsn, pos)),
+                None => spill.push((lsn, pos, will_init)),
             }
-            if blob_ref & 1 == 1 {
+            if will_init {
                 break;
             }
         }
@@ -131,9 +140,13 @@ impl<R: BlockReader> DeltaLayer<R> {
         // Phase 2: read the blobs newest first.
         let mut cursor = self.blob_cursor();
         let found = inline.iter().take(n_inline).chain(spill.iter());
-        for &(lsn, pos) in found {
+        for &(lsn, pos, bit) in found {
             self.check_blob_offset(pos)?;
-            match cursor.read_value(pos).await? {
+            let value = cursor.read_value(pos).await?;
+            if value.will_init() != bit {
+                return Err(CorruptionKind::WillInitMismatch { offset: pos, bit }.into());
+            }
+            match value {
                 Value::Image(img) => {
                     state.img = Some((lsn, img));
                     return Ok(ValueReconstructResult::Complete);

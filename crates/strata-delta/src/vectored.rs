@@ -11,8 +11,9 @@
 //!   each other on disk (a blob's end is the next entry's offset, as Neon's planner assumes),
 //!   at most [`OpenOptions::max_run_bytes`](crate::OpenOptions::max_run_bytes) long; each run
 //!   is one [`strata_blob::read_run_with`] call.
-//! * Blob offsets must decrease along each walk (see `reconstruct`), or the lookup fails with
-//!   [`Error::Corrupt`].
+//! * Blob offsets must decrease along each walk, planned entries must lie inside the summary's
+//!   ranges, and each value's `will_init()` must equal its BlobRef's bit (see `reconstruct`),
+//!   or the lookup fails with [`Error::Corrupt`].
 //! * Per key, the result equals [`DeltaLayer::get_value_reconstruct_data`] over
 //!   `(cached LSN + 1)..end_lsn`.
 
@@ -112,6 +113,8 @@ struct Planned {
     key: Key,
     lsn: Lsn,
     pos: u64,
+    /// The BlobRef's will_init bit, checked against the decoded value.
+    will_init: bool,
     /// The next entry's offset in key order, when the walk saw it: where this blob ends.
     next_pos: Option<u64>,
 }
@@ -195,10 +198,15 @@ impl<R: BlockReader> DeltaLayer<R> {
                 *done = true;
                 continue;
             }
+            let summary = self.summary();
+            if !summary.key_range.contains(&key) || !summary.lsn_range.contains(lsn) {
+                return Err(CorruptionKind::EntryOutOfRange { key, lsn }.into());
+            }
             plan.push(Planned {
                 key,
                 lsn,
                 pos,
+                will_init: blob_ref & 1 == 1,
                 next_pos,
             });
             if blob_ref & 1 == 1 {
@@ -242,6 +250,10 @@ impl<R: BlockReader> DeltaLayer<R> {
             for &(pos, _, idx) in blobs.get(start_idx..end_idx).unwrap_or_default() {
                 let payload = run.blob_at(pos)?;
                 let value = decode_value(&payload, pos)?;
+                let bit = plan.get(idx).is_some_and(|p| p.will_init);
+                if value.will_init() != bit {
+                    return Err(CorruptionKind::WillInitMismatch { offset: pos, bit }.into());
+                }
                 if let Some(slot) = values.get_mut(idx) {
                     *slot = Some(value);
                 }

@@ -22,9 +22,9 @@ use strata_btree::{Corruption, NodeProblem};
 use strata_delta::fuzzing::{open_scan, poll_ready};
 use strata_delta::{
     BlobRef, CorruptionKind, DeltaLayer, Error, OpenOptions, Rule, Summary, ValueReconstructResult,
-    ValueReconstructState, verify_reader,
+    ValueReconstructState, VectoredReconstructState, verify_reader,
 };
-use strata_key::{Key, Lsn, LsnRange};
+use strata_key::{Key, KeyRange, Lsn, LsnRange};
 use strata_testkit::{Manifest, layer_bytes};
 
 fn summary(bytes: &[u8]) -> Summary {
@@ -86,6 +86,18 @@ fn get(bytes: &[u8], key: Key) -> Result<(ValueReconstructResult, ValueReconstru
 
 fn get_err(bytes: &[u8], key: Key) -> CorruptionKind {
     kind(get(bytes, key).expect_err("the lookup found nothing wrong"))
+}
+
+/// The error of a vectored lookup of the whole file (every key, every LSN).
+fn vectored_err(bytes: &[u8]) -> CorruptionKind {
+    let layer = open(bytes);
+    let mut states = VectoredReconstructState::default();
+    let keyspace = [KeyRange::new(Key::MIN, Key::MAX)];
+    let res = poll_ready(layer.get_values_reconstruct_data(&keyspace, Lsn::MAX, &mut states));
+    kind(
+        res.unwrap()
+            .expect_err("the vectored lookup found nothing wrong"),
+    )
 }
 
 /// The B-tree corruption inside `kind`.
@@ -402,13 +414,27 @@ fn entries_outside_the_summary_ranges() {
             "{got:?}"
         );
     }
-    // Point lookups trust the index (Neon's lenience): the entry is found.
+    // Point and vectored lookups check every entry they collect too (Neon reads them silently).
     let bytes = edit(&|s| s.lsn_range = LsnRange::new(Lsn(lsn.0 + 1), Lsn(lsn.0 + 9)));
     let layer = open(&bytes);
     let mut state = ValueReconstructState::default();
     let range = LsnRange::new(lsn, Lsn(lsn.0 + 1));
     let res = poll_ready(layer.get_value_reconstruct_data(key, range, &mut state)).unwrap();
-    assert_eq!(res.unwrap(), ValueReconstructResult::Complete);
+    let got = kind(res.unwrap_err());
+    assert!(
+        matches!(got, CorruptionKind::EntryOutOfRange { key: k, lsn: l } if k == key && l == lsn),
+        "{got:?}"
+    );
+    assert_eq!(
+        state,
+        ValueReconstructState::default(),
+        "a failed lookup adds nothing"
+    );
+    let got = vectored_err(&bytes);
+    assert!(
+        matches!(got, CorruptionKind::EntryOutOfRange { lsn: l, .. } if l >= lsn),
+        "{got:?}"
+    );
 }
 
 #[test]
@@ -458,9 +484,26 @@ fn will_init_bit_disagreeing_with_the_value() {
         matches!(got, CorruptionKind::WillInitMismatch { offset: o, bit: true } if o == offset),
         "{got:?}"
     );
-    let (result, state) = get(&set, m.entries[0].key).unwrap();
-    assert_eq!(
-        (result, state.records.len()),
-        (ValueReconstructResult::Continue, 1)
+    // Lookups check the bit against the value they decode (Neon would stop there silently).
+    let got = get_err(&set, m.entries[0].key);
+    assert!(
+        matches!(got, CorruptionKind::WillInitMismatch { offset: o, bit: true } if o == offset),
+        "{got:?}"
+    );
+    let got = vectored_err(&set);
+    assert!(
+        matches!(got, CorruptionKind::WillInitMismatch { offset: o, bit: true } if o == offset),
+        "{got:?}"
+    );
+    let got = get_err(&cleared, Manifest::load("tiny").entries[0].key);
+    assert!(
+        matches!(
+            got,
+            CorruptionKind::WillInitMismatch {
+                offset: 0x2000,
+                bit: false
+            }
+        ),
+        "{got:?}"
     );
 }

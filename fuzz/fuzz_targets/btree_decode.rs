@@ -9,6 +9,10 @@
 use libfuzzer_sys::fuzz_target;
 use strata_btree::fuzzing;
 
+/// Aborts on any allocation above `strata_fuzz::MAX_ALLOC` (see `fuzz/src/lib.rs`).
+#[global_allocator]
+static ALLOC: strata_fuzz::CappedAlloc = strata_fuzz::CappedAlloc;
+
 fuzz_target!(|data: &[u8]| {
     if let Err(mismatch) = fuzzing::decode_arbitrary(data) {
         panic!("{mismatch}");

@@ -11,6 +11,10 @@ use libfuzzer_sys::fuzz_target;
 use strata_btree::fuzzing::{self, KeyRun, Probe};
 use strata_btree::{MAX_VALUE, VisitDirection};
 
+/// Aborts on any allocation above `strata_fuzz::MAX_ALLOC` (see `fuzz/src/lib.rs`).
+#[global_allocator]
+static ALLOC: strata_fuzz::CappedAlloc = strata_fuzz::CappedAlloc;
+
 #[derive(Arbitrary, Debug)]
 struct Run {
     base: u64,
@@ -82,7 +86,7 @@ fn check<const L: usize>(input: &Input) {
     }
     for &i in &input.oversize {
         if let Some(entry) = entries.get_mut(usize::from(i) % n.max(1)) {
-            entry.1 = MAX_VALUE + 1 + entry.1;
+            entry.1 += MAX_VALUE + 1;
         }
     }
     if let Err(mismatch) = fuzzing::roundtrip(&entries, &probes) {

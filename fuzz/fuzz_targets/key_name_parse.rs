@@ -7,6 +7,10 @@
 
 use libfuzzer_sys::fuzz_target;
 
+/// Aborts on any allocation above `strata_fuzz::MAX_ALLOC` (see `fuzz/src/lib.rs`).
+#[global_allocator]
+static ALLOC: strata_fuzz::CappedAlloc = strata_fuzz::CappedAlloc;
+
 fuzz_target!(|data: &[u8]| {
     strata_key::fuzz::check_bytes(data);
 });

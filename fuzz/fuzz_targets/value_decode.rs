@@ -10,6 +10,10 @@ use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
 use strata_delta::Value;
 
+/// Aborts on any allocation above `strata_fuzz::MAX_ALLOC` (see `fuzz/src/lib.rs`).
+#[global_allocator]
+static ALLOC: strata_fuzz::CappedAlloc = strata_fuzz::CappedAlloc;
+
 fuzz_target!(|data: &[u8]| {
     let decoded = Value::decode(data);
     let shared = Value::decode_bytes(&Bytes::copy_from_slice(data));
@@ -18,7 +22,13 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(value.encode(), data);
         assert_eq!(value.encoded_len(), data.len());
         assert_eq!(shared.ok(), Some(value.clone()));
-        assert_eq!(Value::will_init_from_bytes(data).ok(), Some(value.will_init()));
-        assert_eq!(Value::kind_name_from_bytes(data).ok(), Some(value.kind_name()));
+        assert_eq!(
+            Value::will_init_from_bytes(data).ok(),
+            Some(value.will_init())
+        );
+        assert_eq!(
+            Value::kind_name_from_bytes(data).ok(),
+            Some(value.kind_name())
+        );
     }
 });

@@ -1,15 +1,22 @@
 //! `cargo xtask fuzz`: builds and runs the libFuzzer targets of `fuzz/` (its own workspace)
 //! through cargo-fuzz, installing cargo-fuzz ([`CARGO_FUZZ_VERSION`]) when it is missing.
 //!
-//! The machines have only the stable toolchain, so cargo-fuzz runs with `RUSTC_BOOTSTRAP=1`
-//! (it needs `-Z` flags for coverage instrumentation). The targets are built with
-//! [`SANITIZER`]: see its docs for the choice. Each target runs for `--secs` seconds with
-//! `-timeout=`[`INPUT_TIMEOUT_SECS`], so a hang counts as a failure; libFuzzer's default memory
-//! limit (2 GiB, checked per allocation under the sanitizer) makes a huge allocation one too.
-//! A crash leaves its input under `fuzz/artifacts/<target>/` and fails the command.
+//! The targets are built with [`SANITIZER`] (`none`: stable Rust, no `RUSTC_BOOTSTRAP`; see
+//! its docs for why that loses nothing). Each target runs for `--secs` seconds with
+//! `-timeout=`[`INPUT_TIMEOUT_SECS`], so a hang counts as a failure; libFuzzer's default
+//! `-rss_limit_mb=2048` and the targets' own allocation cap (`fuzz/src/lib.rs`) make memory
+//! exhaustion one too. A crash leaves its input under `fuzz/artifacts/<target>/` and fails the
+//! command.
+//!
+//! Before a run, [`setup`] gives a target its `-max_len` and writes seed inputs into
+//! `fuzz/corpus/<target>/` (ignored by git): the golden layers (`$STRATA_GOLDEN_DIR`, or
+//! `../shared/golden` beside the repository) for the whole-file targets, which cannot grow a
+//! 16 KiB layer from nothing in a short run, and a few valid names for `key_name_parse`.
+//! Without the golden directory the run goes on unseeded, with a warning.
 //!
 //! Invariant: the list of targets is `fuzz/Cargo.toml`'s `[[bin]]` names; nothing else.
 
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
@@ -22,17 +29,107 @@ pub const DEFAULT_SECS: u64 = 30;
 /// The cargo-fuzz release installed when `cargo fuzz` is missing (`--locked`).
 pub const CARGO_FUZZ_VERSION: &str = "0.13.2";
 
-/// The `--sanitizer` given to cargo-fuzz: AddressSanitizer, cargo-fuzz's default. It builds and
-/// runs on stable with `RUSTC_BOOTSTRAP=1` (the toolchain ships its runtime). Measured here
-/// with a small parser target: `none` builds about a third faster and runs about seven times
-/// more inputs per second, but only a sanitizer lets libFuzzer see each allocation, so only
-/// with one does a decoder that allocates gigabytes because of a length field fail
-/// (`out-of-memory (malloc(..))`); without it such an input passes unnoticed unless the pages
-/// are touched. Catching that is worth the speed.
-pub const SANITIZER: &str = "address";
+/// The `--sanitizer` given to cargo-fuzz: none. It builds on stable Rust without
+/// `RUSTC_BOOTSTRAP`, and the targets run several times more inputs per second than under
+/// AddressSanitizer (about seven times on a small parser target here). What ASan added for safe Rust was libFuzzer's per-allocation limit, which catches a decoder that
+/// allocates gigabytes because of a length field even when the pages are never touched; the
+/// targets install `strata_fuzz::CappedAlloc` (`fuzz/src/lib.rs`), which aborts on any single
+/// allocation above 64 MiB, so that failure still happens. Memory errors need `unsafe`, which
+/// the decoders do not use.
+pub const SANITIZER: &str = "none";
 
 /// Per-input time limit in seconds: an input taking longer is reported as a hang.
 pub const INPUT_TIMEOUT_SECS: u64 = 10;
+
+/// Golden layer files up to this size seed the whole-file targets, whose `-max_len` it is.
+pub const LAYER_MAX_LEN: usize = 64 * 1024;
+
+/// The fixed header `fuzz/fuzz_targets/blob_read.rs` reads before the file bytes: blob offset
+/// 8192 (the first blob of a layer's value area, little-endian u32), limit gap 0, not limited,
+/// mode 0 (automatic header detection).
+pub const BLOB_READ_SEED_HEADER: [u8; 10] = [0x00, 0x20, 0, 0, 0, 0, 0, 0, 0, 0];
+
+/// Valid inputs for `key_name_parse`, one per parser (FORMAT.md section 10 for the names),
+/// which random mutation would take long to assemble.
+pub const NAME_SEEDS: [&str; 8] = [
+    "000000067F000032BE0000400000000020B6",
+    "11223344556677889900aabbccddeeff",
+    "0000000001696070",
+    "000000067F000032BE0000400000000020B6-000000067F000032BE0000400000000020B7__0000000001696070-00000000016960E9",
+    "000000067F000032BE0000400000000020B6-000000067F000032BE0000400000000020B7__0000000001696070-v1-00000001",
+    "000000067F000032BE0000400000000020B6-000000067F000032BE0000400000000020B7__0000000001696070-00000002",
+    "000000067F000032BE0000400000000020B6-XXX__0000000001696070-00000000016960E9.AbCd1234.___temp",
+    "000000067F000032BE0000400000000020B6-000000067F000032BE0000400000000020B7__0000000001696070.AbCd1234.___temp",
+];
+
+/// How [`run`] prepares one target.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Setup {
+    /// `-max_len` for libFuzzer; `None` keeps its default (4096).
+    pub max_len: Option<usize>,
+    /// Seed inputs, as (file name, bytes), for `fuzz/corpus/<target>/`.
+    pub seeds: Vec<(String, Vec<u8>)>,
+}
+
+/// The [`Setup`] of `target`, given the golden layers as (case, bytes).
+pub fn setup(target: &str, layers: &[(String, Vec<u8>)]) -> Setup {
+    let layer_seeds = |header: &[u8]| -> Vec<(String, Vec<u8>)> {
+        layers
+            .iter()
+            .filter(|(_, bytes)| header.len() + bytes.len() <= LAYER_MAX_LEN)
+            .map(|(case, bytes)| (format!("seed-golden-{case}"), [header, bytes].concat()))
+            .collect()
+    };
+    match target {
+        "blob_read" => Setup {
+            max_len: Some(LAYER_MAX_LEN),
+            seeds: layer_seeds(&BLOB_READ_SEED_HEADER),
+        },
+        "delta_open_scan" => Setup {
+            max_len: Some(LAYER_MAX_LEN),
+            seeds: layer_seeds(&[]),
+        },
+        "key_name_parse" => Setup {
+            max_len: None,
+            seeds: NAME_SEEDS
+                .iter()
+                .enumerate()
+                .map(|(i, name)| (format!("seed-name-{i}"), name.as_bytes().to_vec()))
+                .collect(),
+        },
+        _ => Setup::default(),
+    }
+}
+
+/// The golden directory: `$STRATA_GOLDEN_DIR`, or `shared/golden` beside the repository.
+pub fn golden_dir() -> PathBuf {
+    std::env::var_os("STRATA_GOLDEN_DIR").map_or_else(
+        || command::project_root().join("../shared/golden"),
+        PathBuf::from,
+    )
+}
+
+/// The `*.layer` files of `dir` no larger than [`LAYER_MAX_LEN`], as (case, bytes), sorted.
+pub fn small_layers(dir: &Path) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
+    let mut layers = Vec::new();
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let path = entry?.path();
+        let Some(case) = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".layer"))
+        else {
+            continue;
+        };
+        if std::fs::metadata(&path)?.len() <= LAYER_MAX_LEN as u64 {
+            let bytes =
+                std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+            layers.push((case.to_owned(), bytes));
+        }
+    }
+    layers.sort();
+    Ok(layers)
+}
 
 /// What `cargo xtask fuzz` was asked to do.
 #[derive(Clone, Debug)]
@@ -92,6 +189,12 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         bail!("fuzz/Cargo.toml declares no targets");
     }
 
+    let golden = golden_dir();
+    let layers = small_layers(&golden).unwrap_or_else(|e| {
+        eprintln!("fuzz: warning: no golden layers to seed from ({e:#}); running unseeded");
+        Vec::new()
+    });
+
     ensure_cargo_fuzz()?;
     let mut build = cargo_fuzz(&["build", "--sanitizer", SANITIZER]);
     if let [(only, _)] = selected.as_slice() {
@@ -101,11 +204,21 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
 
     let mut ran = Vec::new();
     for (target, _) in &selected {
+        let Setup { max_len, seeds } = setup(target, &layers);
+        let corpus = fuzz_dir.join("corpus").join(target);
+        std::fs::create_dir_all(&corpus)
+            .with_context(|| format!("creating {}", corpus.display()))?;
+        for (name, bytes) in &seeds {
+            let path = corpus.join(name);
+            std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
+        }
         let started = Instant::now();
-        let max_time = format!("-max_total_time={}", args.secs);
-        let timeout = format!("-timeout={INPUT_TIMEOUT_SECS}");
         let mut run = cargo_fuzz(&["run", "--sanitizer", SANITIZER, target, "--"]);
-        run.args([max_time.as_str(), timeout.as_str()]);
+        run.arg(format!("-max_total_time={}", args.secs))
+            .arg(format!("-timeout={INPUT_TIMEOUT_SECS}"));
+        if let Some(max_len) = max_len {
+            run.arg(format!("-max_len={max_len}"));
+        }
         command::run(&mut run).with_context(|| {
             format!("fuzz target `{target}` failed: the input is under fuzz/artifacts/{target}/")
         })?;
@@ -168,11 +281,10 @@ fn ensure_cargo_fuzz() -> anyhow::Result<()> {
     ]))
 }
 
-/// `cargo fuzz <args>` with `RUSTC_BOOTSTRAP=1`, from the repository root (cargo-fuzz finds
-/// `fuzz/` there).
+/// `cargo fuzz <args>`, from the repository root (cargo-fuzz finds `fuzz/` there).
 fn cargo_fuzz(args: &[&str]) -> std::process::Command {
     let mut cmd = command::cargo();
-    cmd.env("RUSTC_BOOTSTRAP", "1").arg("fuzz").args(args);
+    cmd.arg("fuzz").args(args);
     cmd
 }
 
@@ -194,6 +306,62 @@ mod tests {
             ]
         );
         assert_eq!(bin_targets("[package]\nname = \"x\"\n"), []);
+    }
+
+    #[test]
+    fn setup_seeds_whole_file_targets_with_small_layers_only() {
+        let layers = vec![
+            ("small".to_owned(), vec![7u8; 3 * 8192]),
+            ("exact".to_owned(), vec![8u8; LAYER_MAX_LEN]),
+            ("big".to_owned(), vec![9u8; LAYER_MAX_LEN + 1]),
+        ];
+        let scan = setup("delta_open_scan", &layers);
+        assert_eq!(scan.max_len, Some(LAYER_MAX_LEN));
+        let names: Vec<&str> = scan.seeds.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["seed-golden-small", "seed-golden-exact"]);
+        assert_eq!(scan.seeds[1].1, layers[1].1);
+
+        let blob = setup("blob_read", &layers);
+        assert_eq!(blob.max_len, Some(LAYER_MAX_LEN));
+        assert_eq!(
+            blob.seeds.len(),
+            1,
+            "the header pushes `exact` over the limit"
+        );
+        let (head, file) = blob.seeds[0].1.split_at(BLOB_READ_SEED_HEADER.len());
+        assert_eq!(head, BLOB_READ_SEED_HEADER);
+        assert_eq!(u32::from_le_bytes(head[..4].try_into().unwrap()), 8192);
+        assert_eq!(file, layers[0].1);
+
+        let names = setup("key_name_parse", &layers);
+        assert_eq!(names.max_len, None);
+        assert_eq!(names.seeds.len(), NAME_SEEDS.len());
+        assert!(names.seeds.iter().any(|(_, b)| b.ends_with(b"___temp")));
+        assert_eq!(setup("value_decode", &layers), Setup::default());
+    }
+
+    #[test]
+    fn blob_read_header_matches_the_target() {
+        let source =
+            std::fs::read_to_string(command::project_root().join("fuzz/fuzz_targets/blob_read.rs"))
+                .unwrap();
+        let declared = format!("const HEADER_LEN: usize = {};", BLOB_READ_SEED_HEADER.len());
+        assert!(
+            source.contains(&declared),
+            "blob_read.rs lacks `{declared}`"
+        );
+    }
+
+    #[test]
+    fn golden_dir_has_small_layers_to_seed_from() {
+        let layers = small_layers(&golden_dir()).unwrap();
+        let cases: Vec<&str> = layers.iter().map(|(case, _)| case.as_str()).collect();
+        assert!(cases.contains(&"tiny"), "{cases:?}");
+        assert!(
+            layers
+                .iter()
+                .all(|(_, b)| !b.is_empty() && b.len() <= LAYER_MAX_LEN)
+        );
     }
 
     #[test]

@@ -4,9 +4,10 @@
 //! Steps: `cargo fmt --check`; `cargo clippy --workspace --all-targets -D warnings`;
 //! `cargo test --workspace` (unit, integration and doc tests); `cargo doc` with
 //! `RUSTDOCFLAGS=-D warnings`; tidy (in process); `cargo bench --no-run`; and the fuzz smoke
-//! step. The fuzz step runs when `STRATA_FUZZ_SMOKE_SECS` is set to a non-zero number of
-//! seconds per target, or when `CI=true` (then [`CI_FUZZ_SECS`] per target, unless that
-//! variable says otherwise; `0` turns it off). `--no-fuzz` always skips it.
+//! step: every fuzz target for [`SMOKE_FUZZ_SECS`] seconds (installing cargo-fuzz first if it
+//! is missing), so a decoder that starts to panic fails the gate wherever it runs, whether or
+//! not the CI service sets `CI`. `STRATA_FUZZ_SMOKE_SECS=N` changes the seconds per target (`0`
+//! skips the step); `--no-fuzz` always skips it.
 //!
 //! Tests run under plain `cargo test`, not cargo-nextest: nextest is not on every machine, it
 //! does not run doctests, and on two cores its process per test buys little.
@@ -19,9 +20,8 @@ use anyhow::{Context, bail};
 
 use crate::{command, fuzz, tidy};
 
-/// Seconds each fuzz target runs in the smoke step when `CI=true` and
-/// `STRATA_FUZZ_SMOKE_SECS` is unset.
-pub const CI_FUZZ_SECS: u64 = 30;
+/// Seconds each fuzz target runs in the smoke step when `STRATA_FUZZ_SMOKE_SECS` is unset.
+pub const SMOKE_FUZZ_SECS: u64 = 30;
 
 type StepFn = Box<dyn FnOnce() -> anyhow::Result<()>>;
 
@@ -29,7 +29,6 @@ type StepFn = Box<dyn FnOnce() -> anyhow::Result<()>>;
 pub fn run(no_fuzz: bool) -> anyhow::Result<()> {
     let fuzz_secs = fuzz_smoke_secs(
         no_fuzz,
-        std::env::var("CI").ok().as_deref(),
         std::env::var("STRATA_FUZZ_SMOKE_SECS").ok().as_deref(),
     )?;
     let mut steps: Vec<(&str, StepFn)> = vec![
@@ -72,10 +71,9 @@ pub fn run(no_fuzz: bool) -> anyhow::Result<()> {
                 })
             }),
         )),
-        None => eprintln!(
-            "xtask ci: fuzz smoke step skipped (runs when CI=true or STRATA_FUZZ_SMOKE_SECS>0, \
-             unless --no-fuzz)"
-        ),
+        None => {
+            eprintln!("xtask ci: fuzz smoke step skipped (--no-fuzz or STRATA_FUZZ_SMOKE_SECS=0)")
+        }
     }
 
     let n_steps = steps.len();
@@ -107,11 +105,7 @@ pub fn run(no_fuzz: bool) -> anyhow::Result<()> {
 }
 
 /// Seconds per fuzz target for the smoke step, or `None` to skip it (see the module docs).
-pub fn fuzz_smoke_secs(
-    no_fuzz: bool,
-    ci: Option<&str>,
-    smoke_secs: Option<&str>,
-) -> anyhow::Result<Option<u64>> {
+pub fn fuzz_smoke_secs(no_fuzz: bool, smoke_secs: Option<&str>) -> anyhow::Result<Option<u64>> {
     if no_fuzz {
         return Ok(None);
     }
@@ -119,8 +113,7 @@ pub fn fuzz_smoke_secs(
         Some(text) => text.parse::<u64>().with_context(|| {
             format!("STRATA_FUZZ_SMOKE_SECS={text:?} is not a number of seconds")
         })?,
-        None if matches!(ci, Some("true" | "1")) => CI_FUZZ_SECS,
-        None => 0,
+        None => SMOKE_FUZZ_SECS,
     };
     Ok((secs > 0).then_some(secs))
 }
@@ -159,31 +152,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn fuzz_smoke_is_off_outside_ci_and_on_in_ci() {
-        assert_eq!(fuzz_smoke_secs(false, None, None).unwrap(), None);
-        assert_eq!(fuzz_smoke_secs(false, Some("false"), None).unwrap(), None);
+    fn fuzz_smoke_runs_by_default() {
+        assert_eq!(fuzz_smoke_secs(false, None).unwrap(), Some(SMOKE_FUZZ_SECS));
         assert_eq!(
-            fuzz_smoke_secs(false, Some("true"), None).unwrap(),
-            Some(CI_FUZZ_SECS)
+            fuzz_smoke_secs(false, Some(" ")).unwrap(),
+            Some(SMOKE_FUZZ_SECS)
         );
     }
 
     #[test]
     fn fuzz_smoke_env_overrides_and_no_fuzz_wins() {
-        assert_eq!(fuzz_smoke_secs(false, None, Some("7")).unwrap(), Some(7));
-        assert_eq!(
-            fuzz_smoke_secs(false, Some("true"), Some("0")).unwrap(),
-            None
-        );
-        assert_eq!(
-            fuzz_smoke_secs(false, Some("true"), Some(" ")).unwrap(),
-            Some(CI_FUZZ_SECS)
-        );
-        assert_eq!(
-            fuzz_smoke_secs(true, Some("true"), Some("7")).unwrap(),
-            None
-        );
-        assert!(fuzz_smoke_secs(false, Some("true"), Some("ten")).is_err());
+        assert_eq!(fuzz_smoke_secs(false, Some("7")).unwrap(), Some(7));
+        assert_eq!(fuzz_smoke_secs(false, Some("0")).unwrap(), None);
+        assert_eq!(fuzz_smoke_secs(true, Some("7")).unwrap(), None);
+        assert_eq!(fuzz_smoke_secs(true, None).unwrap(), None);
+        assert!(fuzz_smoke_secs(false, Some("ten")).is_err());
     }
 
     #[test]

@@ -19,8 +19,8 @@ usage: cargo xtask <command> [options]
 
 commands:
   ci [--no-fuzz]        fmt --check, clippy -D warnings, tests, docs -D warnings, tidy, benches
-                        compile, then the fuzz smoke step when CI=true or STRATA_FUZZ_SMOKE_SECS
-                        is set (seconds per target; 0 skips it); --no-fuzz always skips it
+                        compile, then the fuzz smoke step: every target for 30 s, or for
+                        STRATA_FUZZ_SMOKE_SECS (0 skips it); --no-fuzz always skips it
   tidy                  crate edges against STYLE.md, `//!` headers, file-size cap, banned
                         attributes and printing in library crates
   fuzz [TARGET..] [--secs N] [--list]

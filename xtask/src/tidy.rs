@@ -20,7 +20,13 @@ use anyhow::{Context, bail};
 use crate::command;
 
 /// Directories (relative to the root) whose `.rs` files [`source::check_file`] reads.
-pub const SOURCE_DIRS: &[&str] = &["crates", "xtask", "benches", "fuzz/fuzz_targets"];
+pub const SOURCE_DIRS: &[&str] = &[
+    "crates",
+    "xtask",
+    "benches",
+    "fuzz/fuzz_targets",
+    "fuzz/src",
+];
 
 /// Runs every check over the repository at `root`.
 pub fn run(root: &Path) -> anyhow::Result<()> {

@@ -3,46 +3,17 @@
 
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 const SUBCOMMANDS: [&str; 11] = [
     "demo", "manifest", "query", "copy", "workload", "verify", "summary", "dump", "get", "name",
     "bench",
 ];
 
-fn run<I, S>(args: I) -> Output
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<OsStr>,
-{
-    Command::new(env!("CARGO_BIN_EXE_strata"))
-        .args(args)
-        .output()
-        .expect("running strata")
-}
+#[path = "support/strata.rs"]
+mod strata;
 
-fn run_ok<I, S>(args: I) -> String
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<OsStr>,
-{
-    let out = run(args);
-    assert!(
-        out.status.success(),
-        "strata failed ({}): {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8 stdout")
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8(out.stdout.clone()).expect("utf-8 stdout")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8(out.stderr.clone()).expect("utf-8 stderr")
-}
+use strata::{run, run_ok, stderr, stdout};
 
 fn golden(case: &str) -> OsString {
     strata_testkit::layer_path(case).into_os_string()

@@ -1,43 +1,13 @@
 //! `strata name`: the line format for valid layer file names (delta, image, temporary), the
 //! `invalid <name> <reason>` lines on stderr with exit code 1, and names from stdin.
 
-use std::ffi::OsStr;
 use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
-fn run<I, S>(args: I) -> Output
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<OsStr>,
-{
-    Command::new(env!("CARGO_BIN_EXE_strata"))
-        .args(args)
-        .output()
-        .expect("running strata")
-}
+#[path = "support/strata.rs"]
+mod strata;
 
-fn run_ok<I, S>(args: I) -> String
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<OsStr>,
-{
-    let out = run(args);
-    assert!(
-        out.status.success(),
-        "strata failed ({}): {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8 stdout")
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8(out.stdout.clone()).expect("utf-8 stdout")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8(out.stderr.clone()).expect("utf-8 stderr")
-}
+use strata::{run, run_ok, stderr, stdout};
 
 const DELTA: &str = "000000000000000000000000000000000000-FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF__0000000001696070-00000000016960E9";
 const IMAGE: &str =

@@ -1,0 +1,45 @@
+//! Running the `strata` binary from integration tests: its output, its stdout when it must
+//! succeed, and its streams as text. Included by the test files that need it with
+//! `#[path = "support/strata.rs"] mod strata;` (files under `tests/support/` are not test
+//! targets of their own).
+
+use std::ffi::OsStr;
+use std::process::{Command, Output};
+
+/// Runs `strata` with `args` and returns its output, whatever its exit status.
+pub fn run<I, S>(args: I) -> Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(args)
+        .output()
+        .expect("running strata")
+}
+
+/// Runs `strata` with `args`, asserts it succeeded, and returns its stdout.
+pub fn run_ok<I, S>(args: I) -> String
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let out = run(args);
+    assert!(
+        out.status.success(),
+        "strata failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 stdout")
+}
+
+/// The stdout of `out` as UTF-8 text.
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8(out.stdout.clone()).expect("utf-8 stdout")
+}
+
+/// The stderr of `out` as UTF-8 text.
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8(out.stderr.clone()).expect("utf-8 stderr")
+}

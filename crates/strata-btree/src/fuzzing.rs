@@ -276,19 +276,25 @@ fn check_probe<const L: usize>(
     probe: &Probe<L>,
 ) -> Result<(), Mismatch> {
     let limit = probe.limit.max(1);
-    let available: Vec<([u8; L], u64)> = match probe.dir {
-        VisitDirection::Forwards => model.range(probe.key..).map(|(k, v)| (*k, *v)).collect(),
+    // The first `limit` entries from the probe's key on: all a bounded probe can see (taking
+    // the whole range first made every probe cost the size of the model).
+    let expected: Vec<([u8; L], u64)> = match probe.dir {
+        VisitDirection::Forwards => model
+            .range(probe.key..)
+            .take(limit)
+            .map(|(k, v)| (*k, *v))
+            .collect(),
         VisitDirection::Backwards => model
             .range(..=probe.key)
             .rev()
+            .take(limit)
             .map(|(k, v)| (*k, *v))
             .collect(),
     };
-    let expected: Vec<_> = available.iter().take(limit).copied().collect();
     // Neon's visit returns false when the visitor stops it, and for a backwards scan that
-    // starts before the smallest key.
-    let expected_done = available.len() < limit
-        && !(probe.dir == VisitDirection::Backwards && available.is_empty());
+    // starts before the smallest key. Fewer than `limit` entries means the range ran out.
+    let expected_done = expected.len() < limit
+        && !(probe.dir == VisitDirection::Backwards && expected.is_empty());
 
     let got = run(tree.get(&probe.key))?;
     let model_value = model.get(&probe.key).copied();

@@ -293,8 +293,8 @@ fn check_probe<const L: usize>(
     };
     // Neon's visit returns false when the visitor stops it, and for a backwards scan that
     // starts before the smallest key. Fewer than `limit` entries means the range ran out.
-    let expected_done = expected.len() < limit
-        && !(probe.dir == VisitDirection::Backwards && expected.is_empty());
+    let expected_done =
+        expected.len() < limit && !(probe.dir == VisitDirection::Backwards && expected.is_empty());
 
     let got = run(tree.get(&probe.key))?;
     let model_value = model.get(&probe.key).copied();

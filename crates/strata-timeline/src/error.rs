@@ -274,6 +274,9 @@ pub enum RedoError {
         /// The page's length.
         len: usize,
     },
+    /// A Postgres run's base image is not exactly 8192 bytes (Neon asserts).
+    #[error("Postgres redo base image of {0} bytes, not 8192")]
+    BasePageLength(usize),
     /// An arithmetic overflow Neon would panic on (e.g. a member offset past `u32::MAX`).
     #[error("{0} record: arithmetic overflow")]
     Overflow(&'static str),

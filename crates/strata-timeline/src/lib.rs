@@ -9,14 +9,18 @@
 
 pub mod dir;
 
+mod aux_file;
 mod coverage;
 mod desc;
 mod error;
 mod history;
 mod layer_map;
+mod redo;
 
+pub use aux_file::{decode_aux_dir, encode_aux_dir};
 pub use desc::LayerDesc;
 pub use dir::{DirEntry, EntryClass, classify_entry};
 pub use error::{Corruption, CorruptionKind, Error, RedoError};
 pub use history::{PageHistory, Visit, VisitResult};
 pub use layer_map::{LayerMap, RangeSearchResult, SearchResult};
+pub use redo::{AUX_FILES_KEY, NeonRedo, PostgresRedo, Redo, apply_neon, member_position};

@@ -119,6 +119,19 @@ pub enum Error {
     /// A layer to replace is not in the map.
     #[error("layer {0} is not in the timeline")]
     NoSuchLayer(String),
+    /// The traversal asked a layer for keys or LSNs outside it (TIMELINE.md 3.2's checks;
+    /// means the layer map and the layer disagree).
+    #[error("layer {layer} asked for key {key} in LSNs {lo}..{hi}, outside its ranges")]
+    ReadOutOfRange {
+        /// The layer's name.
+        layer: String,
+        /// The key.
+        key: Key,
+        /// Start of the LSN range asked.
+        lo: Lsn,
+        /// End of the LSN range asked.
+        hi: Lsn,
+    },
     /// A layer kind this build cannot read yet.
     #[error("layer {layer}: {what}")]
     Unsupported {
@@ -209,7 +222,9 @@ impl Error {
     /// The layer file this error is about, if any.
     pub fn layer(&self) -> Option<&str> {
         match self {
-            Error::LayerIo { layer, .. } | Error::Unsupported { layer, .. } => Some(layer),
+            Error::LayerIo { layer, .. }
+            | Error::Unsupported { layer, .. }
+            | Error::ReadOutOfRange { layer, .. } => Some(layer),
             Error::Corrupt(c) => c.layer.as_deref(),
             _ => None,
         }

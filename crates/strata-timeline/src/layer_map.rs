@@ -285,4 +285,4 @@ fn build_versions<T>(layers: &[(LayerDesc, T)]) -> BTreeMap<Lsn, Arc<Version>> {
 
 #[cfg(test)]
 #[path = "layer_map_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -15,6 +15,8 @@ mod desc;
 mod error;
 mod history;
 mod layer_map;
+mod mem_layer;
+pub mod reconstruct;
 mod redo;
 
 pub use aux_file::{decode_aux_dir, encode_aux_dir};
@@ -23,4 +25,6 @@ pub use dir::{DirEntry, EntryClass, classify_entry};
 pub use error::{Corruption, CorruptionKind, Error, RedoError};
 pub use history::{PageHistory, Visit, VisitResult};
 pub use layer_map::{LayerMap, RangeSearchResult, SearchResult};
+pub use mem_layer::MemLayer;
+pub use reconstruct::{Level, ReadLayer, Traversal, materialize, reconstruct, reconstruct_many};
 pub use redo::{AUX_FILES_KEY, NeonRedo, PostgresRedo, Redo, apply_neon, member_position};

@@ -77,10 +77,7 @@ pub fn classify_entry(name: &str) -> EntryClass {
     {
         return EntryClass::TemporaryDownload;
     }
-    if name
-        .strip_prefix("ephemeral-")
-        .is_some_and(|n| is_decimal_u32(n))
-    {
+    if name.strip_prefix("ephemeral-").is_some_and(is_decimal_u32) {
         return EntryClass::Ephemeral;
     }
     if strata_key::name::is_temp_file_name(name) {

@@ -71,7 +71,7 @@ impl<T> LayerMap<T> {
         layers: impl IntoIterator<Item = (LayerDesc, T)>,
     ) -> (LayerMap<T>, Vec<(LayerDesc, T)>) {
         let mut layers: Vec<(LayerDesc, T)> = layers.into_iter().collect();
-        layers.sort_by(|a, b| a.0.cmp(&b.0));
+        layers.sort_by_key(|a| a.0);
         let mut kept: Vec<(LayerDesc, T)> = Vec::with_capacity(layers.len());
         let mut dropped = Vec::new();
         for layer in layers {

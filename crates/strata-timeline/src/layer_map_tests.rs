@@ -117,7 +117,8 @@ fn worked_example_versions() {
 #[test]
 fn worked_example_search_chains() {
     let map = example();
-    let cases: &[(i128, u64, &[(&str, u64, u64)])] = &[
+    type Case = (i128, u64, &'static [(&'static str, u64, u64)]);
+    let cases: &[Case] = &[
         (
             30,
             0x58,

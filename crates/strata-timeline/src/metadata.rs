@@ -119,10 +119,12 @@ impl TimelineMetadata {
             dst.copy_from_slice(&body);
         }
         let crc = crc32c(&body);
+        let mut header = Vec::with_capacity(METADATA_HEADER_LEN);
+        header.extend_from_slice(&crc.to_be_bytes());
+        header.extend_from_slice(&(size as u16).to_be_bytes());
+        header.extend_from_slice(&METADATA_FORMAT_VERSION.to_be_bytes());
         if let Some(h) = out.get_mut(..METADATA_HEADER_LEN) {
-            h[..4].copy_from_slice(&crc.to_be_bytes());
-            h[4..6].copy_from_slice(&(size as u16).to_be_bytes());
-            h[6..8].copy_from_slice(&METADATA_FORMAT_VERSION.to_be_bytes());
+            h.copy_from_slice(&header);
         }
         out
     }
@@ -186,6 +188,7 @@ fn crc32c(bytes: &[u8]) -> u32 {
 }
 
 #[cfg(test)]
+#[expect(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests")]
 mod tests {
     use super::*;
 

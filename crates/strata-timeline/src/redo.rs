@@ -410,5 +410,6 @@ fn put_u32_le(what: &'static str, page: &mut [u8], at: usize, v: u32) -> Result<
 }
 
 #[cfg(test)]
+#[expect(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests")]
 #[path = "redo_tests.rs"]
 mod tests;

@@ -488,6 +488,10 @@ fn ids_from_path(dir: &Path) -> TimelineIds {
     }
 }
 
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the open's own parameters, passed down"
+)]
 fn open_ancestor(
     dir: &Path,
     id: TimelineId,

@@ -49,6 +49,7 @@
 //! ```
 
 pub mod dir;
+pub mod fuzzing;
 
 mod aux_file;
 mod coverage;
@@ -63,6 +64,7 @@ pub mod reconstruct;
 mod redo;
 mod timeline;
 mod verify;
+pub mod workload;
 
 pub use aux_file::{decode_aux_dir, encode_aux_dir};
 pub use desc::LayerDesc;

@@ -3,6 +3,8 @@
 
 mod damaged;
 mod dirs;
+mod fuzz_oracle;
 mod model;
 mod support;
 mod swap;
+mod workload;

@@ -251,7 +251,7 @@ pub async fn get(
 }
 
 /// An LSN argument: `X/Y`, or 1 to 16 hex digits.
-fn parse_lsn(text: &str) -> anyhow::Result<Lsn> {
+pub(crate) fn parse_lsn(text: &str) -> anyhow::Result<Lsn> {
     let lsn = if text.contains('/') {
         text.parse()
     } else {

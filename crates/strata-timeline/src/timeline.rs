@@ -131,10 +131,10 @@ impl ProblemKind {
 /// A page read with its traversal, for tools that show how a page was made.
 #[derive(Debug)]
 pub struct PageRead {
-    /// What the traversal collected, or why it failed.
-    pub traversal: Result<Traversal, Error>,
-    /// The page, when the traversal succeeded and redo could make it.
-    pub page: Option<Result<Bytes, Error>>,
+    /// What the traversal collected.
+    pub traversal: Traversal,
+    /// The page, or why redo could not make it.
+    pub page: Result<Bytes, Error>,
 }
 
 /// A timeline directory opened for reads.
@@ -383,14 +383,18 @@ impl Timeline {
         reconstruct(&levels(&maps), key, lsn).await
     }
 
-    /// [`Timeline::get_page`] with the traversal kept, for tools.
-    pub async fn read_page(&self, key: Key, lsn: Lsn) -> PageRead {
-        let traversal = self.get_history(key, lsn).await;
-        let page = traversal
-            .as_ref()
-            .ok()
-            .map(|t| materialize(&*self.opts.redo, key, lsn, &t.history, self.pg_version()));
-        PageRead { traversal, page }
+    /// [`Timeline::get_page`] with the traversal kept, for tools: fails only when the
+    /// traversal does; a page redo cannot make is [`PageRead::page`]'s error.
+    pub async fn read_page(&self, key: Key, lsn: Lsn) -> Result<PageRead, Error> {
+        let traversal = self.get_history(key, lsn).await?;
+        let page = materialize(
+            &*self.opts.redo,
+            key,
+            lsn,
+            &traversal.history,
+            self.pg_version(),
+        );
+        Ok(PageRead { traversal, page })
     }
 
     /// The page of every key in `keyspace` as of `lsn`: per key, what [`Timeline::get_page`]

@@ -4,10 +4,7 @@
 
 use std::path::Path;
 
-#[path = "support/strata.rs"]
-mod strata;
-
-use strata::{run, run_ok, stderr, stdout};
+use crate::strata::{run, run_ok, stderr, stdout};
 
 /// Key 7 of the Neon-record workload (the VM fork of the standard workload's relation).
 const KEY7: &str = "000000067F00004000000040010200000007";

@@ -6,8 +6,8 @@
 //! * `timeline_warm/10` and `timeline_cold/10`: the history of a random key at the newest LSN
 //!   (base image + 10 records across 11 layers), with a page cache holding every block / one
 //!   eighth of them.
-//! * `single_layer_warm` / `single_layer_cold`: the reference: the same history (image + 10
-//!   records per key) from ONE delta layer of the standard workload, read with
+//! * `single_layer_warm` / `single_layer_cold`: the reference: the same entries written into
+//!   ONE delta layer (`write_single_layer_workload`), each key's image + 10 records read with
 //!   `DeltaLayer::get_value_reconstruct_data`.
 //! * `timeline_warm/{1,10,100}`: how the cost grows with the number of delta layers.
 //!
@@ -23,11 +23,13 @@ use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use strata_blob::{FileTable, TableFile};
 use strata_cache::{CachedReader, PageCache};
 use strata_delta::{
-    DeltaLayer, DeltaLayerWriter, SplitMix64, ValueReconstructResult, ValueReconstructState,
-    WORKLOAD_TENANT, WORKLOAD_TIMELINE, WorkloadParams, workload_key, workload_lsn,
+    DeltaLayer, SplitMix64, ValueReconstructResult, ValueReconstructState, WORKLOAD_TENANT,
+    WORKLOAD_TIMELINE,
 };
 use strata_key::{Lsn, LsnRange};
-use strata_timeline::workload::{TimelineWorkload, write_timeline_workload};
+use strata_timeline::workload::{
+    TimelineWorkload, write_single_layer_workload, write_timeline_workload,
+};
 use strata_timeline::{Timeline, TimelineIds, TimelineOptions};
 
 fn keys() -> u64 {
@@ -116,37 +118,23 @@ fn timeline_group(c: &mut Criterion) {
     group.finish();
 }
 
-fn write_single_layer(dir: &Path, params: &WorkloadParams) -> std::path::PathBuf {
-    let mut writer = DeltaLayerWriter::new(
-        dir,
-        WORKLOAD_TENANT,
-        WORKLOAD_TIMELINE,
-        params.key_range().start,
-        params.lsn_range(),
-    )
-    .expect("writer");
-    for (key, lsn, value) in params.entries() {
-        writer.put_value(key, lsn, &value).expect("put_value");
-    }
-    writer.finish(params.key_range().end).expect("finish").path
-}
-
+/// Reads `n` random keys' full histories from the one layer holding them all; checks each.
 async fn single_reads(
     layer: &DeltaLayer<CachedReader<TableFile>>,
-    params: &WorkloadParams,
+    w: &TimelineWorkload,
     q: &mut SplitMix64,
     n: u64,
 ) {
+    let lsns = LsnRange::new(Lsn(1), Lsn(w.last_lsn().0 + 1));
     for _ in 0..n {
-        let k = q.below(params.keys);
-        let end = Lsn(workload_lsn(params, k, params.records).0 + 1);
+        let k = q.below(w.keys);
         let mut state = ValueReconstructState::default();
         let res = layer
-            .get_value_reconstruct_data(workload_key(k), LsnRange::new(Lsn(1), end), &mut state)
+            .get_value_reconstruct_data(w.key(k), lsns, &mut state)
             .await
             .expect("lookup");
         assert!(
-            res == ValueReconstructResult::Complete && state.records.len() as u64 == params.records
+            res == ValueReconstructResult::Complete && state.records.len() as u64 == w.n_deltas
         );
         black_box(state);
     }
@@ -158,11 +146,13 @@ fn single_layer_group(c: &mut Criterion) {
     group.measurement_time(Duration::from_secs(3));
     group.sample_size(20);
     let dir = tempfile::tempdir().expect("tempdir");
-    let params = WorkloadParams {
+    let w = TimelineWorkload {
         keys: keys(),
-        ..WorkloadParams::default()
+        ..TimelineWorkload::default()
     };
-    let path = write_single_layer(dir.path(), &params);
+    let path = dir
+        .path()
+        .join(write_single_layer_workload(dir.path(), &w).expect("write"));
     let blocks = dir_blocks(dir.path());
     for (name, cache_blocks) in [
         ("single_layer_warm", blocks + 64),
@@ -174,12 +164,12 @@ fn single_layer_group(c: &mut Criterion) {
             .block_on(DeltaLayer::open(&path, &cache, &files))
             .expect("open");
         let mut q = SplitMix64::new(0x5741524D55500000);
-        rt.block_on(single_reads(&layer, &params, &mut q, params.keys));
+        rt.block_on(single_reads(&layer, &w, &mut q, w.keys));
         let mut q = SplitMix64::new(42 ^ 0x4C4F4F4B55500000);
         group.bench_function(name, |b| {
             b.iter_custom(|iters| {
                 let start = Instant::now();
-                rt.block_on(single_reads(&layer, &params, &mut q, iters));
+                rt.block_on(single_reads(&layer, &w, &mut q, iters));
                 start.elapsed()
             })
         });

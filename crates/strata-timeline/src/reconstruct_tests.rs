@@ -190,19 +190,24 @@ fn branch() -> (Map, Map) {
     (child, parent)
 }
 
-#[tokio::test]
-async fn ancestors() {
-    let (child, parent) = branch();
-    let levels = vec![
+/// The child of [`branch`] over its parent.
+fn branch_levels<'a>(child: &'a Map, parent: &'a Map) -> Vec<Level<'a, MemLayer>> {
+    vec![
         Level {
-            map: &child,
+            map: child,
             ancestor_lsn: Some(Lsn(0x30)),
         },
         Level {
-            map: &parent,
+            map: parent,
             ancestor_lsn: None,
         },
-    ];
+    ]
+}
+
+#[tokio::test]
+async fn ancestors() {
+    let (child, parent) = branch();
+    let levels = branch_levels(&child, &parent);
     // Above the branch point: the child's record, then the parent up to 0x30 only.
     let t = get(&levels, k(1), 0x58).await.unwrap();
     assert_eq!(t.history.img, Some((Lsn(0x10), img("P@10"))));
@@ -239,16 +244,7 @@ async fn ancestors() {
 async fn vectored_equals_single_key() {
     let map = example_map();
     let (child, parent) = branch();
-    let branch_levels = vec![
-        Level {
-            map: &child,
-            ancestor_lsn: Some(Lsn(0x30)),
-        },
-        Level {
-            map: &parent,
-            ancestor_lsn: None,
-        },
-    ];
+    let branch_levels = branch_levels(&child, &parent);
     let keys: Vec<Key> = (0..160)
         .step_by(5)
         .map(k)

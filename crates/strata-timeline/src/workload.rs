@@ -85,43 +85,64 @@ impl TimelineWorkload {
     }
 }
 
-/// Writes the workload into `dir` (which must exist); returns the file names, oldest first.
-pub fn write_timeline_workload(dir: &Path, w: &TimelineWorkload) -> Result<Vec<String>, Error> {
+/// One layer of the workload: its LSN range and its entries, sorted by key then LSN.
+pub type WorkloadLayer = (LsnRange, Vec<(Key, Lsn, Value)>);
+
+/// The workload's layers, oldest first.
+pub fn workload_layers(w: &TimelineWorkload) -> Vec<WorkloadLayer> {
     let mut rng = SplitMix64::new(w.seed);
-    let mut names = Vec::new();
     let base = w.image_lsn();
-    let map = |e: strata_delta::Error| Error::from_delta("(timeline workload writer)", e);
-    let mut writer = DeltaLayerWriter::new(
-        dir,
-        WORKLOAD_TENANT,
-        WORKLOAD_TIMELINE,
-        Key::MIN,
-        LsnRange::new(base, Lsn(base.0 + 1)),
-    )
-    .map_err(map)?;
-    for k in 0..w.keys {
-        let img = Value::Image(Bytes::from(rng.bytes(w.image_size)));
-        writer.put_value(w.key(k), base, &img).map_err(map)?;
-    }
-    names.push(writer.finish(Key::MAX).map_err(map)?.file_name);
+    let images = (0..w.keys)
+        .map(|k| {
+            (
+                w.key(k),
+                base,
+                Value::Image(Bytes::from(rng.bytes(w.image_size))),
+            )
+        })
+        .collect();
+    let mut layers = vec![(LsnRange::new(base, Lsn(base.0 + 1)), images)];
     for d in 0..w.n_deltas {
-        let mut writer = DeltaLayerWriter::new(
-            dir,
-            WORKLOAD_TENANT,
-            WORKLOAD_TIMELINE,
-            Key::MIN,
-            w.delta_lsn_range(d),
-        )
-        .map_err(map)?;
-        for k in 0..w.keys {
-            let record = record(w, &mut rng, d, k);
-            writer
-                .put_value(w.key(k), w.record_lsn(d, k), &Value::WalRecord(record))
-                .map_err(map)?;
-        }
-        names.push(writer.finish(Key::MAX).map_err(map)?.file_name);
+        let records = (0..w.keys)
+            .map(|k| {
+                let value = Value::WalRecord(record(w, &mut rng, d, k));
+                (w.key(k), w.record_lsn(d, k), value)
+            })
+            .collect();
+        layers.push((w.delta_lsn_range(d), records));
     }
-    Ok(names)
+    layers
+}
+
+/// Writes the workload into `dir` (which must exist), one L0 delta per layer of
+/// [`workload_layers`]; returns the file names, oldest first.
+pub fn write_timeline_workload(dir: &Path, w: &TimelineWorkload) -> Result<Vec<String>, Error> {
+    workload_layers(w)
+        .into_iter()
+        .map(|(lsns, entries)| write_l0(dir, lsns, &entries))
+        .collect()
+}
+
+/// Writes the same entries as [`write_timeline_workload`] into ONE delta layer (the reference
+/// a many-layer read is compared with); returns its file name.
+pub fn write_single_layer_workload(dir: &Path, w: &TimelineWorkload) -> Result<String, Error> {
+    let mut entries: Vec<_> = workload_layers(w)
+        .into_iter()
+        .flat_map(|(_, e)| e)
+        .collect();
+    entries.sort_by_key(|(k, l, _)| (*k, *l));
+    let lsns = LsnRange::new(w.image_lsn(), Lsn(w.last_lsn().0 + 1));
+    write_l0(dir, lsns, &entries)
+}
+
+fn write_l0(dir: &Path, lsns: LsnRange, entries: &[(Key, Lsn, Value)]) -> Result<String, Error> {
+    let map = |e: strata_delta::Error| Error::from_delta("(timeline workload writer)", e);
+    let mut writer = DeltaLayerWriter::new(dir, WORKLOAD_TENANT, WORKLOAD_TIMELINE, Key::MIN, lsns)
+        .map_err(map)?;
+    for (key, lsn, value) in entries {
+        writer.put_value(*key, *lsn, value).map_err(map)?;
+    }
+    Ok(writer.finish(Key::MAX).map_err(map)?.file_name)
 }
 
 fn record(w: &TimelineWorkload, rng: &mut SplitMix64, d: u64, k: u64) -> NeonWalRecord {

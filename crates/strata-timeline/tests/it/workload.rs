@@ -1,13 +1,11 @@
 //! The timeline workload read back: every key's history at several LSNs equals
 //! `expected_history`, through `get_history` and `get_pages`, and Neon-record pages are made.
 
-use strata_blob::FileTable;
-use strata_cache::PageCache;
 use strata_key::{KeyRange, Lsn};
+use strata_timeline::Error;
 use strata_timeline::workload::{TimelineWorkload, expected_history, write_timeline_workload};
-use strata_timeline::{Error, Timeline};
 
-use crate::support::options;
+use crate::support::open;
 
 #[tokio::test]
 async fn workload_histories() {
@@ -20,13 +18,7 @@ async fn workload_histories() {
     };
     let names = write_timeline_workload(dir.path(), &w).unwrap();
     assert_eq!(names.len(), 6);
-    let tl = Timeline::open(
-        dir.path(),
-        &FileTable::new(4),
-        &PageCache::new(64),
-        options(),
-    )
-    .unwrap();
+    let tl = open(dir.path());
     assert!(tl.verify().await.is_empty());
     for lsn in [
         w.image_lsn(),
@@ -63,13 +55,7 @@ async fn neon_record_workload_pages() {
         seed: 1,
     };
     write_timeline_workload(dir.path(), &w).unwrap();
-    let tl = Timeline::open(
-        dir.path(),
-        &FileTable::new(4),
-        &PageCache::new(64),
-        options(),
-    )
-    .unwrap();
+    let tl = open(dir.path());
     let range = [KeyRange::new(w.key(0), w.key(19).next())];
     let pages = tl.get_pages(&range, w.last_lsn()).await.unwrap();
     assert_eq!(pages.len(), 20);

@@ -1,0 +1,4 @@
+//! The integration tests of `strata-image`, in one test binary.
+
+mod golden_write;
+mod support;

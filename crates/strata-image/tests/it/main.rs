@@ -1,0 +1,5 @@
+//! The integration tests of `strata-image`, in one test binary.
+
+mod golden_read;
+mod golden_write;
+mod support;

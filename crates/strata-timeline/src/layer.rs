@@ -266,25 +266,31 @@ impl ReadLayer for TimelineLayer {
 
     async fn get_values_reconstruct_data(
         &self,
-        keys: &[(Key, Lsn)],
-        hi: Lsn,
+        reads: &[(Key, LsnRange)],
     ) -> Result<Vec<(VisitResult, ValueReconstructState)>, Error> {
         match self.load().await? {
             ResidentLayer::Delta(delta) => {
-                let mut states = VectoredReconstructState::new();
-                let mut keyspace = Vec::with_capacity(keys.len());
-                for &(key, lo) in keys {
-                    if let Some(cached) = lo.checked_sub(1) {
-                        states.set_cached_lsn(key, cached);
+                // strata-delta's vectored read takes one end LSN: one coalesced read per
+                // distinct ceiling among the keys (one in the common case).
+                let mut found = std::collections::BTreeMap::new();
+                let ceilings: std::collections::BTreeSet<Lsn> =
+                    reads.iter().map(|(_, r)| r.end).collect();
+                for hi in ceilings {
+                    let mut states = VectoredReconstructState::new();
+                    let mut keyspace = Vec::new();
+                    for &(key, range) in reads.iter().filter(|(_, r)| r.end == hi) {
+                        if let Some(cached) = range.start.checked_sub(1) {
+                            states.set_cached_lsn(key, cached);
+                        }
+                        keyspace.push(KeyRange::new(key, key.next()));
                     }
-                    keyspace.push(KeyRange::new(key, key.next()));
+                    delta
+                        .get_values_reconstruct_data(&keyspace, hi, &mut states)
+                        .await
+                        .map_err(|e| Error::from_delta(&self.file_name, e))?;
+                    found.extend(states.into_keys());
                 }
-                delta
-                    .get_values_reconstruct_data(&keyspace, hi, &mut states)
-                    .await
-                    .map_err(|e| Error::from_delta(&self.file_name, e))?;
-                let mut found = states.into_keys();
-                Ok(keys
+                Ok(reads
                     .iter()
                     .map(|(key, _)| match found.remove(key) {
                         Some(k) => (visit(k.result), k.state),
@@ -293,7 +299,7 @@ impl ReadLayer for TimelineLayer {
                     .collect())
             }
             ResidentLayer::Image(image) => {
-                let ranges: Vec<KeyRange> = keys
+                let ranges: Vec<KeyRange> = reads
                     .iter()
                     .map(|(k, _)| KeyRange::new(*k, k.next()))
                     .collect();
@@ -303,7 +309,7 @@ impl ReadLayer for TimelineLayer {
                     .map_err(|e| Error::from_image(&self.file_name, e))?;
                 let mut found: std::collections::BTreeMap<Key, Vec<u8>> =
                     found.into_iter().collect();
-                Ok(keys
+                Ok(reads
                     .iter()
                     .map(|(key, _)| match found.remove(key) {
                         Some(page) => {

@@ -200,20 +200,18 @@ impl Cursor {
         if collected.img.is_some() {
             self.state.img = collected.img;
         }
-        let layer = levels
-            .get(read.level)
-            .and_then(|l| l.map.get(read.layer))
-            .map(|(desc, _)| desc.to_string())
-            .unwrap_or_default();
-        self.visits.push(Visit {
-            layer,
-            level: read.level,
-            lo: read.lo,
-            hi: read.hi,
-            result,
-            n_records,
-            found_image,
-        });
+        // `check_read` found the layer before the read, so it is there.
+        if let Some((layer, _)) = levels.get(read.level).and_then(|l| l.map.get(read.layer)) {
+            self.visits.push(Visit {
+                layer: *layer,
+                level: read.level,
+                lo: read.lo,
+                hi: read.hi,
+                result,
+                n_records,
+                found_image,
+            });
+        }
         self.result = result;
         self.cont = read.lo;
     }

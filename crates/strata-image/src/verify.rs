@@ -17,7 +17,7 @@
 
 use std::path::{Path, PathBuf};
 
-use strata_blob::{BlockReader, FileBlockReader};
+use strata_blob::{BlockReader, FileBlockReader, HEADER_PEEK_LEN};
 use strata_btree::VisitDirection;
 use strata_key::Key;
 use strata_layer::{
@@ -152,10 +152,15 @@ async fn check_body<R: BlockReader>(
             Err(strata_blob::Error::Corrupt(c)) => {
                 let rule = match c {
                     strata_blob::Corruption::BadCompressedPayload { .. }
-                    | strata_blob::Corruption::DecompressedTooLarge { .. }
-                    | strata_blob::Corruption::UnknownCompression { .. } => Rule::ValueDecodes,
+                    | strata_blob::Corruption::DecompressedTooLarge { .. } => Rule::ValueDecodes,
                     _ => Rule::BlobInValueArea,
                 };
+                if rule == Rule::ValueDecodes {
+                    // The header is sound: the blob's place still counts for packing.
+                    if let Some(end) = blob_end(layer, offset).await {
+                        order.read_to(end);
+                    }
+                }
                 out.add(rule, loc, c.to_string());
             }
             Err(e) => return Err(layer.ctx(e)),
@@ -165,4 +170,16 @@ async fn check_body<R: BlockReader>(
         check_value_area_tail(layer.reader(), order.last_end(), value_area_end, out).await?;
     }
     Ok(())
+}
+
+/// Where the blob at `offset` ends, from its header alone (`None` if the header is unsound).
+async fn blob_end<R: BlockReader>(layer: &ImageLayer<R>, offset: u64) -> Option<u64> {
+    let limit = layer.value_area_end();
+    let peek_end = offset.saturating_add(HEADER_PEEK_LEN as u64).min(limit);
+    let run = strata_blob::read_run(layer.reader(), offset, peek_end)
+        .await
+        .ok()?;
+    let mode = layer.blob_opts().mode;
+    let header = strata_blob::decode_header(run.bytes(), offset, limit, mode).ok()?;
+    Some(strata_blob::check_span(header, offset, limit).ok()?.end())
 }

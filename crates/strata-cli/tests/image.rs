@@ -6,7 +6,7 @@
 #[path = "support/strata.rs"]
 mod strata;
 
-use strata::{run, run_ok, stdout};
+use strata::{run, run_ok, stderr, stdout};
 use strata_testkit::{ImageManifest, golden_image_dir, image_cases, image_layer_path};
 
 #[test]
@@ -101,5 +101,10 @@ fn image_workload_is_stdsmall_and_inspection_commands_work() {
         out.status.code(),
         Some(1),
         "a corrupt image layer is an invalid file"
+    );
+    assert!(
+        stderr(&out).contains("corrupt image layer"),
+        "{}",
+        stderr(&out)
     );
 }

@@ -3,6 +3,7 @@
 //! fails if there is any.
 //!
 //! * [`edges`]: workspace crate edges against STYLE.md's table;
+//! * [`deps`]: every declared dependency is used by the code it is declared for;
 //! * manifests: every workspace crate has `[lints] workspace = true`;
 //! * [`source`]: `//!` headers, the file-size cap, banned attributes, printing in libraries.
 //!
@@ -10,6 +11,7 @@
 //! ([`edges::check`], [`source::check_file`]) with unit tests.
 
 mod code;
+pub mod deps;
 pub mod edges;
 pub mod source;
 
@@ -50,6 +52,11 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
     let packages = edges::parse_metadata(&metadata)?;
     findings.extend(edges::check(&packages).iter().map(ToString::to_string));
     findings.extend(check_manifests(&metadata, root)?);
+    for pkg in &packages {
+        let dir = pkg.manifest_path.parent().unwrap_or(root);
+        let code = deps::Code::read(dir)?;
+        findings.extend(deps::check(pkg, &code).iter().map(ToString::to_string));
+    }
 
     let mut files = Vec::new();
     for dir in SOURCE_DIRS {
@@ -121,7 +128,7 @@ fn inherits_lints(manifest: &str) -> bool {
 }
 
 /// Appends every `.rs` file under `dir` (skipping `target` and hidden directories) to `out`.
-fn collect_rs_files(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+pub(crate) fn collect_rs_files(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
     if !dir.is_dir() {
         return Ok(());
     }

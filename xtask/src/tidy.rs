@@ -4,6 +4,8 @@
 //!
 //! * [`edges`]: workspace crate edges against STYLE.md's table;
 //! * [`deps`]: every declared dependency is used by the code it is declared for;
+//! * [`docs`]: ARCHITECTURE.md's crate graph equals the edge table, and every path
+//!   docs/format.md names exists;
 //! * manifests: every workspace crate has `[lints] workspace = true`;
 //! * [`source`]: `//!` headers, the file-size cap, banned attributes, printing in libraries.
 //!
@@ -12,6 +14,7 @@
 
 mod code;
 pub mod deps;
+pub mod docs;
 pub mod edges;
 pub mod source;
 
@@ -57,6 +60,7 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
         let code = deps::Code::read(dir)?;
         findings.extend(deps::check(pkg, &code).iter().map(ToString::to_string));
     }
+    findings.extend(check_docs(root)?);
 
     let mut files = Vec::new();
     for dir in SOURCE_DIRS {
@@ -66,11 +70,9 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
     for path in &files {
         let src = std::fs::read_to_string(path).with_context(|| format!("{}", path.display()))?;
         let rel = path.strip_prefix(root).unwrap_or(path);
+        let shown = rel.display().to_string();
         for finding in source::check_file(rel, &src) {
-            findings.push(match finding.line {
-                0 => format!("{}: {}", rel.display(), finding.message),
-                line => format!("{}:{line}: {}", rel.display(), finding.message),
-            });
+            findings.push(located(&shown, &finding));
         }
     }
 
@@ -91,6 +93,27 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
         files.len()
     );
     Ok(())
+}
+
+/// Findings of [`docs`] for ARCHITECTURE.md and docs/format.md, as `path:line: message`.
+fn check_docs(root: &Path) -> anyhow::Result<Vec<String>> {
+    let read = |name: &str| {
+        std::fs::read_to_string(root.join(name)).with_context(|| format!("reading {name}"))
+    };
+    let graph = docs::check_graph(&read("ARCHITECTURE.md")?, edges::RULES);
+    let exists = |path: &Path| root.join(path).exists();
+    let paths = docs::check_paths(&read("docs/format.md")?, Path::new("docs"), &exists);
+    let graph = graph.iter().map(|f| located("ARCHITECTURE.md", f));
+    let paths = paths.iter().map(|f| located("docs/format.md", f));
+    Ok(graph.chain(paths).collect())
+}
+
+/// `finding` as `path:line: message` (`path: message` for the file as a whole).
+fn located(path: &str, finding: &source::Finding) -> String {
+    match finding.line {
+        0 => format!("{path}: {}", finding.message),
+        line => format!("{path}:{line}: {}", finding.message),
+    }
 }
 
 /// Findings for workspace crates whose `Cargo.toml` does not inherit the workspace lints.

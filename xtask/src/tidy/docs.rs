@@ -17,7 +17,7 @@
 use std::collections::BTreeSet;
 use std::path::{Component, Path, PathBuf};
 
-use super::edges::{self, Allowed};
+use super::edges::Allowed;
 use super::source::Finding;
 
 /// The info string of ARCHITECTURE.md's checked crate graph block.
@@ -350,7 +350,7 @@ mod tests {
     fn this_repository_graph_matches_the_edge_table() {
         let md = std::fs::read_to_string(crate::command::project_root().join("ARCHITECTURE.md"))
             .unwrap();
-        assert_eq!(check_graph(&md, edges::RULES), []);
+        assert_eq!(check_graph(&md, crate::tidy::edges::RULES), []);
     }
 
     #[test]

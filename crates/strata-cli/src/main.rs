@@ -40,7 +40,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Write the standard workload into a fresh directory, verify it, read it back and report.
+    /// Write the standard workload, verify it, read it back and report (into $TMPDIR/strata-demo,
+    /// replacing the last demo's file, unless --dir is given).
     #[command(after_help = "Example:\n  strata demo\n  strata demo --keys 2000 --dir /tmp/my-demo")]
     Demo(DemoArgs),
     /// Print a layer file in the golden manifest format (summary, layout and one line per entry).
@@ -159,8 +160,9 @@ struct WorkloadArgs {
 /// Arguments of `strata demo`.
 #[derive(Debug, Clone, Args)]
 struct DemoArgs {
-    /// Directory to write into: created if missing, must be empty if it exists (default: a new
-    /// `strata-demo-<n>` directory under the system temp dir).
+    /// Directory to write into: created if missing, must be empty if it exists (default:
+    /// `strata-demo` under the system temp dir, reused by every run: the previous demo's file
+    /// is replaced).
     #[arg(long)]
     dir: Option<PathBuf>,
     /// Number of keys of the standard workload (11 entries per key).

@@ -37,25 +37,17 @@ pub const SOURCE_DIRS: &[&str] = &[
 pub fn run(root: &Path) -> anyhow::Result<()> {
     let mut findings: Vec<String> = Vec::new();
 
-    let mut cmd = command::cargo();
-    cmd.args(["metadata", "--format-version", "1", "--no-deps"])
-        .current_dir(root);
-    let shown = command::display(&cmd);
-    eprintln!("$ {shown}");
-    let output = cmd
-        .output()
-        .with_context(|| format!("could not run `{shown}`"))?;
-    if !output.status.success() {
-        bail!(
-            "`{shown}` failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    let metadata = String::from_utf8(output.stdout).context("cargo metadata printed non-UTF-8")?;
+    let metadata = cargo_metadata(root, None)?;
     let packages = edges::parse_metadata(&metadata)?;
     findings.extend(edges::check(&packages).iter().map(ToString::to_string));
     findings.extend(check_manifests(&metadata, root)?);
-    for pkg in &packages {
+    // The fuzz crate is a workspace of its own: its dependencies are checked, not its edges.
+    let fuzz = if root.join(FUZZ_MANIFEST).exists() {
+        edges::parse_metadata(&cargo_metadata(root, Some(FUZZ_MANIFEST))?)?
+    } else {
+        Vec::new()
+    };
+    for pkg in packages.iter().chain(&fuzz) {
         let dir = pkg.manifest_path.parent().unwrap_or(root);
         let code = deps::Code::read(dir)?;
         findings.extend(deps::check(pkg, &code).iter().map(ToString::to_string));
@@ -93,6 +85,32 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
         files.len()
     );
     Ok(())
+}
+
+/// The fuzz workspace's manifest, relative to the root.
+const FUZZ_MANIFEST: &str = "fuzz/Cargo.toml";
+
+/// `cargo metadata --no-deps` of the workspace at `root`, or of the one whose manifest is
+/// `manifest` (relative to `root`).
+fn cargo_metadata(root: &Path, manifest: Option<&str>) -> anyhow::Result<String> {
+    let mut cmd = command::cargo();
+    cmd.args(["metadata", "--format-version", "1", "--no-deps"])
+        .current_dir(root);
+    if let Some(manifest) = manifest {
+        cmd.args(["--manifest-path", manifest]);
+    }
+    let shown = command::display(&cmd);
+    eprintln!("$ {shown}");
+    let output = cmd
+        .output()
+        .with_context(|| format!("could not run `{shown}`"))?;
+    if !output.status.success() {
+        bail!(
+            "`{shown}` failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    String::from_utf8(output.stdout).context("cargo metadata printed non-UTF-8")
 }
 
 /// Findings of [`docs`] for ARCHITECTURE.md and docs/format.md, as `path:line: message`.

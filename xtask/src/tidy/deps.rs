@@ -3,8 +3,9 @@
 //!
 //! A crate's `.rs` files are split into three kinds of code (paths relative to its manifest):
 //!
-//! * library / binary code: `src/`, up to the first `#[cfg(test)]` module of each file (files
-//!   named `tests.rs` or under a `tests/` directory excepted): what `[dependencies]` serve;
+//! * library / binary code: `src/` (and `fuzz_targets/`, cargo-fuzz's binaries), up to the
+//!   first `#[cfg(test)]` module of each file (files named `tests.rs` or under a `tests/`
+//!   directory excepted): what `[dependencies]` serve;
 //! * build code: `build.rs`: what `[build-dependencies]` serve;
 //! * test code: `tests/`, `benches/`, `examples/`, the `#[cfg(test)]` modules of `src/` and the
 //!   doc comments of `src/` (doctests): what `[dev-dependencies]` serve.
@@ -72,7 +73,7 @@ impl Code {
                 .is_some_and(|p| p.components().any(|c| c.as_os_str() == "tests"));
         match top {
             "build.rs" => push_lines(&mut self.build, &code_lines(src)),
-            "src" if !is_test_file => {
+            "src" | "fuzz_targets" if !is_test_file => {
                 let code = code_lines(src);
                 let test_start = test_module_start(&code);
                 let (normal, test) = code.split_at(test_start.min(code.len()));

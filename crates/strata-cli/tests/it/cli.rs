@@ -9,10 +9,7 @@ const SUBCOMMANDS: [&str; 11] = [
     "bench",
 ];
 
-#[path = "support/strata.rs"]
-mod strata;
-
-use strata::{run, run_ok, stderr, stdout};
+use crate::strata::{command, run, run_ok, stderr, stdout};
 
 fn golden(case: &str) -> OsString {
     strata_testkit::layer_path(case).into_os_string()
@@ -352,7 +349,7 @@ fn demo_runs_at_a_tiny_size() {
 
 /// Runs `strata demo --keys 3` with no `--dir`, with the system temp dir set to `tmp`.
 fn demo_in_temp_dir(tmp: &Path) -> std::process::Output {
-    strata::command()
+    command()
         .args(["demo", "--keys", "3"])
         .env("TMPDIR", tmp)
         .output()
@@ -468,7 +465,7 @@ fn bench_json_has_the_same_figures() {
 #[test]
 fn a_closed_stdout_ends_quietly_with_exit_0() {
     use std::io::{BufRead, BufReader};
-    let mut child = strata::command()
+    let mut child = command()
         .args([OsString::from("dump"), golden("btree3")])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

@@ -208,24 +208,10 @@ pub fn uses(code: &str, ident: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use std::path::PathBuf;
-
     use super::*;
-    use crate::tidy::edges::Dep;
 
     fn pkg(name: &str, deps: &[(&str, DepKind)]) -> Package {
-        Package {
-            name: name.to_owned(),
-            deps: deps
-                .iter()
-                .map(|(n, kind)| Dep {
-                    name: (*n).to_owned(),
-                    kind: *kind,
-                    rename: None,
-                })
-                .collect(),
-            manifest_path: PathBuf::from("/nowhere/crates/strata-foo/Cargo.toml"),
-        }
+        Package::with_deps(name, deps, "/nowhere/crates/strata-foo/Cargo.toml")
     }
 
     fn code(files: &[(&str, &str)]) -> Code {

@@ -91,6 +91,26 @@ pub struct Package {
     pub manifest_path: PathBuf,
 }
 
+impl Package {
+    /// A package named `name` with `deps` (none renamed) and manifest `manifest_path`, for the
+    /// unit tests of the checks.
+    #[cfg(test)]
+    pub fn with_deps(name: &str, deps: &[(&str, DepKind)], manifest_path: &str) -> Package {
+        Package {
+            name: name.to_owned(),
+            deps: deps
+                .iter()
+                .map(|(n, kind)| Dep {
+                    name: (*n).to_owned(),
+                    kind: *kind,
+                    rename: None,
+                })
+                .collect(),
+            manifest_path: manifest_path.into(),
+        }
+    }
+}
+
 /// One edge (or crate) the table does not allow.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Violation {
@@ -217,18 +237,7 @@ mod tests {
     use super::*;
 
     fn pkg(name: &str, deps: &[(&str, DepKind)]) -> Package {
-        Package {
-            name: name.to_owned(),
-            deps: deps
-                .iter()
-                .map(|(n, kind)| Dep {
-                    name: (*n).to_owned(),
-                    kind: *kind,
-                    rename: None,
-                })
-                .collect(),
-            manifest_path: PathBuf::new(),
-        }
+        Package::with_deps(name, deps, "")
     }
 
     /// The workspace as STYLE.md draws it: no violations.

@@ -2,7 +2,7 @@
 //!
 //! * [`check_graph`]: ARCHITECTURE.md's crate graph, a fenced block opened by
 //!   ```` ```crate-graph ```` with one `crate -> dep, dep` line per crate, equals tidy's edge
-//!   table ([`edges::RULES`]) both ways. The right-hand side is a comma-separated list of Strata
+//!   table ([`super::edges::RULES`]) both ways. The right-hand side is a comma-separated list of Strata
 //!   crates, `(none)`, `any` or `any but strata-testkit` (the [`Allowed`] variants).
 //! * [`check_paths`]: every path docs/format.md names exists. A path is an inline code span
 //!   with a `/`, no spaces and no placeholder (`<`, `{`, `*`) whose last part has an extension
@@ -90,7 +90,7 @@ fn finding(line: usize, message: String) -> Finding {
 }
 
 /// Findings where ARCHITECTURE.md's crate graph (`markdown`) and the edge table `rules`
-/// disagree; `rules` is [`edges::RULES`] outside tests.
+/// disagree; `rules` is [`super::edges::RULES`] outside tests.
 pub fn check_graph(markdown: &str, rules: &[(&str, Allowed)]) -> Vec<Finding> {
     let table = "tidy's edge table (RULES in xtask/src/tidy/edges.rs)";
     let lines: Vec<&str> = markdown.lines().collect();

@@ -147,11 +147,11 @@ pub fn check(pkg: &Package, code: &Code) -> Vec<Violation> {
             .any(|d| d.kind == DepKind::Dev && d.name == dep.name);
         let fix = match (in_tests, also_dev) {
             (true, true) => format!(
-                ", only in tests: delete it from {section} of {manifest} (it is in \
+                ", only in test code: delete it from {section} of {manifest} (it is in \
                  [dev-dependencies] too)"
             ),
             (true, false) => format!(
-                ", only in tests: move it from {section} to [dev-dependencies] of {manifest}"
+                ", only in test code: move it from {section} to [dev-dependencies] of {manifest}"
             ),
             (false, _) => format!(": delete it from {section} of {manifest}"),
         };
@@ -354,7 +354,7 @@ mod tests {
         assert!(
             found[0]
                 .message
-                .contains("only in tests: move it from [dependencies] to [dev-dependencies]")
+                .contains("only in test code: move it from [dependencies] to [dev-dependencies]")
         );
         assert!(found[1].message.contains("`tracing`"));
         assert!(

@@ -40,8 +40,10 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Write the standard workload, verify it, read it back and report (into $TMPDIR/strata-demo,
-    /// replacing the last demo's file, unless --dir is given).
+    /// Write the standard workload, verify it, read it back and report.
+    ///
+    /// The file goes to `strata-demo` under the system temp dir ($TMPDIR, else /tmp), replacing
+    /// the previous demo's file, so repeated runs keep one file; `--dir` writes elsewhere.
     #[command(after_help = "Example:\n  strata demo\n  strata demo --keys 2000 --dir /tmp/my-demo")]
     Demo(DemoArgs),
     /// Print a layer file in the golden manifest format (summary, layout and one line per entry).

@@ -52,7 +52,8 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
         let code = deps::Code::read(dir)?;
         findings.extend(deps::check(pkg, &code).iter().map(ToString::to_string));
     }
-    findings.extend(check_docs(root)?);
+    let crates: Vec<&str> = packages.iter().map(|p| p.name.as_str()).collect();
+    findings.extend(check_docs(root, &crates)?);
 
     let mut files = Vec::new();
     for dir in SOURCE_DIRS {
@@ -114,13 +115,13 @@ fn cargo_metadata(root: &Path, manifest: Option<&str>) -> anyhow::Result<String>
 }
 
 /// Findings of [`docs`] for ARCHITECTURE.md and docs/format.md, as `path:line: message`.
-fn check_docs(root: &Path) -> anyhow::Result<Vec<String>> {
+fn check_docs(root: &Path, crates: &[&str]) -> anyhow::Result<Vec<String>> {
     let read = |name: &str| {
         std::fs::read_to_string(root.join(name)).with_context(|| format!("reading {name}"))
     };
     let graph = docs::check_graph(&read("ARCHITECTURE.md")?, edges::RULES);
     let exists = |path: &Path| root.join(path).exists();
-    let paths = docs::check_paths(&read("docs/format.md")?, Path::new("docs"), &exists);
+    let paths = docs::check_paths(&read("docs/format.md")?, Path::new("docs"), &exists, crates);
     let graph = graph.iter().map(|f| located("ARCHITECTURE.md", f));
     let paths = paths.iter().map(|f| located("docs/format.md", f));
     Ok(graph.chain(paths).collect())

@@ -2,14 +2,14 @@
 //!
 //! * [`check_graph`]: ARCHITECTURE.md's crate graph, a fenced block opened by
 //!   ```` ```crate-graph ```` with one `crate -> dep, dep` line per crate, equals tidy's edge
-//!   table ([`super::edges::RULES`]) both ways. The right-hand side is a comma-separated list of Strata
-//!   crates, `(none)`, `any` or `any but strata-testkit` (the [`Allowed`] variants).
+//!   table ([`super::edges::RULES`]) both ways. The right-hand side is a comma-separated list
+//!   of Strata crates, `(none)`, `any` or `any but strata-testkit` (the [`Allowed`] variants).
 //! * [`check_paths`]: every path docs/format.md names exists. A path is an inline code span
 //!   with a `/`, no spaces and no placeholder (`<`, `{`, `*`) whose last part has an extension
 //!   or ends in `/` (`strata-x/..` is under `crates/`, anything else under the repository
-//!   root, `../shared/..` included), a bare crate name (`strata-key`), or a relative link
-//!   target (from `docs/`). In table rows a bare file name (`iter.rs`) is reported: it cannot
-//!   be checked, so rows write the path from the crate.
+//!   root, `../shared/..` included), or a relative link target (from `docs/`); a bare crate
+//!   name (`strata-key`) must be a workspace crate. In table rows a bare file name (`iter.rs`)
+//!   is reported: it cannot be checked, so rows write the path from the crate.
 //!
 //! Invariant: both checks are pure (text in, findings out; `exists` is the caller's), and each
 //! message says what to write where.
@@ -189,13 +189,28 @@ pub fn check_graph(markdown: &str, rules: &[(&str, Allowed)]) -> Vec<Finding> {
 }
 
 /// Findings for the paths docs/format.md (`markdown`, in directory `doc_dir` relative to the
-/// root) names that do not exist; `exists` answers for a root-relative, normalized path.
-pub fn check_paths(markdown: &str, doc_dir: &Path, exists: &dyn Fn(&Path) -> bool) -> Vec<Finding> {
+/// root) names that do not exist; `exists` answers for a root-relative, normalized path, and
+/// `crates` are the workspace's package names.
+pub fn check_paths(
+    markdown: &str,
+    doc_dir: &Path,
+    exists: &dyn Fn(&Path) -> bool,
+    crates: &[&str],
+) -> Vec<Finding> {
     let mut findings = Vec::new();
     for (idx, line) in markdown.lines().enumerate() {
         let line_no = idx + 1;
         let in_table = line.trim_start().starts_with('|');
         for span in code_spans(line) {
+            if span.starts_with("strata-") && is_crate_name(span) {
+                if !crates.contains(&span) {
+                    findings.push(finding(
+                        line_no,
+                        format!("`{span}` is not a crate of the workspace"),
+                    ));
+                }
+                continue;
+            }
             let target = match path_of_span(span) {
                 Some(target) => target,
                 None => {
@@ -242,9 +257,6 @@ fn path_of_span(span: &str) -> Option<PathBuf> {
         .any(|c| c.is_whitespace() || "<>{}*".contains(c))
     {
         return None;
-    }
-    if span.starts_with("strata-") && !span.contains('/') {
-        return is_crate_name(span).then(|| Path::new("crates").join(span));
     }
     let last = span
         .trim_end_matches('/')
@@ -449,17 +461,17 @@ mod tests {
     fn paths_named_in_format_md_must_exist() {
         let exists = exists_in(&[
             "crates/strata-blob/src/block.rs",
-            "crates/strata-key",
             "fuzz/fuzz_targets",
             "../shared/golden",
             "../shared/FORMAT.md",
         ]);
         let md = "See [`../shared/FORMAT.md`](../../shared/FORMAT.md) and [x](https://a.b/c).\n\
-                  | 1 | `strata-blob/src/block.rs` (`PAGE_SIZE`), `strata-key` | `L = 18`, `X/Y` |\n\
+                  | 1 | `strata-blob/src/block.rs` (`PAGE_SIZE`), `strata-key`, `strata-benches` | `L = 18`, `X/Y` |\n\
                   | 2 | `fuzz/fuzz_targets/`, `../shared/golden/`, `crates/<c>/benches/` | |\n\
                   | 3 | `strata-delta/src/reader.rs`, `strata-image`, `iter.rs` | |\n\
                   Each crate's `format.rs` holds constants; see [gone](../missing.md).\n";
-        let found = messages(&check_paths(md, Path::new("docs"), &exists));
+        let crates = ["strata-key", "strata-blob", "strata-benches"];
+        let found = messages(&check_paths(md, Path::new("docs"), &exists, &crates));
         assert_eq!(found.len(), 4, "{found:?}");
         assert_eq!(found[0].0, 4);
         assert!(found[0].1.contains(
@@ -468,7 +480,7 @@ mod tests {
         assert!(
             found[1]
                 .1
-                .contains("`strata-image` names crates/strata-image")
+                .contains("`strata-image` is not a crate of the workspace")
         );
         assert!(found[2].1.contains("`iter.rs` is a bare file name"));
         assert_eq!(found[3].0, 5);
@@ -484,7 +496,9 @@ mod tests {
         let root = crate::command::project_root();
         let md = std::fs::read_to_string(root.join("docs/format.md")).unwrap();
         let exists = |p: &Path| root.join(p).exists();
-        assert_eq!(check_paths(&md, Path::new("docs"), &exists), []);
+        // The edge table names every workspace crate (tidy's edge check makes sure).
+        let crates: Vec<&str> = crate::tidy::edges::RULES.iter().map(|(n, _)| *n).collect();
+        assert_eq!(check_paths(&md, Path::new("docs"), &exists, &crates), []);
     }
 
     #[test]

@@ -30,7 +30,7 @@ use super::source::test_module_start;
 
 /// Dependencies that are not named in code and are still needed: (crate, dependency, kind,
 /// reason). Keep it short; every entry says why the name never appears.
-pub const ALLOWED: &[(&str, &str, DepKind, &str)] = &[];
+pub const ALLOWED: &[Allowance] = &[];
 
 /// The code of one crate, by what its dependencies serve.
 #[derive(Clone, Debug, Default)]
@@ -108,12 +108,21 @@ fn push_lines(out: &mut String, lines: &[String]) {
     }
 }
 
-/// Every declared dependency of `pkg` that its `code` does not use where it is declared.
+/// An allowlist entry: crate, dependency, where it is declared, and why it is never named.
+pub type Allowance = (&'static str, &'static str, DepKind, &'static str);
+
+/// Every declared dependency of `pkg` that its `code` does not use where it is declared, but
+/// those in [`ALLOWED`].
 pub fn check(pkg: &Package, code: &Code) -> Vec<Violation> {
+    check_with(pkg, code, ALLOWED)
+}
+
+/// [`check`] with the allowlist `allowed`.
+fn check_with(pkg: &Package, code: &Code, allowed: &[Allowance]) -> Vec<Violation> {
     let manifest = manifest_name(pkg);
     let mut violations = Vec::new();
     for dep in &pkg.deps {
-        let allowed = ALLOWED.iter().any(|(krate, name, kind, _)| {
+        let allowed = allowed.iter().any(|(krate, name, kind, _)| {
             *krate == pkg.name && *name == dep.name && *kind == dep.kind
         });
         if allowed {
@@ -375,6 +384,30 @@ mod tests {
             "//! x\nfn main() { serde_json::to_string(&1); }\n",
         )]);
         assert_eq!(check(&krate, &uses_package_name).len(), 1);
+    }
+
+    #[test]
+    fn an_allowance_covers_its_crate_dependency_and_kind_only() {
+        let krate = pkg(
+            "strata-foo",
+            &[
+                ("openssl-sys", DepKind::Normal),
+                ("openssl-sys", DepKind::Dev),
+            ],
+        );
+        let code = code(&[("src/lib.rs", "//! x\n")]);
+        assert_eq!(check_with(&krate, &code, &[]).len(), 2);
+        let allowed = [(
+            "strata-foo",
+            "openssl-sys",
+            DepKind::Normal,
+            "linked for its native library, never named",
+        )];
+        let found = check_with(&krate, &code, &allowed);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].message.contains("[dev-dependencies]"));
+        let other = pkg("strata-bar", &[("openssl-sys", DepKind::Normal)]);
+        assert_eq!(check_with(&other, &code, &allowed).len(), 1);
     }
 
     #[test]

@@ -227,7 +227,7 @@ fn main() -> ExitCode {
                 // `strata dump FILE | head`: the reader has all it wanted.
                 return ExitCode::SUCCESS;
             }
-            eprintln!("strata: error: {e:#}");
+            eprintln!("strata: error: {}", error::message(&e));
             ExitCode::from(exit_code(&e))
         }
     }

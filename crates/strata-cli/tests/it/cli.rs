@@ -113,6 +113,20 @@ fn a_directory_is_reported_as_a_directory_with_exit_2() {
 }
 
 #[test]
+fn an_invalid_file_is_reported_once_per_cause() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tiny = dir.path().join("two-bytes.layer");
+    std::fs::write(&tiny, b"xx").expect("write");
+    for cmd in ["summary", "dump", "manifest"] {
+        let out = run([OsStr::new(cmd), tiny.as_os_str()]);
+        assert_eq!(out.status.code(), Some(1), "{cmd}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert_eq!(err.lines().count(), 1, "{cmd}: {err}");
+        assert_eq!(err.matches("0 whole blocks").count(), 1, "{cmd}: {err}");
+    }
+}
+
+#[test]
 fn verify_accepts_every_golden_file() {
     let cases = strata_testkit::golden_cases();
     let mut args = vec![OsString::from("verify")];

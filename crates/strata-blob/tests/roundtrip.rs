@@ -281,3 +281,29 @@ proptest! {
         });
     }
 }
+
+/// Neon writes any payload under 128 bytes with a 1-byte header, uncompressed, even when
+/// compression is on (FORMAT.md section 4); 128 bytes and up may be compressed.
+#[cfg(feature = "zstd")]
+#[test]
+fn compressing_writer_leaves_short_blobs_alone() {
+    let opts = BlobWriterOptions {
+        zstd_level: Some(1),
+        ..Default::default()
+    };
+    for len in [0usize, 1, 100, 127] {
+        let payload = vec![b'a'; len];
+        let mut w = BlobWriter::with_options(Vec::new(), 0, opts);
+        assert_eq!(w.write_blob(&payload).unwrap(), 0);
+        let bytes = w.into_inner().unwrap();
+        let mut expected = vec![len as u8];
+        expected.extend_from_slice(&payload);
+        assert_eq!(bytes, expected, "{len}-byte payload");
+    }
+    // From 128 bytes on a compressible payload takes the zstd header.
+    let mut w = BlobWriter::with_options(Vec::new(), 0, opts);
+    w.write_blob(&[b'a'; 128]).unwrap();
+    let bytes = w.into_inner().unwrap();
+    assert_eq!(bytes[0] & 0xF0, 0x90);
+    assert!(bytes.len() < 128);
+}

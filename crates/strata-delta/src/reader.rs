@@ -371,6 +371,8 @@ impl<'a, R: BlockReader> BlobCursor<'a, R> {
     async fn block(&mut self, blkno: u64) -> Result<&Block, Error> {
         let hit = matches!(&self.current, Some((cur, _)) if *cur == blkno);
         if !hit {
+            // Released before the next block is read: one cache slot per reader.
+            self.current = None;
             let blkno32 =
                 u32::try_from(blkno).map_err(|_| strata_blob::Corruption::BlockPastEnd {
                     blkno: BlockNo(u32::MAX),

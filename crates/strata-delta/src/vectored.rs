@@ -223,15 +223,18 @@ impl<R: BlockReader> DeltaLayer<R> {
         values.resize_with(plan.len(), || None);
         // (pos, end, plan index), by offset.
         let mut blobs = Vec::with_capacity(plan.len());
-        let mut cursor = self.blob_cursor();
-        let value_area_end = self.value_area_end();
-        for (idx, p) in plan.iter().enumerate() {
-            self.check_blob_offset(p.pos)?;
-            let end = match p.next_pos {
-                Some(next) if next > p.pos && next <= value_area_end => next,
-                _ => cursor.span(p.pos).await?.end(),
-            };
-            blobs.push((p.pos, end, idx));
+        {
+            // Released before the runs are read: a reader pins one cache slot at most.
+            let mut cursor = self.blob_cursor();
+            let value_area_end = self.value_area_end();
+            for (idx, p) in plan.iter().enumerate() {
+                self.check_blob_offset(p.pos)?;
+                let end = match p.next_pos {
+                    Some(next) if next > p.pos && next <= value_area_end => next,
+                    _ => cursor.span(p.pos).await?.end(),
+                };
+                blobs.push((p.pos, end, idx));
+            }
         }
         blobs.sort_unstable();
         let max_run = self.max_run_bytes();

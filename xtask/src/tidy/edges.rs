@@ -36,6 +36,18 @@ pub const RULES: &[(&str, Allowed)] = &[
         "strata-delta",
         Allowed::Only(&["strata-key", "strata-blob", "strata-btree", "strata-cache"]),
     ),
+    (
+        "strata-ingest",
+        Allowed::Only(&[
+            "strata-key",
+            "strata-blob",
+            "strata-cache",
+            "strata-delta",
+            "strata-image",
+            "strata-timeline",
+            "strata-wal",
+        ]),
+    ),
     ("strata-cli", Allowed::AnyButTestkit),
     ("strata-testkit", Allowed::Only(&["strata-key"])),
     ("strata-benches", Allowed::Any),

@@ -10,10 +10,7 @@ const SUBCOMMANDS: [&str; 11] = [
     "bench",
 ];
 
-#[path = "support/strata.rs"]
-mod strata;
-
-use strata::{run, run_ok, stderr, stdout};
+use crate::strata::{run, run_ok, stderr, stdout};
 
 fn golden(case: &str) -> OsString {
     strata_testkit::layer_path(case).into_os_string()

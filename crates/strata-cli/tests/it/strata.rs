@@ -1,7 +1,6 @@
 //! Running the `strata` binary from integration tests: its output, its stdout when it must
-//! succeed, and its streams as text. Included by the test files that need it with
-//! `#[path = "support/strata.rs"] mod strata;` (files under `tests/support/` are not test
-//! targets of their own).
+//! succeed, and its streams as text. A module of the one test binary (`main.rs`); the test
+//! modules use it as `crate::strata`.
 
 use std::ffi::OsStr;
 use std::process::{Command, Output};

@@ -10,7 +10,7 @@
 //! * Reading: planned blobs are sorted by offset and grouped into runs of blobs that follow
 //!   each other on disk (a blob's end is the next entry's offset, as Neon's planner assumes),
 //!   at most [`OpenOptions::max_run_bytes`](crate::OpenOptions::max_run_bytes) long; each run
-//!   is one [`strata_blob::read_run_with`] call.
+//!   is one [`strata_blob::BlobRunReader::load`] call, all through one reused buffer.
 //! * Blob offsets must decrease along each walk, planned entries must lie inside the summary's
 //!   ranges, and each value's `will_init()` must equal its BlobRef's bit (see `reconstruct`),
 //!   or the lookup fails with [`Error::Corrupt`].
@@ -21,7 +21,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use strata_blob::{BlockReader, read_run_with};
+use strata_blob::BlockReader;
 use strata_btree::VisitDirection;
 use strata_key::{Key, KeyRange, Lsn};
 
@@ -238,6 +238,8 @@ impl<R: BlockReader> DeltaLayer<R> {
         }
         blobs.sort_unstable();
         let max_run = self.max_run_bytes();
+        // One buffer for every run.
+        let mut runs = self.run_reader(0);
         let mut start_idx = 0;
         while let Some(&(run_start, first_end, _)) = blobs.get(start_idx) {
             let mut run_end = first_end;
@@ -249,7 +251,7 @@ impl<R: BlockReader> DeltaLayer<R> {
                 run_end = end;
                 end_idx += 1;
             }
-            let run = read_run_with(self.reader(), run_start, run_end, self.blob_opts()).await?;
+            let run = runs.load(run_start, run_end).await?;
             for &(pos, _, idx) in blobs.get(start_idx..end_idx).unwrap_or_default() {
                 let payload = run.blob_at(pos)?;
                 let value = decode_value(&payload, pos)?;

@@ -13,7 +13,7 @@ use std::io::{self, Write};
 
 use strata_blob::{BlockReader, PAGE_SIZE};
 use strata_layer::manifest::{
-    file_sha256, hex, write_head_lines, write_layout_lines, write_payload_field,
+    file_sha256, write_head_lines, write_hex, write_layout_lines, write_payload_field,
 };
 
 use crate::error::Error;
@@ -47,23 +47,18 @@ impl<R: BlockReader> ImageLayer<R> {
         )?;
         let mut res = Ok(());
         self.scan(|entry, image| {
-            res = match with_images {
-                true => writeln!(
-                    out,
-                    "{} offset={} len={} {}",
-                    entry.key,
-                    entry.offset,
-                    image.len(),
-                    hex(image)
-                ),
-                false => writeln!(
-                    out,
-                    "{} offset={} len={}",
-                    entry.key,
-                    entry.offset,
-                    image.len()
-                ),
-            };
+            res = write!(
+                out,
+                "{} offset={} len={}",
+                entry.key,
+                entry.offset,
+                image.len()
+            )
+            .and_then(|()| match with_images {
+                true => out.write_all(b" ").and_then(|()| write_hex(image, out)),
+                false => Ok(()),
+            })
+            .and_then(|()| writeln!(out));
             res.is_ok()
         })
         .await?;

@@ -6,18 +6,20 @@
 //! key is below the range's end); each entry's blob ends, at the latest, where the next entry's
 //! blob starts (or at the end of the value area), so adjacent blobs are grouped into runs of at
 //! most `max_run_bytes` (a single larger blob alone) and each run is fetched with one
-//! [`strata_blob::read_run_with`] call, which goes around the page cache.
+//! `read_blocks` call of a [`BlobRunReader`] (one buffer reused from run to run; it goes around
+//! the page cache).
 //!
 //! Invariants:
 //! * Every entry is checked before its blob is read: key inside the summary's key range
 //!   ([`CorruptionKind::KeyOutOfRange`]), offset inside the value area and strictly above the
 //!   previous entry's ([`CorruptionKind::OffsetsNotIncreasing`]). So a run never exceeds the
-//!   value area, each blob is read once, and a blob running into the next is an error.
+//!   value area, each blob is read once, and a blob running into the next one's start is an
+//!   error (`strata_blob::Corruption::BlobPastEnd`).
 //! * Memory is one run (plus its entries), whatever the layer's size.
 
 #![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 
-use strata_blob::BlockReader;
+use strata_blob::{BlobRunReader, BlockReader, PAGE_SIZE};
 use strata_btree::VisitDirection;
 use strata_key::{Key, KeyRange};
 
@@ -40,9 +42,11 @@ pub struct ImageEntry {
 /// Groups entries into runs of adjacent blobs and reads them; see the module docs.
 struct RunPlanner<'a, R, F> {
     layer: &'a ImageLayer<R>,
+    /// Reads each run into one buffer reused from run to run.
+    runs: BlobRunReader<'a, R>,
     max_run: u64,
-    /// Entries of the current run, in key order.
-    group: Vec<ImageEntry>,
+    /// Entries of the current run, in key order, each with the offset its blob must end by.
+    group: Vec<(ImageEntry, u64)>,
     group_end: u64,
     /// The last entry seen, whose blob's end is not known yet.
     last: Option<ImageEntry>,
@@ -53,8 +57,11 @@ struct RunPlanner<'a, R, F> {
 
 impl<'a, R: BlockReader, F: FnMut(ImageEntry, &[u8]) -> bool> RunPlanner<'a, R, F> {
     fn new(layer: &'a ImageLayer<R>, max_run: u64, f: F) -> Self {
+        let limit = layer.value_area_end();
+        let opts = *layer.blob_opts();
         RunPlanner {
             layer,
+            runs: BlobRunReader::new(layer.reader(), limit, opts, PAGE_SIZE),
             max_run,
             group: Vec::new(),
             group_end: 0,
@@ -94,29 +101,35 @@ impl<'a, R: BlockReader, F: FnMut(ImageEntry, &[u8]) -> bool> RunPlanner<'a, R, 
 
     /// Adds an entry whose blob ends by `end`.
     async fn add(&mut self, entry: ImageEntry, end: u64) -> Result<(), Error> {
-        if let Some(first) = self.group.first() {
+        if let Some((first, _)) = self.group.first() {
             if end.saturating_sub(first.offset) > self.max_run {
                 self.flush().await?;
             }
         }
-        self.group.push(entry);
+        self.group.push((entry, end));
         self.group_end = end;
         Ok(())
     }
 
     /// Reads the current run and hands each image to the callback.
     async fn flush(&mut self) -> Result<(), Error> {
-        let Some(start) = self.group.first().map(|e| e.offset) else {
+        let Some(start) = self.group.first().map(|(e, _)| e.offset) else {
             return Ok(());
         };
-        let opts = self.layer.blob_opts();
-        let run =
-            strata_blob::read_run_with(self.layer.reader(), start, self.group_end, opts).await?;
-        for &entry in &self.group {
+        let run = self.runs.load(start, self.group_end).await?;
+        for &(entry, end) in &self.group {
             if self.stopped {
                 break;
             }
-            let image = run.blob_at(entry.offset)?;
+            let (span, image) = run.blob_span_at(entry.offset)?;
+            if span.end() > end {
+                return Err(strata_blob::Corruption::BlobPastEnd {
+                    offset: entry.offset,
+                    len: span.header.stored_len,
+                    limit: end,
+                }
+                .into());
+            }
             self.n_read += 1;
             if !(self.f)(entry, &image) {
                 self.stopped = true;
@@ -156,12 +169,23 @@ impl<R: BlockReader> ImageLayer<R> {
     /// the ranges, blobs read in coalesced runs of at most `max_run_bytes`.
     pub async fn get_vectored(&self, ranges: &[KeyRange]) -> Result<Vec<(Key, Vec<u8>)>, Error> {
         let mut out = Vec::new();
-        self.scan_ranges(ranges, self.max_run_bytes(), false, |entry, image| {
+        self.get_vectored_with(ranges, |entry, image| {
             out.push((entry.key, image.to_vec()));
             true
         })
         .await?;
         Ok(out)
+    }
+
+    /// [`ImageLayer::get_vectored`] handing each (entry, image) to `f` (until it returns
+    /// `false`) instead of collecting them; returns how many were handed over.
+    pub async fn get_vectored_with<F: FnMut(ImageEntry, &[u8]) -> bool>(
+        &self,
+        ranges: &[KeyRange],
+        f: F,
+    ) -> Result<u64, Error> {
+        self.scan_ranges(ranges, self.max_run_bytes(), false, f)
+            .await
     }
 
     /// The walk of every range; `to_end` includes `Key::MAX` itself (a full scan).

@@ -53,6 +53,14 @@ impl ImageWorkloadParams {
         )
     }
 
+    /// The image of `key(k)`, written into `buf` (resized to `S`), without generating the
+    /// images before it: `key(k)`'s bytes are outputs `k * ceil(S/8) ..` of the stream.
+    pub fn image_of(&self, k: u64, buf: &mut Vec<u8>) {
+        let words = self.image_size.div_ceil(8) as u64;
+        buf.resize(self.image_size, 0);
+        SplitMix64::at(self.seed, k.wrapping_mul(words)).fill(buf);
+    }
+
     /// The workload's images in key order.
     pub fn images(&self) -> ImageWorkload {
         ImageWorkload {

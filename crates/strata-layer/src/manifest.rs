@@ -20,12 +20,21 @@ const HASH_RUN_BLOCKS: u32 = 64;
 
 /// Lowercase hex of `bytes`.
 pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
+    for &b in bytes {
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 0xF)]));
     }
     s
+}
+
+/// Writes the lowercase hex of `bytes` to `out` piece by piece (no buffer of the whole text).
+pub fn write_hex(bytes: &[u8], out: &mut impl Write) -> io::Result<()> {
+    for chunk in bytes.chunks(2048) {
+        out.write_all(hex(chunk).as_bytes())?;
+    }
+    Ok(())
 }
 
 /// The SHA-256 of every whole block `reader` holds, read in runs of 64 blocks.
@@ -79,7 +88,8 @@ pub fn write_payload_field(payload: &[u8], out: &mut impl Write) -> io::Result<(
     if payload.is_empty() {
         writeln!(out, "-")
     } else if payload.len() <= MANIFEST_INLINE_PAYLOAD_LEN {
-        writeln!(out, "{}", hex(payload))
+        write_hex(payload, out)?;
+        writeln!(out)
     } else {
         writeln!(out, "sha256:{}", hex(&Sha256::digest(payload)))
     }

@@ -33,6 +33,9 @@ pub fn workload_key(k: u64) -> Key {
     }
 }
 
+/// The splitmix64 increment.
+const GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
+
 /// The splitmix64 generator (all arithmetic mod 2^64).
 #[derive(Clone, Debug)]
 pub struct SplitMix64 {
@@ -45,9 +48,17 @@ impl SplitMix64 {
         SplitMix64 { state: seed }
     }
 
+    /// The generator seeded with `seed` after `n` outputs (splitmix64 is random access: its
+    /// state only ever advances by a constant).
+    pub fn at(seed: u64, n: u64) -> SplitMix64 {
+        SplitMix64 {
+            state: seed.wrapping_add(GAMMA.wrapping_mul(n)),
+        }
+    }
+
     /// The next output.
     pub fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        self.state = self.state.wrapping_add(GAMMA);
         let mut z = self.state;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);

@@ -36,6 +36,7 @@ pub const RULES: &[(&str, Allowed)] = &[
         "strata-delta",
         Allowed::Only(&["strata-key", "strata-blob", "strata-btree", "strata-cache"]),
     ),
+    ("strata-wal", Allowed::Only(&["strata-key"])),
     ("strata-cli", Allowed::AnyButTestkit),
     ("strata-testkit", Allowed::Only(&["strata-key"])),
     ("strata-benches", Allowed::Any),

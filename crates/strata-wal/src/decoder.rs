@@ -384,12 +384,6 @@ impl WalDecoder {
             };
             (bytes.to_vec(), rec + tot, maxalign(rec + tot))
         } else {
-            if tot_len > MAX_RECORD_LEN {
-                return Err(EndReason::RecordTooLong {
-                    at: Lsn(rec),
-                    tot_len,
-                });
-            }
             // First pass: check every continuation page and that its bytes are here.
             let mut chunks: Vec<(u64, usize)> = vec![(rec, page_left as usize)];
             let mut got = page_left;
@@ -441,6 +435,14 @@ impl WalDecoder {
                 }
                 last_data_start = cont_page + hl;
                 last_rem = u64::from(hdr.rem_len);
+            }
+            // Like PostgreSQL 15.18, trust the length for an allocation only once every page
+            // agreed with it.
+            if tot_len > MAX_RECORD_LEN {
+                return Err(EndReason::RecordTooLong {
+                    at: Lsn(rec),
+                    tot_len,
+                });
             }
             let mut bytes = Vec::with_capacity(tot_len as usize);
             for (at, n) in chunks {

@@ -2,5 +2,6 @@
 //! comparison with `pg_waldump` (`oracle`), damaged WAL (`damaged`) and WAL written by
 //! `WalBuilder` (`synthetic`).
 
+mod damaged;
 mod oracle;
 mod pg;

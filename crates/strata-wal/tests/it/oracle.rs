@@ -3,8 +3,6 @@
 //! record line and every block reference, both formats, the same end of WAL, the same
 //! `--stats`, and every image restored to a sane page.
 
-use std::sync::OnceLock;
-
 use strata_key::Lsn;
 use strata_wal::format::{BLCKSZ, WAL_PAGE_SIZE, XLP_FIRST_IS_CONTRECORD};
 use strata_wal::waldump::{WalStats, record_text};
@@ -12,13 +10,8 @@ use strata_wal::{Compression, DecoderOptions, Record, WalDecoder, decode_all};
 
 use crate::pg::{FIRST_RECORD, fixture, waldump};
 
-/// Our records from the start of the fixture's WAL, and the end (decoded once).
 fn decode_fixture() -> &'static (Vec<Record>, strata_wal::EndOfWal) {
-    static DECODED: OnceLock<(Vec<Record>, strata_wal::EndOfWal)> = OnceLock::new();
-    DECODED.get_or_init(|| {
-        let fx = fixture();
-        decode_all(fx.start(), &fx.wal(), DecoderOptions::default()).unwrap()
-    })
+    crate::pg::decoded()
 }
 
 /// `pg_waldump -b` output split into one group of lines per record.

@@ -14,6 +14,7 @@ use std::sync::OnceLock;
 use anyhow::{Context, bail};
 use strata_key::Lsn;
 use strata_wal::format::{DEFAULT_SEGMENT_SIZE, parse_segment_file_name};
+use strata_wal::{DecoderOptions, EndOfWal, Record, decode_all};
 
 /// Where Debian's PostgreSQL 15 puts its binaries.
 pub const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
@@ -33,6 +34,8 @@ pub struct Fixture {
     pub dump_err: String,
     /// `pg_waldump --stats` stdout.
     pub stats: String,
+    /// Seconds it took to make.
+    pub took: f64,
 }
 
 impl Fixture {
@@ -55,7 +58,14 @@ impl Fixture {
 pub fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| match generate() {
-        Ok(f) => f,
+        Ok(f) => {
+            eprintln!(
+                "WAL fixture: {} segments, made in {:.1}s",
+                f.segments.len(),
+                f.took
+            );
+            f
+        }
         Err(e) => panic!("the PostgreSQL WAL fixture could not be made: {e:#}"),
     })
 }
@@ -149,9 +159,10 @@ impl Drop for Server {
 }
 
 fn generate() -> anyhow::Result<Fixture> {
+    let started = std::time::Instant::now();
     require_postgres()?;
     let large = std::env::var("STRATA_WAL_ORACLE").is_ok_and(|v| v == "large");
-    let (scale, secs) = if large { ("4", "10") } else { ("1", "2") };
+    let (scale, secs) = if large { ("4", "10") } else { ("1", "1") };
 
     let tmp = tempfile::Builder::new()
         .prefix("strata-wal-oracle")
@@ -252,6 +263,25 @@ fn generate() -> anyhow::Result<Fixture> {
         dump_bkp: String::from_utf8(bkp.stdout)?,
         dump_err: String::from_utf8(plain.stderr)?,
         stats: String::from_utf8(stats.stdout)?,
+        took: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Our records of the fixture's WAL from its first segment on, and where it ended (decoded
+/// once per test process).
+pub fn decoded() -> &'static (Vec<Record>, EndOfWal) {
+    static DECODED: OnceLock<(Vec<Record>, EndOfWal)> = OnceLock::new();
+    DECODED.get_or_init(|| {
+        let fx = fixture();
+        let started = std::time::Instant::now();
+        let decoded = decode_all(fx.start(), &fx.wal(), DecoderOptions::default())
+            .expect("default options are valid");
+        eprintln!(
+            "WAL fixture: {} records decoded in {:.1}s",
+            decoded.0.len(),
+            started.elapsed().as_secs_f64()
+        );
+        decoded
     })
 }
 

@@ -68,8 +68,7 @@ fn check_with(case: &str, file: Vec<u8>, ours: Vec<u8>) -> EndOfWal {
     let pg_err = String::from_utf8_lossy(&out.stderr);
     let pg_last = pg_stdout
         .lines()
-        .filter(|l| l.starts_with("rmgr: "))
-        .last()
+        .rfind(|l| l.starts_with("rmgr: "))
         .and_then(|l| l.split("lsn: ").nth(1))
         .and_then(|l| l.split(',').next())
         .map(str::to_owned);

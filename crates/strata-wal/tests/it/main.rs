@@ -5,3 +5,4 @@
 mod damaged;
 mod oracle;
 mod pg;
+mod synthetic;

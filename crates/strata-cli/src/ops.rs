@@ -12,14 +12,12 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use indicatif::ProgressBar;
 use strata_blob::{BlockReader, FileTable, TableFile};
-use strata_btree::VisitDirection;
 use strata_cache::{CachedReader, PageCache};
 use strata_delta::{
-    BlobRef, DeltaEntry, DeltaKey, DeltaLayer, DeltaLayerWriter, LayerDesc, SplitMix64, Value,
-    ValueReconstructResult, ValueReconstructState, WORKLOAD_TENANT, WORKLOAD_TIMELINE,
-    WorkloadParams,
+    DeltaLayer, DeltaLayerWriter, LayerDesc, SplitMix64, ValueReconstructResult,
+    ValueReconstructState, WORKLOAD_TENANT, WORKLOAD_TIMELINE, WorkloadParams,
 };
-use strata_key::{Key, KeyRange, Lsn, LsnRange};
+use strata_key::{KeyRange, Lsn, LsnRange};
 
 use crate::error::CheckFailed;
 
@@ -222,7 +220,7 @@ pub async fn get_latest<R: BlockReader>(
         let j = q.below(params.records + 1);
         let key = strata_delta::workload_key(k);
         let lsn = strata_delta::workload_lsn(params, k, j);
-        let found = newest_at_or_below(layer, key, lsn).await?;
+        let found = layer.get_latest(key, lsn).await?;
         let ok = match &found {
             Some((found_lsn, value)) => *found_lsn == lsn && (j == 0) == value.will_init(),
             None => false,
@@ -246,34 +244,6 @@ pub async fn get_latest<R: BlockReader>(
         bytes: 0,
         elapsed,
     })
-}
-
-/// The newest version of `key` at or below `lsn` in `layer`, with its LSN: the first entry of
-/// a backwards index visit from `(key, lsn)`, if it has that key.
-pub async fn newest_at_or_below<R: BlockReader>(
-    layer: &DeltaLayer<R>,
-    key: Key,
-    lsn: Lsn,
-) -> anyhow::Result<Option<(Lsn, Value)>> {
-    let start = DeltaKey::from_key_lsn(key, lsn);
-    let mut iter = layer
-        .tree()
-        .iter(start.as_array(), VisitDirection::Backwards);
-    let Some(first) = iter.next().await else {
-        return Ok(None);
-    };
-    let (raw, blob_ref) = first.map_err(strata_delta::Error::from)?;
-    let found = DeltaKey::from_array(raw);
-    if found.key() != key {
-        return Ok(None);
-    }
-    let entry = DeltaEntry {
-        key,
-        lsn: found.lsn(),
-        blob_ref: BlobRef(blob_ref),
-        size: 0,
-    };
-    Ok(Some((entry.lsn, entry.load_value(layer).await?)))
 }
 
 /// Reads every entry in index order, loading and decoding each value (the compaction read

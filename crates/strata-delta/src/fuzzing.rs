@@ -24,7 +24,7 @@ use strata_key::{Key, KeyRange, Lsn, LsnRange};
 
 use crate::dump::write_manifest;
 use crate::error::Error;
-use crate::reader::{DeltaLayer, OpenOptions};
+use crate::layer::{DeltaLayer, OpenOptions};
 use crate::reconstruct::ValueReconstructState;
 use crate::vectored::VectoredReconstructState;
 use crate::verify::{Finding, verify_reader};

@@ -19,8 +19,10 @@ mod writer;
 
 mod dump;
 pub mod fuzzing;
+mod guard;
 mod iter;
-mod reader;
+mod layer;
+mod lookup;
 mod reconstruct;
 mod vectored;
 mod verify;
@@ -33,7 +35,7 @@ pub use writer::*;
 
 pub use dump::*;
 pub use iter::*;
-pub use reader::*;
+pub use layer::*;
 pub use reconstruct::*;
 pub use vectored::*;
 pub use verify::*;

@@ -21,7 +21,8 @@ use strata_blob::{BlockNo, BlockReader, PAGE_SIZE};
 
 use crate::error::{CorruptionKind, Error};
 use crate::format::{DELTA_FILE_MAGIC, SUMMARY_LEN, Summary};
-use crate::reader::{DeltaLayer, decode_value};
+use crate::guard::decode_value;
+use crate::layer::DeltaLayer;
 use crate::value::{NeonWalRecord, Value};
 
 /// Serialized values up to this length are printed in full in a manifest; longer ones as
@@ -31,57 +32,58 @@ pub const MANIFEST_INLINE_PAYLOAD_LEN: usize = 4096;
 /// Blocks hashed per read when computing a file's digest.
 const HASH_RUN_BLOCKS: u32 = 64;
 
-impl<R: BlockReader> DeltaLayer<R> {
-    /// Writes the summary, index statistics and every entry (with a short description of its
-    /// decoded value if `with_values`) to `out`.
-    pub async fn dump(&self, out: &mut impl Write, with_values: bool) -> Result<(), Error> {
-        write_summary_lines(self.summary(), out)?;
-        let stats = self.tree().verify().await.map_err(|e| self.ctx(e))?;
-        writeln!(
+/// [`DeltaLayer::dump`].
+pub(crate) async fn dump_layer<R: BlockReader>(
+    layer: &DeltaLayer<R>,
+    out: &mut impl Write,
+    with_values: bool,
+) -> Result<(), Error> {
+    write_summary_lines(layer.summary(), out)?;
+    let stats = layer.tree().verify().await.map_err(|e| layer.ctx(e))?;
+    writeln!(
+        out,
+        "index: depth {} nodes {} entries {}",
+        stats.depth, stats.n_nodes, stats.n_entries
+    )?;
+    let mut iter = layer.iter();
+    while let Some(entry) = iter.next().await {
+        let entry = entry?;
+        write!(
             out,
-            "index: depth {} nodes {} entries {}",
-            stats.depth, stats.n_nodes, stats.n_entries
+            "{} {} will_init={} offset={} size={}",
+            entry.key,
+            entry.lsn.to_hex16(),
+            u8::from(entry.blob_ref.will_init()),
+            entry.blob_ref.pos(),
+            entry.size
         )?;
-        let mut iter = self.iter();
-        while let Some(entry) = iter.next().await {
-            let entry = entry?;
-            write!(
-                out,
-                "{} {} will_init={} offset={} size={}",
-                entry.key,
-                entry.lsn.to_hex16(),
-                u8::from(entry.blob_ref.will_init()),
-                entry.blob_ref.pos(),
-                entry.size
-            )?;
-            if with_values {
-                let value = iter.load_value(&entry).await?;
-                write!(out, " {}", describe_value(&value))?;
-            }
-            writeln!(out)?;
+        if with_values {
+            let value = iter.load_value(&entry).await?;
+            write!(out, " {}", describe_value(&value))?;
         }
-        Ok(())
+        writeln!(out)?;
     }
+    Ok(())
+}
 
-    /// The SHA-256 of every whole block of the file.
-    pub async fn file_sha256(&self) -> Result<[u8; 32], Error> {
-        let reader = self.reader();
-        let n_blocks = reader.n_blocks();
-        let mut hasher = Sha256::new();
-        let mut buf = vec![0u8; HASH_RUN_BLOCKS as usize * PAGE_SIZE];
-        let mut blkno = 0u32;
-        while blkno < n_blocks {
-            let n = (n_blocks - blkno).min(HASH_RUN_BLOCKS);
-            let chunk = buf.get_mut(..n as usize * PAGE_SIZE).unwrap_or_default();
-            reader
-                .read_blocks(BlockNo(blkno), chunk)
-                .await
-                .map_err(|e| self.ctx(e))?;
-            hasher.update(&*chunk);
-            blkno += n;
-        }
-        Ok(hasher.finalize().into())
+/// [`DeltaLayer::file_sha256`].
+pub(crate) async fn layer_sha256<R: BlockReader>(layer: &DeltaLayer<R>) -> Result<[u8; 32], Error> {
+    let reader = layer.reader();
+    let n_blocks = reader.n_blocks();
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; HASH_RUN_BLOCKS as usize * PAGE_SIZE];
+    let mut blkno = 0u32;
+    while blkno < n_blocks {
+        let n = (n_blocks - blkno).min(HASH_RUN_BLOCKS);
+        let chunk = buf.get_mut(..n as usize * PAGE_SIZE).unwrap_or_default();
+        reader
+            .read_blocks(BlockNo(blkno), chunk)
+            .await
+            .map_err(|e| layer.ctx(e))?;
+        hasher.update(&*chunk);
+        blkno += n;
     }
+    Ok(hasher.finalize().into())
 }
 
 /// Writes the layer's manifest in the golden format (`golden/README`, "Manifest format"),

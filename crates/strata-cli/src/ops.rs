@@ -13,9 +13,9 @@ use anyhow::Context;
 use indicatif::ProgressBar;
 use strata_blob::{BlockReader, FileTable, TableFile};
 use strata_cache::{CachedReader, PageCache};
+use strata_delta::workload::{SplitMix64, WORKLOAD_TENANT, WORKLOAD_TIMELINE, WorkloadParams};
 use strata_delta::{
-    DeltaLayer, DeltaLayerWriter, LayerDesc, SplitMix64, ValueReconstructResult,
-    ValueReconstructState, WORKLOAD_TENANT, WORKLOAD_TIMELINE, WorkloadParams,
+    DeltaLayer, DeltaLayerWriter, LayerDesc, ValueReconstructResult, ValueReconstructState,
 };
 use strata_key::{KeyRange, Lsn, LsnRange};
 
@@ -164,14 +164,14 @@ pub async fn point_lookups<R: BlockReader>(
     bar: &ProgressBar,
 ) -> anyhow::Result<Timed> {
     let mut q = SplitMix64::new(params.seed ^ stream);
-    let first_lsn = strata_delta::workload_lsn(params, 0, 0);
+    let first_lsn = strata_delta::workload::workload_lsn(params, 0, 0);
     let mut state = ValueReconstructState::default();
     let start = Instant::now();
     for i in 0..n {
         let k = q.below(params.keys);
         let j = q.below(params.records + 1);
-        let key = strata_delta::workload_key(k);
-        let lsn = strata_delta::workload_lsn(params, k, j);
+        let key = strata_delta::workload::workload_key(k);
+        let lsn = strata_delta::workload::workload_lsn(params, k, j);
         state.records.clear();
         state.img = None;
         let range = LsnRange::new(first_lsn, Lsn(lsn.0 + 1));
@@ -180,7 +180,7 @@ pub async fn point_lookups<R: BlockReader>(
             .await?;
         let image_lsn = state.img.as_ref().map(|(lsn, _)| *lsn);
         if !matches!(result, ValueReconstructResult::Complete)
-            || image_lsn != Some(strata_delta::workload_lsn(params, k, 0))
+            || image_lsn != Some(strata_delta::workload::workload_lsn(params, k, 0))
             || state.records.len() as u64 != j
         {
             return Err(CheckFailed(format!(
@@ -218,8 +218,8 @@ pub async fn get_latest<R: BlockReader>(
     for i in 0..n {
         let k = q.below(params.keys);
         let j = q.below(params.records + 1);
-        let key = strata_delta::workload_key(k);
-        let lsn = strata_delta::workload_lsn(params, k, j);
+        let key = strata_delta::workload::workload_key(k);
+        let lsn = strata_delta::workload::workload_lsn(params, k, j);
         let found = layer.get_latest(key, lsn).await?;
         let ok = match &found {
             Some((found_lsn, value)) => *found_lsn == lsn && (j == 0) == value.will_init(),
@@ -295,21 +295,21 @@ pub async fn vectored_reads<R: BlockReader>(
     while k < keys {
         let last = (k + VECTORED_KEYS).min(keys) - 1;
         let range = KeyRange::new(
-            strata_delta::workload_key(k),
-            strata_delta::workload_key(last).next(),
+            strata_delta::workload::workload_key(k),
+            strata_delta::workload::workload_key(last).next(),
         );
         let mut states = strata_delta::VectoredReconstructState::new();
         layer
             .get_values_reconstruct_data(&[range], end_lsn, &mut states)
             .await?;
         for kk in k..=last {
-            let key = strata_delta::workload_key(kk);
+            let key = strata_delta::workload::workload_key(kk);
             let found = states.get(&key).ok_or_else(|| {
                 CheckFailed(format!("vectored read returned nothing for key {key}"))
             })?;
             let state = &found.state;
             let image_ok = state.img.as_ref().map(|(lsn, _)| *lsn)
-                == Some(strata_delta::workload_lsn(params, kk, 0));
+                == Some(strata_delta::workload::workload_lsn(params, kk, 0));
             if found.result != ValueReconstructResult::Complete
                 || !image_ok
                 || state.records.len() as u64 != params.records

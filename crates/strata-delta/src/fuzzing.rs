@@ -22,10 +22,10 @@ use std::task::{Context, Poll, Waker};
 use strata_blob::{BlobReadOptions, MemBlockReader};
 use strata_key::{Key, KeyRange, Lsn, LsnRange};
 
-use crate::dump::write_manifest;
 use crate::error::Error;
 use crate::layer::{DeltaLayer, OpenOptions};
 use crate::reconstruct::ValueReconstructState;
+use crate::text::{dump, write_manifest};
 use crate::vectored::VectoredReconstructState;
 use crate::verify::{Finding, verify_reader};
 
@@ -181,7 +181,7 @@ async fn open_scan_async(data: &[u8]) -> Result<OpenScanReport, Mismatch> {
     check(res, "vectored", &mut report)?;
 
     check(
-        layer.dump(&mut std::io::sink(), true).await,
+        dump(&layer, &mut std::io::sink(), true).await,
         "dump",
         &mut report,
     )?;

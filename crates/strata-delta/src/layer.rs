@@ -18,6 +18,7 @@
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
+use sha2::{Digest, Sha256};
 use strata_blob::{
     BlobCursor, BlobReadOptions, BlobRunReader, BlockNo, BlockReader, FileTable, PAGE_SIZE,
     Payload, TableFile,
@@ -26,7 +27,6 @@ use strata_btree::{DiskBtreeReader, TreeStats};
 use strata_cache::{CachedReader, PageCache};
 use strata_key::{Key, KeyRange, Lsn, LsnRange};
 
-use crate::dump;
 use crate::error::{CorruptionKind, Error};
 use crate::format::{DELTA_FILE_MAGIC, DELTA_KEY_SIZE, FORMAT_VERSION, SUMMARY_LEN, Summary};
 use crate::guard::{EntryGuard, decode_value, decode_value_bytes};
@@ -185,12 +185,12 @@ impl<R: BlockReader> DeltaLayer<R> {
     }
 
     /// The block source.
-    pub fn reader(&self) -> &R {
+    pub(crate) fn reader(&self) -> &R {
         self.tree.reader()
     }
 
     /// The B-tree index.
-    pub fn tree(&self) -> &DiskBtreeReader<R, DELTA_KEY_SIZE> {
+    pub(crate) fn tree(&self) -> &DiskBtreeReader<R, DELTA_KEY_SIZE> {
         &self.tree
     }
 
@@ -352,19 +352,9 @@ impl<R: BlockReader> DeltaLayer<R> {
         verify::verify_layer(self).await
     }
 
-    /// Writes the summary, index statistics and every entry (with a short description of its
-    /// decoded value if `with_values`) to `out`.
-    pub async fn dump(
-        &self,
-        out: &mut impl std::io::Write,
-        with_values: bool,
-    ) -> Result<(), Error> {
-        dump::dump_layer(self, out, with_values).await
-    }
-
     /// The SHA-256 of every whole block of the file.
     pub async fn file_sha256(&self) -> Result<[u8; 32], Error> {
-        dump::layer_sha256(self).await
+        layer_sha256(self).await
     }
 
     pub(crate) fn max_run_bytes(&self) -> u64 {
@@ -488,4 +478,27 @@ pub(crate) async fn read_value<R: BlockReader>(
         Payload::Block(bytes) => decode_value(bytes, offset),
         Payload::Owned(buf) => decode_value_bytes(Bytes::from(buf), offset),
     }
+}
+
+/// Blocks hashed per read when computing a file's digest.
+const HASH_RUN_BLOCKS: u32 = 64;
+
+/// [`DeltaLayer::file_sha256`].
+pub(crate) async fn layer_sha256<R: BlockReader>(layer: &DeltaLayer<R>) -> Result<[u8; 32], Error> {
+    let reader = layer.reader();
+    let n_blocks = reader.n_blocks();
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; HASH_RUN_BLOCKS as usize * PAGE_SIZE];
+    let mut blkno = 0u32;
+    while blkno < n_blocks {
+        let n = (n_blocks - blkno).min(HASH_RUN_BLOCKS);
+        let chunk = buf.get_mut(..n as usize * PAGE_SIZE).unwrap_or_default();
+        reader
+            .read_blocks(BlockNo(blkno), chunk)
+            .await
+            .map_err(|e| layer.ctx(e))?;
+        hasher.update(&*chunk);
+        blkno += n;
+    }
+    Ok(hasher.finalize().into())
 }

@@ -14,7 +14,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use strata_delta::SplitMix64;
+use strata_delta::workload::SplitMix64;
 use strata_key::name::is_temp_file_name;
 
 /// Workload size: 3000 keys × 11 entries, about 30 MB.

@@ -9,9 +9,9 @@ use std::path::Path;
 
 use anyhow::{Context, ensure};
 use strata_blob::BlockReader;
+use strata_delta::workload::{SplitMix64, WORKLOAD_TENANT, WORKLOAD_TIMELINE, WorkloadParams};
 use strata_delta::{
-    DeltaLayer, DeltaLayerWriter, LayerDesc, SplitMix64, Value, ValueReconstructResult,
-    ValueReconstructState, WORKLOAD_TENANT, WORKLOAD_TIMELINE, WorkloadParams,
+    DeltaLayer, DeltaLayerWriter, LayerDesc, Value, ValueReconstructResult, ValueReconstructState,
 };
 use strata_key::{Key, Lsn, LsnRange};
 
@@ -68,16 +68,16 @@ pub struct Lookup {
 /// `lsn(0,0) .. lsn(k,j)+1`, expecting the image and j records.
 pub fn lookups(params: &WorkloadParams, n: usize) -> Vec<Lookup> {
     let mut q = SplitMix64::new(params.seed ^ LOOKUP_STREAM);
-    let first = strata_delta::workload_lsn(params, 0, 0);
+    let first = strata_delta::workload::workload_lsn(params, 0, 0);
     (0..n)
         .map(|_| {
             let k = q.below(params.keys);
             let j = q.below(params.records + 1);
-            let end = strata_delta::workload_lsn(params, k, j);
+            let end = strata_delta::workload::workload_lsn(params, k, j);
             Lookup {
-                key: strata_delta::workload_key(k),
+                key: strata_delta::workload::workload_key(k),
                 lsn_range: LsnRange::new(first, Lsn(end.0 + 1)),
-                image_lsn: strata_delta::workload_lsn(params, k, 0),
+                image_lsn: strata_delta::workload::workload_lsn(params, k, 0),
                 n_records: j as usize,
             }
         })

@@ -72,9 +72,28 @@ fn assert_same(
 
 /// Runs a future that never waits (reads from memory) to completion.
 fn now<F: Future>(fut: F) -> F::Output {
-    let mut fut = pin!(fut);
-    match fut.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(out) => out,
-        Poll::Pending => panic!("a read from memory waited"),
+    poll_ready(fut).unwrap_or_else(|| panic!("a read from memory waited"))
+}
+
+/// Polls `fut` once; `None` if it is not ready (in-memory reads always are). The one copy of
+/// this helper: the fuzz oracles of strata-btree and strata-delta re-export it.
+pub fn poll_ready<F: Future>(fut: F) -> Option<F::Output> {
+    let mut cx = Context::from_waker(Waker::noop());
+    match pin!(fut).poll(&mut cx) {
+        Poll::Ready(out) => Some(out),
+        Poll::Pending => None,
     }
 }
+
+/// A fuzz oracle's check that failed: what was expected and what happened. The one type the
+/// oracles of every crate return.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mismatch(pub String);
+
+impl std::fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Mismatch {}

@@ -8,10 +8,7 @@
 //!   reader is driven by polling once with a no-op waker: no runtime needed.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::future::Future;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
 
 use strata_blob::{Block, BlockBuf, MemBlockReader, PAGE_SIZE};
 
@@ -20,29 +17,10 @@ use crate::format::MAX_VALUE;
 use crate::reader::{DiskBtreeReader, VisitDirection};
 use crate::writer::DiskBtreeBuilder;
 
-/// A check that failed: what was expected and what happened.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Mismatch(pub String);
-
-impl fmt::Display for Mismatch {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Mismatch {}
+pub use strata_blob::fuzz::{Mismatch, poll_ready};
 
 fn mismatch<T>(what: impl Into<String>) -> Result<T, Mismatch> {
     Err(Mismatch(what.into()))
-}
-
-/// Polls `fut` once; `None` if it is not ready (in-memory reads always are).
-pub fn poll_ready<F: Future>(fut: F) -> Option<F::Output> {
-    let mut cx = Context::from_waker(Waker::noop());
-    match pin!(fut).poll(&mut cx) {
-        Poll::Ready(out) => Some(out),
-        Poll::Pending => None,
-    }
 }
 
 fn run<F: Future>(fut: F) -> Result<F::Output, Mismatch> {

@@ -55,3 +55,6 @@ pub use error::{Corruption, Error, NodeProblem};
 pub use format::MAX_VALUE;
 pub use reader::{BtreeIter, DiskBtreeReader, TreeStats, VisitDirection};
 pub use writer::DiskBtreeBuilder;
+
+// The block traits and types this crate's API takes, so that a user needs no other import.
+pub use strata_blob::{Block, BlockBuf, BlockNo, BlockReader, BlockWriter, MemBlockReader};

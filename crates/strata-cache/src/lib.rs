@@ -115,3 +115,6 @@ mod timer;
 pub use cache::{CacheMetrics, FileId, PageCache, PageCacheOptions};
 pub use fill::ConcurrentFillError;
 pub use reader::CachedReader;
+
+// The block trait and types this crate's API takes and returns (its errors are strata-blob's).
+pub use strata_blob::{Block, BlockNo, BlockReader, Error};

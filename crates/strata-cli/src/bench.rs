@@ -14,7 +14,7 @@ use std::path::Path;
 
 use anyhow::Context;
 use serde_json::json;
-use strata_delta::WorkloadParams;
+use strata_delta::workload::WorkloadParams;
 
 use crate::ops::{self, LOOKUP_STREAM, Timed, WARMUP_STREAM};
 use crate::progress;

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context;
-use strata_delta::WorkloadParams;
+use strata_delta::workload::WorkloadParams;
 use strata_key::name::classify;
 
 use crate::error::CheckFailed;
@@ -169,8 +169,8 @@ pub async fn run(dir: Option<PathBuf>, keys: u64, out: &mut impl Write) -> anyho
     writeln!(
         out,
         "  strata get {path} {} {}",
-        strata_delta::workload_key(0),
-        strata_delta::workload_lsn(&params, 0, params.records).to_hex16()
+        strata_delta::workload::workload_key(0),
+        strata_delta::workload::workload_lsn(&params, 0, params.records).to_hex16()
     )?;
     writeln!(out, "  strata name {}", desc.file_name)?;
     writeln!(out, "  strata bench --keys {}", params.keys)?;

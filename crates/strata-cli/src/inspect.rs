@@ -20,7 +20,7 @@ const INSPECT_CACHE_BLOCKS: u64 = 1024;
 /// `strata manifest FILE`.
 pub async fn manifest(file: &Path, out: &mut impl Write) -> anyhow::Result<()> {
     let s = LayerSession::open(file, INSPECT_CACHE_BLOCKS).await?;
-    strata_delta::write_manifest(&s.layer, out).await?;
+    strata_delta::text::write_manifest(&s.layer, out).await?;
     Ok(())
 }
 
@@ -38,7 +38,7 @@ pub async fn query(file: &Path, queries: &Path, out: &mut impl Write) -> anyhow:
             .layer
             .get_value_reconstruct_data(key, lsn_range, &mut state)
             .await?;
-        let line = strata_delta::format_query_line(key, lsn_range, result, &state);
+        let line = strata_delta::text::format_query_line(key, lsn_range, result, &state);
         writeln!(out, "{line}")?;
     }
     Ok(())
@@ -73,13 +73,7 @@ pub async fn summary(file: &Path, json_out: bool, out: &mut impl Write) -> anyho
     let file_size = std::fs::metadata(file)
         .with_context(|| format!("reading the size of {}", file.display()))?
         .len();
-    let stats = s
-        .layer
-        .tree()
-        .verify()
-        .await
-        .map_err(strata_delta::Error::from)
-        .map_err(|e| e.in_file(Some(file)))?;
+    let stats = s.layer.index_stats().await?;
     if json_out {
         let mut v = summary_json(sum);
         v["file"] = json!(file.display().to_string());
@@ -143,7 +137,7 @@ pub async fn dump(
 ) -> anyhow::Result<()> {
     let s = LayerSession::open(file, INSPECT_CACHE_BLOCKS).await?;
     if !json_out {
-        s.layer.dump(out, values).await?;
+        strata_delta::text::dump(&s.layer, out, values).await?;
         return Ok(());
     }
     let head = json!({
@@ -276,5 +270,5 @@ fn bad_argument(name: &str, text: &str, expected: &str, e: &ParseError) -> anyho
 
 /// One line for a WAL record (the library's description of values).
 fn describe_record(rec: &NeonWalRecord) -> String {
-    strata_delta::describe_value(&Value::WalRecord(rec.clone()))
+    strata_delta::text::describe_value(&Value::WalRecord(rec.clone()))
 }

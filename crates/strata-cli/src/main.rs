@@ -258,8 +258,8 @@ impl WorkloadArgs {
         }
     }
 
-    fn params(self) -> strata_delta::WorkloadParams {
-        strata_delta::WorkloadParams {
+    fn params(self) -> strata_delta::workload::WorkloadParams {
+        strata_delta::workload::WorkloadParams {
             keys: self.keys,
             records: self.records,
             image_size: self.image_size,

@@ -12,14 +12,12 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use indicatif::ProgressBar;
 use strata_blob::{BlockReader, FileTable, TableFile};
-use strata_btree::VisitDirection;
 use strata_cache::{CachedReader, PageCache};
+use strata_delta::workload::{SplitMix64, WORKLOAD_TENANT, WORKLOAD_TIMELINE, WorkloadParams};
 use strata_delta::{
-    BlobRef, DeltaEntry, DeltaKey, DeltaLayer, DeltaLayerWriter, LayerDesc, SplitMix64, Value,
-    ValueReconstructResult, ValueReconstructState, WORKLOAD_TENANT, WORKLOAD_TIMELINE,
-    WorkloadParams,
+    DeltaLayer, DeltaLayerWriter, LayerDesc, ValueReconstructResult, ValueReconstructState,
 };
-use strata_key::{Key, KeyRange, Lsn, LsnRange};
+use strata_key::{KeyRange, Lsn, LsnRange};
 
 use crate::error::CheckFailed;
 
@@ -180,14 +178,14 @@ pub async fn point_lookups<R: BlockReader>(
     bar: &ProgressBar,
 ) -> anyhow::Result<Timed> {
     let mut q = SplitMix64::new(params.seed ^ stream);
-    let first_lsn = strata_delta::workload_lsn(params, 0, 0);
+    let first_lsn = strata_delta::workload::workload_lsn(params, 0, 0);
     let mut state = ValueReconstructState::default();
     let start = Instant::now();
     for i in 0..n {
         let k = q.below(params.keys);
         let j = q.below(params.records + 1);
-        let key = strata_delta::workload_key(k);
-        let lsn = strata_delta::workload_lsn(params, k, j);
+        let key = strata_delta::workload::workload_key(k);
+        let lsn = strata_delta::workload::workload_lsn(params, k, j);
         state.records.clear();
         state.img = None;
         let range = LsnRange::new(first_lsn, Lsn(lsn.0 + 1));
@@ -196,7 +194,7 @@ pub async fn point_lookups<R: BlockReader>(
             .await?;
         let image_lsn = state.img.as_ref().map(|(lsn, _)| *lsn);
         if !matches!(result, ValueReconstructResult::Complete)
-            || image_lsn != Some(strata_delta::workload_lsn(params, k, 0))
+            || image_lsn != Some(strata_delta::workload::workload_lsn(params, k, 0))
             || state.records.len() as u64 != j
         {
             return Err(CheckFailed(format!(
@@ -234,9 +232,9 @@ pub async fn get_latest<R: BlockReader>(
     for i in 0..n {
         let k = q.below(params.keys);
         let j = q.below(params.records + 1);
-        let key = strata_delta::workload_key(k);
-        let lsn = strata_delta::workload_lsn(params, k, j);
-        let found = newest_at_or_below(layer, key, lsn).await?;
+        let key = strata_delta::workload::workload_key(k);
+        let lsn = strata_delta::workload::workload_lsn(params, k, j);
+        let found = layer.get_latest(key, lsn).await?;
         let ok = match &found {
             Some((found_lsn, value)) => *found_lsn == lsn && (j == 0) == value.will_init(),
             None => false,
@@ -260,34 +258,6 @@ pub async fn get_latest<R: BlockReader>(
         bytes: 0,
         elapsed,
     })
-}
-
-/// The newest version of `key` at or below `lsn` in `layer`, with its LSN: the first entry of
-/// a backwards index visit from `(key, lsn)`, if it has that key.
-pub async fn newest_at_or_below<R: BlockReader>(
-    layer: &DeltaLayer<R>,
-    key: Key,
-    lsn: Lsn,
-) -> anyhow::Result<Option<(Lsn, Value)>> {
-    let start = DeltaKey::from_key_lsn(key, lsn);
-    let mut iter = layer
-        .tree()
-        .iter(start.as_array(), VisitDirection::Backwards);
-    let Some(first) = iter.next().await else {
-        return Ok(None);
-    };
-    let (raw, blob_ref) = first.map_err(strata_delta::Error::from)?;
-    let found = DeltaKey::from_array(raw);
-    if found.key() != key {
-        return Ok(None);
-    }
-    let entry = DeltaEntry {
-        key,
-        lsn: found.lsn(),
-        blob_ref: BlobRef(blob_ref),
-        size: 0,
-    };
-    Ok(Some((entry.lsn, entry.load_value(layer).await?)))
 }
 
 /// Reads every entry in index order, loading and decoding each value (the compaction read
@@ -339,21 +309,21 @@ pub async fn vectored_reads<R: BlockReader>(
     while k < keys {
         let last = (k + VECTORED_KEYS).min(keys) - 1;
         let range = KeyRange::new(
-            strata_delta::workload_key(k),
-            strata_delta::workload_key(last).next(),
+            strata_delta::workload::workload_key(k),
+            strata_delta::workload::workload_key(last).next(),
         );
         let mut states = strata_delta::VectoredReconstructState::new();
         layer
             .get_values_reconstruct_data(&[range], end_lsn, &mut states)
             .await?;
         for kk in k..=last {
-            let key = strata_delta::workload_key(kk);
+            let key = strata_delta::workload::workload_key(kk);
             let found = states.get(&key).ok_or_else(|| {
                 CheckFailed(format!("vectored read returned nothing for key {key}"))
             })?;
             let state = &found.state;
             let image_ok = state.img.as_ref().map(|(lsn, _)| *lsn)
-                == Some(strata_delta::workload_lsn(params, kk, 0));
+                == Some(strata_delta::workload::workload_lsn(params, kk, 0));
             if found.result != ValueReconstructResult::Complete
                 || !image_ok
                 || state.records.len() as u64 != params.records

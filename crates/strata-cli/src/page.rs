@@ -10,7 +10,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 use serde_json::{Value as Json, json};
-use strata_delta::{Value, describe_value};
+use strata_delta::Value;
+use strata_delta::text::describe_value;
 use strata_key::Key;
 use strata_timeline::{PageHistory, Visit};
 

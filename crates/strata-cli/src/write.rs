@@ -9,7 +9,8 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
-use strata_delta::{DeltaLayerWriter, VALUE_AREA_OFFSET, WorkloadParams};
+use strata_delta::workload::WorkloadParams;
+use strata_delta::{DeltaLayerWriter, VALUE_AREA_OFFSET};
 
 use crate::ops::{self, LayerSession};
 use crate::progress;

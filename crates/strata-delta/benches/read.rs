@@ -16,10 +16,10 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use strata_blob::{FileTable, TableFile};
 use strata_cache::{CachedReader, PageCache};
-use strata_delta::{
-    DeltaLayer, DeltaLayerWriter, SplitMix64, ValueReconstructResult, ValueReconstructState,
-    WORKLOAD_TENANT, WORKLOAD_TIMELINE, WorkloadParams, workload_key, workload_lsn,
+use strata_delta::workload::{
+    SplitMix64, WORKLOAD_TENANT, WORKLOAD_TIMELINE, WorkloadParams, workload_key, workload_lsn,
 };
+use strata_delta::{DeltaLayer, DeltaLayerWriter, ValueReconstructResult, ValueReconstructState};
 use strata_key::{Lsn, LsnRange};
 
 fn params() -> WorkloadParams {

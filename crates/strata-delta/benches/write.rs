@@ -11,9 +11,8 @@ use std::hint::black_box;
 use std::path::{Path, PathBuf};
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use strata_delta::{
-    DeltaLayerWriter, LayerDesc, Value, WORKLOAD_TENANT, WORKLOAD_TIMELINE, WorkloadParams,
-};
+use strata_delta::workload::{WORKLOAD_TENANT, WORKLOAD_TIMELINE, WorkloadParams};
+use strata_delta::{DeltaLayerWriter, LayerDesc, Value};
 use strata_key::{Key, Lsn};
 
 fn params() -> WorkloadParams {

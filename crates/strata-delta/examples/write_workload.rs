@@ -8,9 +8,8 @@
 use std::time::Instant;
 
 use strata_blob::StdFs;
-use strata_delta::{
-    DeltaLayerWriter, DeltaLayerWriterOptions, WORKLOAD_TENANT, WORKLOAD_TIMELINE, WorkloadParams,
-};
+use strata_delta::workload::{WORKLOAD_TENANT, WORKLOAD_TIMELINE, WorkloadParams};
+use strata_delta::{DeltaLayerWriter, DeltaLayerWriterOptions};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);

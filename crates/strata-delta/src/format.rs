@@ -31,38 +31,39 @@ pub const VALUE_AREA_OFFSET: u64 = PAGE_SIZE as u64;
 pub const MAX_LAYER_FILE_SIZE: u64 = 4_500_000_000;
 
 /// Size of a serialized [`Lsn`].
-pub const LSN_SIZE: usize = 8;
+pub(crate) const LSN_SIZE: usize = 8;
 /// Size of a serialized tenant or timeline id.
-pub const ID_SIZE: usize = 16;
+pub(crate) const ID_SIZE: usize = 16;
 
 /// Offset of `magic` (u16) in the summary.
-pub const SUMMARY_MAGIC_OFFSET: usize = 0;
+pub(crate) const SUMMARY_MAGIC_OFFSET: usize = 0;
 /// Size of `magic`.
-pub const SUMMARY_MAGIC_LEN: usize = 2;
+pub(crate) const SUMMARY_MAGIC_LEN: usize = 2;
 /// Offset of `format_version` (u16).
-pub const SUMMARY_VERSION_OFFSET: usize = SUMMARY_MAGIC_OFFSET + SUMMARY_MAGIC_LEN;
+pub(crate) const SUMMARY_VERSION_OFFSET: usize = SUMMARY_MAGIC_OFFSET + SUMMARY_MAGIC_LEN;
 /// Size of `format_version`.
-pub const SUMMARY_VERSION_LEN: usize = 2;
+pub(crate) const SUMMARY_VERSION_LEN: usize = 2;
 /// Offset of `tenant_id` (16 raw bytes).
-pub const SUMMARY_TENANT_OFFSET: usize = SUMMARY_VERSION_OFFSET + SUMMARY_VERSION_LEN;
+pub(crate) const SUMMARY_TENANT_OFFSET: usize = SUMMARY_VERSION_OFFSET + SUMMARY_VERSION_LEN;
 /// Offset of `timeline_id` (16 raw bytes).
-pub const SUMMARY_TIMELINE_OFFSET: usize = SUMMARY_TENANT_OFFSET + ID_SIZE;
+pub(crate) const SUMMARY_TIMELINE_OFFSET: usize = SUMMARY_TENANT_OFFSET + ID_SIZE;
 /// Offset of `key_range.start` (18 bytes).
-pub const SUMMARY_KEY_START_OFFSET: usize = SUMMARY_TIMELINE_OFFSET + ID_SIZE;
+pub(crate) const SUMMARY_KEY_START_OFFSET: usize = SUMMARY_TIMELINE_OFFSET + ID_SIZE;
 /// Offset of `key_range.end` (18 bytes, exclusive).
-pub const SUMMARY_KEY_END_OFFSET: usize = SUMMARY_KEY_START_OFFSET + KEY_SIZE;
+pub(crate) const SUMMARY_KEY_END_OFFSET: usize = SUMMARY_KEY_START_OFFSET + KEY_SIZE;
 /// Offset of `lsn_range.start` (u64).
-pub const SUMMARY_LSN_START_OFFSET: usize = SUMMARY_KEY_END_OFFSET + KEY_SIZE;
+pub(crate) const SUMMARY_LSN_START_OFFSET: usize = SUMMARY_KEY_END_OFFSET + KEY_SIZE;
 /// Offset of `lsn_range.end` (u64, exclusive).
-pub const SUMMARY_LSN_END_OFFSET: usize = SUMMARY_LSN_START_OFFSET + LSN_SIZE;
+pub(crate) const SUMMARY_LSN_END_OFFSET: usize = SUMMARY_LSN_START_OFFSET + LSN_SIZE;
 /// Offset of `index_start_blk` (u32, absolute block number).
-pub const SUMMARY_INDEX_START_OFFSET: usize = SUMMARY_LSN_END_OFFSET + LSN_SIZE;
+pub(crate) const SUMMARY_INDEX_START_OFFSET: usize = SUMMARY_LSN_END_OFFSET + LSN_SIZE;
 /// Size of `index_start_blk`.
-pub const SUMMARY_INDEX_START_LEN: usize = 4;
+pub(crate) const SUMMARY_INDEX_START_LEN: usize = 4;
 /// Offset of `index_root_blk` (u32, relative to `index_start_blk`).
-pub const SUMMARY_INDEX_ROOT_OFFSET: usize = SUMMARY_INDEX_START_OFFSET + SUMMARY_INDEX_START_LEN;
+pub(crate) const SUMMARY_INDEX_ROOT_OFFSET: usize =
+    SUMMARY_INDEX_START_OFFSET + SUMMARY_INDEX_START_LEN;
 /// Size of `index_root_blk`.
-pub const SUMMARY_INDEX_ROOT_LEN: usize = 4;
+pub(crate) const SUMMARY_INDEX_ROOT_LEN: usize = 4;
 
 const _: () = assert!(SUMMARY_INDEX_ROOT_OFFSET + SUMMARY_INDEX_ROOT_LEN == SUMMARY_LEN);
 const _: () = assert!(SUMMARY_LEN <= PAGE_SIZE);

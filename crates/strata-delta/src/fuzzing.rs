@@ -14,18 +14,13 @@
 
 #![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 
-use std::fmt;
-use std::future::Future;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
-
 use strata_blob::{BlobReadOptions, MemBlockReader};
 use strata_key::{Key, KeyRange, Lsn, LsnRange};
 
-use crate::dump::write_manifest;
 use crate::error::Error;
-use crate::reader::{DeltaLayer, OpenOptions};
+use crate::layer::{DeltaLayer, OpenOptions};
 use crate::reconstruct::ValueReconstructState;
+use crate::text::{dump, write_manifest};
 use crate::vectored::VectoredReconstructState;
 use crate::verify::{Finding, verify_reader};
 
@@ -35,15 +30,7 @@ pub const FUZZ_MAX_DECOMPRESSED_LEN: u64 = 1 << 20;
 /// Most keys [`open_scan`] looks up.
 const MAX_PROBED_KEYS: usize = 8;
 
-/// The reader contradicted itself (see the module docs).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Mismatch(pub String);
-
-impl fmt::Display for Mismatch {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+pub use strata_blob::fuzz::{Mismatch, poll_ready};
 
 /// What [`open_scan`] saw.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -56,15 +43,6 @@ pub struct OpenScanReport {
     pub n_entries: u64,
     /// Read operations that failed with a corruption error.
     pub n_errors: u64,
-}
-
-/// Polls `fut` once; `None` if it is not ready (in-memory reads always are).
-pub fn poll_ready<F: Future>(fut: F) -> Option<F::Output> {
-    let mut cx = Context::from_waker(Waker::noop());
-    match pin!(fut).poll(&mut cx) {
-        Poll::Ready(out) => Some(out),
-        Poll::Pending => None,
-    }
 }
 
 /// Runs every read path over `data` as a whole layer file; see the module docs.
@@ -181,7 +159,7 @@ async fn open_scan_async(data: &[u8]) -> Result<OpenScanReport, Mismatch> {
     check(res, "vectored", &mut report)?;
 
     check(
-        layer.dump(&mut std::io::sink(), true).await,
+        dump(&layer, &mut std::io::sink(), true).await,
         "dump",
         &mut report,
     )?;

@@ -1,5 +1,5 @@
 //! Full iteration over a delta layer in (key, LSN) order (FORMAT.md sections 6.6 "Full scan"
-//! and 12 item 4): [`DeltaLayer::iter`], [`DeltaEntry`], and Neon's [`DeltaLayer::load_keys`].
+//! and 12 item 4): the [`DeltaEntryIter`] of [`DeltaLayer::iter`] and its [`DeltaEntry`]s.
 //!
 //! Invariants:
 //! * Entries come from a forwards B-tree walk from 26 zero bytes, so they are strictly
@@ -7,9 +7,9 @@
 //! * [`DeltaEntry::size`] is the next entry's blob offset minus this one's (the last runs to
 //!   `index_start_blk * 8192`), Neon's on-disk size; offsets that do not increase, or lie
 //!   outside the value area, end the iteration with [`Error::Corrupt`] instead of wrapping.
-//! * Every entry's key and LSN lie in the summary's ranges, and a loaded value's
-//!   `will_init()` equals its BlobRef bit (FORMAT.md section 9 items 14 and 18); otherwise
-//!   the scan fails with [`Error::Corrupt`] (point and vectored lookups keep Neon's lenience).
+//! * Every entry passes the same guard as the lookups (`guard.rs`, FORMAT.md section 9 items
+//!   14–18): its key and LSN lie in the summary's ranges, and a loaded value decodes and its
+//!   `will_init()` equals its BlobRef bit; otherwise the scan fails with [`Error::Corrupt`].
 //! * Values are read only when asked for. [`DeltaEntryIter::load_value`] reads the value area
 //!   sequentially in large runs (one `read_blocks` per run), the pattern of a full scan;
 //!   [`DeltaEntry::load_value`] reads one blob through the layer's reader.
@@ -18,15 +18,14 @@
 
 use std::borrow::Cow;
 
-use strata_blob::BlockReader;
+use strata_blob::{BlobRunReader, BlockReader};
 use strata_btree::{BtreeIter, VisitDirection};
 use strata_key::{Key, Lsn};
 
-use crate::error::{CorruptionKind, Error};
-use crate::format::{BlobRef, DELTA_KEY_SIZE, VALUE_AREA_OFFSET};
-use strata_blob::BlobRunReader;
-
-use crate::reader::{DeltaLayer, SCAN_RUN_BYTES, decode_value, read_value, split_delta_key};
+use crate::error::Error;
+use crate::format::{BlobRef, DELTA_KEY_SIZE, DeltaKey};
+use crate::guard::{OffsetOrder, check_will_init, decode_checked};
+use crate::layer::{DeltaLayer, SCAN_RUN_BYTES, read_value};
 use crate::value::Value;
 
 /// One index entry of a delta layer.
@@ -48,7 +47,7 @@ impl DeltaEntry {
     pub async fn load_value<R: BlockReader>(&self, layer: &DeltaLayer<R>) -> Result<Value, Error> {
         let pos = self.blob_ref.pos();
         let res = async {
-            layer.check_blob_offset(pos)?;
+            layer.guard().check_in_value_area(pos)?;
             let value = read_value(&mut layer.blob_cursor(), pos).await?;
             check_will_init(value, self.blob_ref)
         };
@@ -63,7 +62,7 @@ impl DeltaEntry {
     ) -> Result<(), Error> {
         let pos = self.blob_ref.pos();
         let res = async {
-            layer.check_blob_offset(pos)?;
+            layer.guard().check_in_value_area(pos)?;
             layer.blob_cursor().read_into(pos, buf).await?;
             Ok::<(), Error>(())
         };
@@ -83,33 +82,20 @@ pub struct DeltaEntryIter<'a, R> {
     run: BlobRunReader<'a, R>,
 }
 
-impl<R: BlockReader> DeltaLayer<R> {
-    /// Iterates over every entry in (key, LSN) order.
-    pub fn iter(&self) -> DeltaEntryIter<'_, R> {
+impl<'a, R: BlockReader> DeltaEntryIter<'a, R> {
+    pub(crate) fn new(layer: &'a DeltaLayer<R>) -> DeltaEntryIter<'a, R> {
         DeltaEntryIter {
-            layer: self,
-            tree: self
+            layer,
+            tree: layer
                 .tree()
                 .iter(&[0u8; DELTA_KEY_SIZE], VisitDirection::Forwards),
             pending: None,
             started: false,
             failed: false,
-            run: self.run_reader(SCAN_RUN_BYTES),
+            run: layer.run_reader(SCAN_RUN_BYTES),
         }
     }
 
-    /// Every entry, with its size (Neon's `load_keys`, used by compaction).
-    pub async fn load_keys(&self) -> Result<Vec<DeltaEntry>, Error> {
-        let mut out = Vec::new();
-        let mut iter = self.iter();
-        while let Some(entry) = iter.next().await {
-            out.push(entry?);
-        }
-        Ok(out)
-    }
-}
-
-impl<R: BlockReader> DeltaEntryIter<'_, R> {
     /// The next entry, `None` at the end (or after an error).
     pub async fn next(&mut self) -> Option<Result<DeltaEntry, Error>> {
         if self.failed {
@@ -135,31 +121,20 @@ impl<R: BlockReader> DeltaEntryIter<'_, R> {
         };
         let blob_ref = BlobRef(value);
         let pos = blob_ref.pos();
-        let value_area_end = self.layer.value_area_end();
-        if pos < VALUE_AREA_OFFSET || pos >= value_area_end {
-            return Err(CorruptionKind::BlobOutsideValueArea {
-                offset: pos,
-                value_area_end,
-            }
-            .into());
-        }
+        let guard = self.layer.guard();
+        guard.check_in_value_area(pos)?;
         self.pending = self.tree.next().await.transpose()?;
         let next_pos = match &self.pending {
             Some((_, next)) => BlobRef(*next).pos(),
-            None => value_area_end,
+            None => self.layer.value_area_end(),
         };
-        if next_pos <= pos {
-            return Err(CorruptionKind::OffsetsNotIncreasing {
-                offset: pos,
-                next_offset: next_pos,
-            }
-            .into());
-        }
-        let (key, lsn) = split_delta_key(&raw);
-        let summary = self.layer.summary();
-        if !summary.key_range.contains(&key) || !summary.lsn_range.contains(lsn) {
-            return Err(CorruptionKind::EntryOutOfRange { key, lsn }.into());
-        }
+        // The entry's size runs to the next blob (or the index): it must be positive.
+        let mut order = OffsetOrder::forwards();
+        order.next(pos)?;
+        order.next(next_pos)?;
+        let entry = DeltaKey::from_array(raw);
+        let (key, lsn) = (entry.key(), entry.lsn());
+        guard.check_ranges(key, lsn)?;
         Ok(Some(DeltaEntry {
             key,
             lsn,
@@ -173,10 +148,9 @@ impl<R: BlockReader> DeltaEntryIter<'_, R> {
     pub async fn load_value(&mut self, entry: &DeltaEntry) -> Result<Value, Error> {
         let pos = entry.blob_ref.pos();
         let res = match self.run.blob(pos).await {
-            Ok((_, payload)) => decode_value(&payload, pos),
+            Ok((_, payload)) => decode_checked(&payload, entry.blob_ref),
             Err(e) => Err(e.into()),
         };
-        let res = res.and_then(|value| check_will_init(value, entry.blob_ref));
         res.map_err(|e| self.layer.ctx(e))
     }
 
@@ -191,16 +165,4 @@ impl<R: BlockReader> DeltaEntryIter<'_, R> {
             Err(e) => Err(layer.ctx(e)),
         }
     }
-}
-
-/// `value`, if its `will_init()` equals the bit of `blob_ref` (item 18).
-fn check_will_init(value: Value, blob_ref: BlobRef) -> Result<Value, Error> {
-    if value.will_init() != blob_ref.will_init() {
-        return Err(CorruptionKind::WillInitMismatch {
-            offset: blob_ref.pos(),
-            bit: blob_ref.will_init(),
-        }
-        .into());
-    }
-    Ok(value)
 }

@@ -24,12 +24,11 @@ use strata_key::{Key, Lsn};
 
 use crate::error::{CorruptionKind, Error};
 use crate::format::{
-    DELTA_FILE_MAGIC, DELTA_KEY_SIZE, FORMAT_VERSION, SUMMARY_LEN, Summary, VALUE_AREA_OFFSET,
+    BlobRef, DELTA_FILE_MAGIC, DELTA_KEY_SIZE, DeltaKey, FORMAT_VERSION, SUMMARY_LEN, Summary,
+    VALUE_AREA_OFFSET,
 };
-use crate::reader::{
-    DeltaLayer, OpenOptions, SCAN_RUN_BYTES, index_in_file, read_summary, split_delta_key,
-};
-use crate::value::Value;
+use crate::guard::decode_checked;
+use crate::layer::{DeltaLayer, OpenOptions, SCAN_RUN_BYTES, index_in_file, read_summary};
 
 const PAGE: u64 = PAGE_SIZE as u64;
 
@@ -192,18 +191,16 @@ impl Findings {
     }
 }
 
-impl<R: BlockReader> DeltaLayer<R> {
-    /// Checks every invariant of FORMAT.md section 9 (including the strict ones Neon-written
-    /// files meet) and lists what is broken; an empty list means a sound file. Errors are
-    /// I/O errors only.
-    pub async fn verify(&self) -> Result<Vec<Finding>, Error> {
-        let mut out = Findings(Vec::new());
-        let n_blocks = self.reader().n_blocks();
-        check_summary_rules(self.summary(), n_blocks, self.file_len(), None, &mut out);
-        check_block0(self.reader(), &mut out).await?;
-        check_body(self, &mut out).await?;
-        Ok(out.0)
-    }
+/// [`DeltaLayer::verify`]: every invariant of FORMAT.md section 9 on an open layer.
+pub(crate) async fn verify_layer<R: BlockReader>(
+    layer: &DeltaLayer<R>,
+) -> Result<Vec<Finding>, Error> {
+    let mut out = Findings(Vec::new());
+    let n_blocks = layer.reader().n_blocks();
+    check_summary_rules(layer.summary(), n_blocks, layer.file_len(), None, &mut out);
+    check_block0(layer.reader(), &mut out).await?;
+    check_body(layer, &mut out).await?;
+    Ok(out.0)
 }
 
 /// Verifies the layer held by `reader`, even one that [`DeltaLayer::from_reader`] refuses.
@@ -386,8 +383,7 @@ async fn check_body<R: BlockReader>(
     if let Err(e) = layer.tree().verify().await {
         return tree_finding(e, out);
     }
-    let summary = layer.summary();
-    let value_area_end = layer.value_area_end();
+    let guard = layer.guard();
     let mut run = layer.run_reader(SCAN_RUN_BYTES);
     let mut iter = layer
         .tree()
@@ -404,31 +400,20 @@ async fn check_body<R: BlockReader>(
             Ok(entry) => entry,
             Err(e) => return tree_finding(e, out),
         };
-        let (key, lsn) = split_delta_key(&raw);
-        let pos = blob_ref >> 1;
-        let will_init = blob_ref & 1 == 1;
+        let entry = DeltaKey::from_array(raw);
+        let (key, lsn) = (entry.key(), entry.lsn());
+        let blob = BlobRef(blob_ref);
+        let pos = blob.pos();
         let loc = Location::Entry {
             key,
             lsn,
             offset: pos,
         };
-        if !summary.key_range.contains(&key) {
-            out.add(
-                Rule::EntryInRanges,
-                loc,
-                "key outside the summary's key range",
-            );
+        if let Err(kind) = guard.check_ranges(key, lsn) {
+            out.add(Rule::EntryInRanges, loc, kind.to_string());
         }
-        if !summary.lsn_range.contains(lsn) {
-            out.add(
-                Rule::EntryInRanges,
-                loc,
-                "LSN outside the summary's LSN range",
-            );
-        }
-        if pos < VALUE_AREA_OFFSET || pos >= value_area_end {
-            let msg = format!("blob offset outside the value area 0x2000..{value_area_end:#x}");
-            out.add(Rule::BlobInValueArea, loc, msg);
+        if let Err(kind) = guard.check_in_value_area(pos) {
+            out.add(Rule::BlobInValueArea, loc, kind.to_string());
             prev_end = None;
             continue;
         }
@@ -473,18 +458,16 @@ async fn check_body<R: BlockReader>(
         };
         prev_end = Some(span.end());
         last_end = last_end.max(span.end());
-        match Value::decode(&payload) {
-            Ok(value) if value.will_init() != will_init => {
-                let msg = format!(
-                    "BlobRef will_init bit {} but the {} value's will_init() is {}",
-                    u8::from(will_init),
-                    value.kind_name(),
-                    value.will_init()
-                );
-                out.add(Rule::WillInitMatches, loc, msg);
-            }
+        match decode_checked(&payload, blob) {
             Ok(_) => {}
-            Err(e) => out.add(Rule::ValueDecodes, loc, e.to_string()),
+            Err(Error::Corrupt(c)) => {
+                let rule = match c.kind {
+                    CorruptionKind::WillInitMismatch { .. } => Rule::WillInitMatches,
+                    _ => Rule::ValueDecodes,
+                };
+                out.add(rule, loc, c.kind.to_string());
+            }
+            Err(e) => return Err(e.in_file(layer.path())),
         }
     }
     if prev_pos.is_some() && !out.full() {

@@ -80,6 +80,36 @@ pub struct LayerDesc {
 
 /// Writes one delta layer; see the module docs. `F` is the filesystem ([`StdFs`], or a
 /// [`strata_blob::fault::FaultyFs`] in tests).
+///
+/// # From async code (tokio)
+///
+/// The writer is synchronous: every call may write and `finish` fsyncs. From a runtime, run
+/// one **whole layer** on one `spawn_blocking` (create, put every value, finish), never one
+/// `spawn_blocking` per value:
+///
+/// ```
+/// use strata_delta::{DeltaLayerWriter, Key, Lsn, LsnRange, TenantId, TimelineId, Value};
+///
+/// # tokio::runtime::Builder::new_multi_thread().build().unwrap().block_on(async {
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().to_path_buf();
+/// let key = Key::from_i128(7);
+/// let values: Vec<(Key, Lsn, Value)> =
+///     (1..=3).map(|i| (key, Lsn(i * 16), Value::Image(vec![i as u8; 8192].into()))).collect();
+/// let desc = tokio::task::spawn_blocking(move || {
+///     let lsns = LsnRange::new(Lsn(16), Lsn(64));
+///     let mut w = DeltaLayerWriter::new(&path, TenantId([1; 16]), TimelineId([2; 16]), key, lsns)?;
+///     for (key, lsn, value) in &values {
+///         w.put_value(*key, *lsn, value)?;
+///     }
+///     w.finish(key.next())
+/// })
+/// .await
+/// .unwrap()
+/// .unwrap();
+/// assert!(desc.path.exists());
+/// # });
+/// ```
 pub struct DeltaLayerWriter<F: Fs = StdFs> {
     fs: F,
     dir: PathBuf,

@@ -22,10 +22,8 @@ use std::time::{Duration, Instant};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use strata_blob::{FileTable, TableFile};
 use strata_cache::{CachedReader, PageCache};
-use strata_delta::{
-    DeltaLayer, SplitMix64, ValueReconstructResult, ValueReconstructState, WORKLOAD_TENANT,
-    WORKLOAD_TIMELINE,
-};
+use strata_delta::workload::{SplitMix64, WORKLOAD_TENANT, WORKLOAD_TIMELINE};
+use strata_delta::{DeltaLayer, ValueReconstructResult, ValueReconstructState};
 use strata_key::{Lsn, LsnRange};
 use strata_timeline::workload::{
     TimelineWorkload, write_single_layer_workload, write_timeline_workload,

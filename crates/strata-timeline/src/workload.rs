@@ -11,10 +11,11 @@
 use std::path::Path;
 
 use bytes::Bytes;
-use strata_delta::{
-    DeltaLayerWriter, NeonWalRecord, SplitMix64, Value, WORKLOAD_LSN_BASE, WORKLOAD_LSN_STEP,
-    WORKLOAD_TENANT, WORKLOAD_TIMELINE, workload_key,
+use strata_delta::workload::{
+    SplitMix64, WORKLOAD_LSN_BASE, WORKLOAD_LSN_STEP, WORKLOAD_TENANT, WORKLOAD_TIMELINE,
+    workload_key,
 };
+use strata_delta::{DeltaLayerWriter, NeonWalRecord, Value};
 use strata_image::ImageLayerWriter;
 use strata_key::{Key, KeyRange, Lsn, LsnRange};
 

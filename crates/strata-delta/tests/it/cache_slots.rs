@@ -9,9 +9,9 @@ use std::time::Duration;
 use strata_blob::{BlockNo, BlockReader, MemBlockReader};
 use strata_btree::DiskBtreeReader;
 use strata_cache::{PageCache, PageCacheOptions};
+use strata_delta::text::format_query_line;
 use strata_delta::{
-    DELTA_KEY_SIZE, DeltaLayer, Error, OpenOptions, ValueReconstructState,
-    VectoredReconstructState, format_query_line,
+    DELTA_KEY_SIZE, DeltaLayer, Error, OpenOptions, ValueReconstructState, VectoredReconstructState,
 };
 use strata_key::{KeyRange, LsnRange};
 use strata_testkit::{layer_bytes, load_queries};

@@ -14,10 +14,12 @@ use std::sync::Arc;
 use strata_blob::fault::{FaultyBlockReader, InjectedReadFault, ReadFault};
 use strata_blob::{BlockNo, BlockReader, FileBlockReader, PAGE_SIZE};
 use strata_cache::{PageCache, PageCacheOptions};
+use strata_delta::workload::{
+    WORKLOAD_TENANT, WORKLOAD_TIMELINE, WorkloadParams, workload_key, workload_lsn,
+};
 use strata_delta::{
     DeltaEntry, DeltaLayer, DeltaLayerWriter, Error, Finding, KeyReconstruct, OpenOptions, Value,
-    ValueReconstructResult, ValueReconstructState, VectoredReconstructState, WORKLOAD_TENANT,
-    WORKLOAD_TIMELINE, WorkloadParams, workload_key, workload_lsn,
+    ValueReconstructResult, ValueReconstructState, VectoredReconstructState,
 };
 use strata_key::{Key, KeyRange, Lsn, LsnRange};
 

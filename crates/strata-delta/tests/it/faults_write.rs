@@ -9,9 +9,9 @@ use std::path::Path;
 
 use strata_blob::StdFs;
 use strata_blob::fault::{Fault, FaultyFs, InjectedFault, OpKind};
+use strata_delta::workload::{WORKLOAD_TENANT, WORKLOAD_TIMELINE, WorkloadParams};
 use strata_delta::{
     DeltaLayerWriter, DeltaLayerWriterOptions, Error, Finding, LayerDesc, OpenOptions,
-    WORKLOAD_TENANT, WORKLOAD_TIMELINE, WorkloadParams,
 };
 use strata_key::name::is_temp_file_name;
 use strata_key::{Key, Lsn};

@@ -6,9 +6,10 @@ use std::path::Path;
 
 use strata_blob::{FileTable, MemBlockReader, TableFile};
 use strata_cache::{CachedReader, PageCache};
+use strata_delta::text::{format_query_line, write_manifest};
 use strata_delta::{
     DeltaLayer, OpenOptions, ValueReconstructResult, ValueReconstructState,
-    VectoredReconstructState, format_query_line, write_manifest,
+    VectoredReconstructState,
 };
 use strata_key::{KeyRange, LsnRange};
 use strata_testkit::{Manifest, golden_cases, layer_bytes, layer_path, load_queries};

@@ -6,10 +6,8 @@
 
 use anyhow::{Context, Result, bail, ensure};
 use bytes::Bytes;
-use strata_delta::{
-    DeltaLayerWriter, LayerDesc, MultiXactMember, NeonWalRecord, SplitMix64, Value,
-    WORKLOAD_TENANT, WORKLOAD_TIMELINE, WorkloadParams,
-};
+use strata_delta::workload::{SplitMix64, WORKLOAD_TENANT, WORKLOAD_TIMELINE, WorkloadParams};
+use strata_delta::{DeltaLayerWriter, LayerDesc, MultiXactMember, NeonWalRecord, Value};
 use strata_key::{Key, KeyRange, Lsn, LsnRange};
 use strata_testkit::{Manifest, Payload, golden_cases, layer_bytes, sha256};
 

@@ -10,9 +10,10 @@ use bytes::Bytes;
 use proptest::prelude::*;
 use strata_blob::FileTable;
 use strata_cache::PageCache;
+use strata_delta::text::write_manifest;
 use strata_delta::{
     DeltaLayer, DeltaLayerWriter, NeonWalRecord, Value, ValueReconstructResult,
-    ValueReconstructState, VectoredReconstructState, write_manifest,
+    ValueReconstructState, VectoredReconstructState,
 };
 use strata_key::{Key, KeyRange, Lsn, LsnRange, TenantId, TimelineId};
 

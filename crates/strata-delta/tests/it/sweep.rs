@@ -58,12 +58,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use strata_blob::{MemBlockReader, PAGE_SIZE};
-use strata_btree::VisitDirection;
 use strata_btree::format::NodeView;
+use strata_btree::{DiskBtreeReader, VisitDirection};
 use strata_delta::fuzzing::{open_scan, poll_ready};
+use strata_delta::text::format_query_line;
 use strata_delta::{
     DeltaLayer, Error, OpenOptions, Summary, ValueReconstructState, VectoredReconstructState,
-    format_query_line, verify_reader,
+    verify_reader,
 };
 use strata_key::{Key, Lsn, LsnRange};
 use strata_testkit::{Manifest, Query, golden_cases, layer_bytes, load_queries};
@@ -340,7 +341,13 @@ async fn read_paths(case: &Case, data: &[u8], out: &mut Outcome) {
         corrupt_only(iter.load_value(&entry).await, out, "scan value");
     }
     drop(iter);
-    let mut back = layer.tree().iter(&[0xFF; 26], VisitDirection::Backwards);
+    let s = layer.summary();
+    let tree = DiskBtreeReader::<_, 26>::new(
+        s.index_start_blk,
+        s.index_root_blk,
+        MemBlockReader::from_bytes(data),
+    );
+    let mut back = tree.iter(&[0xFF; 26], VisitDirection::Backwards);
     let mut n_back = 0;
     while let Some(entry) = back.next().await {
         if corrupt_only(entry.map_err(Error::from), out, "backwards").is_none() {

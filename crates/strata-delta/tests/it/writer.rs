@@ -9,9 +9,9 @@ use anyhow::Result;
 use bytes::Bytes;
 use strata_blob::fault::{FaultyFs, InjectedFault, OpKind};
 use strata_blob::{Fs, StdFs};
+use strata_delta::workload::{SplitMix64, WORKLOAD_TENANT, WORKLOAD_TIMELINE};
 use strata_delta::{
-    DeltaLayerWriter, DeltaLayerWriterOptions, Error, LayerDesc, NeonWalRecord, SplitMix64, Value,
-    WORKLOAD_TENANT, WORKLOAD_TIMELINE,
+    DeltaLayerWriter, DeltaLayerWriterOptions, Error, LayerDesc, NeonWalRecord, Value,
 };
 use strata_key::{Key, Lsn, LsnRange};
 

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use strata_blob::FileTable;
 use strata_cache::PageCache;
-use strata_delta::WORKLOAD_TIMELINE;
+use strata_delta::workload::WORKLOAD_TIMELINE;
 use strata_key::{Key, KeyRange, Lsn, LsnRange, TimelineId};
 use strata_timeline::{Error, ProblemKind, Timeline, TimelineMetadata, TimelineOptions};
 

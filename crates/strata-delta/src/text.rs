@@ -1,6 +1,7 @@
-//! Human-readable output of a delta layer: [`DeltaLayer::dump`], the golden manifest
-//! ([`write_manifest`], format: `golden/README`), and [`rewrite_summary`], which edits block 0 in
-//! place.
+//! Text forms of delta layers for the golden contract and the CLI (not part of the storage
+//! API): the golden manifest ([`write_manifest`], format: `golden/README`), the `Q` line of a
+//! lookup ([`format_query_line`]), a human-readable [`dump`], and [`rewrite_summary`], which
+//! edits block 0 in place (the CLI's `rewrite-summary`).
 //!
 //! Invariants:
 //! * Output goes to any [`io::Write`]; this library never prints.
@@ -13,75 +14,58 @@
 
 #![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 
+use std::fmt::Write as _;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
-use strata_blob::{BlockNo, BlockReader, PAGE_SIZE};
+use strata_blob::{BlockReader, PAGE_SIZE};
+use strata_key::{Key, LsnRange};
 
 use crate::error::{CorruptionKind, Error};
 use crate::format::{DELTA_FILE_MAGIC, SUMMARY_LEN, Summary};
-use crate::reader::{DeltaLayer, decode_value};
+use crate::guard::decode_value;
+use crate::layer::DeltaLayer;
+use crate::reconstruct::{ValueReconstructResult, ValueReconstructState};
 use crate::value::{NeonWalRecord, Value};
 
 /// Serialized values up to this length are printed in full in a manifest; longer ones as
 /// their SHA-256.
 pub const MANIFEST_INLINE_PAYLOAD_LEN: usize = 4096;
 
-/// Blocks hashed per read when computing a file's digest.
-const HASH_RUN_BLOCKS: u32 = 64;
-
-impl<R: BlockReader> DeltaLayer<R> {
-    /// Writes the summary, index statistics and every entry (with a short description of its
-    /// decoded value if `with_values`) to `out`.
-    pub async fn dump(&self, out: &mut impl Write, with_values: bool) -> Result<(), Error> {
-        write_summary_lines(self.summary(), out)?;
-        let stats = self.tree().verify().await.map_err(|e| self.ctx(e))?;
-        writeln!(
+/// Writes the summary, index statistics and every entry (with a short description of its
+/// decoded value if `with_values`) to `out`.
+pub async fn dump<R: BlockReader>(
+    layer: &DeltaLayer<R>,
+    out: &mut impl Write,
+    with_values: bool,
+) -> Result<(), Error> {
+    write_summary_lines(layer.summary(), out)?;
+    let stats = layer.index_stats().await?;
+    writeln!(
+        out,
+        "index: depth {} nodes {} entries {}",
+        stats.depth, stats.n_nodes, stats.n_entries
+    )?;
+    let mut iter = layer.iter();
+    while let Some(entry) = iter.next().await {
+        let entry = entry?;
+        write!(
             out,
-            "index: depth {} nodes {} entries {}",
-            stats.depth, stats.n_nodes, stats.n_entries
+            "{} {} will_init={} offset={} size={}",
+            entry.key,
+            entry.lsn.to_hex16(),
+            u8::from(entry.blob_ref.will_init()),
+            entry.blob_ref.pos(),
+            entry.size
         )?;
-        let mut iter = self.iter();
-        while let Some(entry) = iter.next().await {
-            let entry = entry?;
-            write!(
-                out,
-                "{} {} will_init={} offset={} size={}",
-                entry.key,
-                entry.lsn.to_hex16(),
-                u8::from(entry.blob_ref.will_init()),
-                entry.blob_ref.pos(),
-                entry.size
-            )?;
-            if with_values {
-                let value = iter.load_value(&entry).await?;
-                write!(out, " {}", describe_value(&value))?;
-            }
-            writeln!(out)?;
+        if with_values {
+            let value = iter.load_value(&entry).await?;
+            write!(out, " {}", describe_value(&value))?;
         }
-        Ok(())
+        writeln!(out)?;
     }
-
-    /// The SHA-256 of every whole block of the file.
-    pub async fn file_sha256(&self) -> Result<[u8; 32], Error> {
-        let reader = self.reader();
-        let n_blocks = reader.n_blocks();
-        let mut hasher = Sha256::new();
-        let mut buf = vec![0u8; HASH_RUN_BLOCKS as usize * PAGE_SIZE];
-        let mut blkno = 0u32;
-        while blkno < n_blocks {
-            let n = (n_blocks - blkno).min(HASH_RUN_BLOCKS);
-            let chunk = buf.get_mut(..n as usize * PAGE_SIZE).unwrap_or_default();
-            reader
-                .read_blocks(BlockNo(blkno), chunk)
-                .await
-                .map_err(|e| self.ctx(e))?;
-            hasher.update(&*chunk);
-            blkno += n;
-        }
-        Ok(hasher.finalize().into())
-    }
+    Ok(())
 }
 
 /// Writes the layer's manifest in the golden format (`golden/README`, "Manifest format"),
@@ -225,4 +209,43 @@ fn hex(bytes: &[u8]) -> String {
         let _ = write!(s, "{b:02x}");
     }
     s
+}
+
+/// The golden `Q` line of a lookup (format: `golden/README`, "Queries format"):
+/// `Q <key> <lsn_start> <lsn_end> <Complete|Continue> img=<lsn|-> visited=<lsn:kind,...|->`,
+/// where `visited` lists the state's records in order, then the image.
+pub fn format_query_line(
+    key: Key,
+    lsn_range: LsnRange,
+    result: ValueReconstructResult,
+    state: &ValueReconstructState,
+) -> String {
+    let mut line = format!(
+        "Q {key} {} {} {} img=",
+        lsn_range.start.to_hex16(),
+        lsn_range.end.to_hex16(),
+        result.as_str()
+    );
+    match &state.img {
+        Some((lsn, _)) => line.push_str(&lsn.to_hex16()),
+        None => line.push('-'),
+    }
+    line.push_str(" visited=");
+    let mut first = true;
+    let records = state
+        .records
+        .iter()
+        .map(|(lsn, rec)| (*lsn, rec.kind_name()));
+    let image = state.img.iter().map(|(lsn, _)| (*lsn, "Image"));
+    for (lsn, kind) in records.chain(image) {
+        if !first {
+            line.push(',');
+        }
+        first = false;
+        let _ = write!(line, "{}:{kind}", lsn.to_hex16());
+    }
+    if first {
+        line.push('-');
+    }
+    line
 }

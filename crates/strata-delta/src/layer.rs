@@ -18,19 +18,24 @@
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
+use sha2::{Digest, Sha256};
 use strata_blob::{
     BlobCursor, BlobReadOptions, BlobRunReader, BlockNo, BlockReader, FileTable, PAGE_SIZE,
     Payload, TableFile,
 };
-use strata_btree::DiskBtreeReader;
+use strata_btree::{DiskBtreeReader, TreeStats};
 use strata_cache::{CachedReader, PageCache};
-use strata_key::{KEY_SIZE, Key, Lsn};
+use strata_key::{Key, KeyRange, Lsn, LsnRange};
 
 use crate::error::{CorruptionKind, Error};
-use crate::format::{
-    DELTA_FILE_MAGIC, DELTA_KEY_SIZE, FORMAT_VERSION, SUMMARY_LEN, Summary, VALUE_AREA_OFFSET,
-};
+use crate::format::{DELTA_FILE_MAGIC, DELTA_KEY_SIZE, FORMAT_VERSION, SUMMARY_LEN, Summary};
+use crate::guard::{EntryGuard, decode_value, decode_value_bytes};
+use crate::iter::{DeltaEntry, DeltaEntryIter};
+use crate::lookup::{self, Collect, Scratch, ScratchPool, Via};
+use crate::reconstruct::{ValueReconstructResult, ValueReconstructState};
 use crate::value::Value;
+use crate::vectored::VectoredReconstructState;
+use crate::verify::{self, Finding};
 
 const PAGE: u64 = PAGE_SIZE as u64;
 
@@ -81,6 +86,8 @@ pub struct DeltaLayer<R> {
     file_len: Option<u64>,
     blob_opts: BlobReadOptions,
     max_run_bytes: u64,
+    /// Buffers lookups reuse (see `lookup.rs`).
+    scratch: ScratchPool,
 }
 
 impl DeltaLayer<CachedReader<TableFile>> {
@@ -153,6 +160,7 @@ impl<R: BlockReader> DeltaLayer<R> {
             file_len: opts.file_len,
             blob_opts: opts.blob,
             max_run_bytes: opts.max_run_bytes,
+            scratch: ScratchPool::default(),
         }
     }
 
@@ -177,18 +185,176 @@ impl<R: BlockReader> DeltaLayer<R> {
     }
 
     /// The block source.
-    pub fn reader(&self) -> &R {
+    pub(crate) fn reader(&self) -> &R {
         self.tree.reader()
     }
 
     /// The B-tree index.
-    pub fn tree(&self) -> &DiskBtreeReader<R, DELTA_KEY_SIZE> {
+    pub(crate) fn tree(&self) -> &DiskBtreeReader<R, DELTA_KEY_SIZE> {
         &self.tree
     }
 
     /// First offset after the value area: `index_start_blk * 8192`.
     pub fn value_area_end(&self) -> u64 {
         u64::from(self.summary.index_start_blk) * PAGE
+    }
+
+    /// Collects the history of `key` in `lsn_range` (end exclusive) into `state`: Neon's
+    /// `DeltaLayerInner::get_value_reconstruct_data`. Records are appended newest first, an
+    /// image replaces `state.img`; an empty range finds nothing (`Continue`). On an error
+    /// `state` is left unchanged, so the caller may retry with it.
+    ///
+    /// A vectored lookup of one key (one planner, one executor, `lookup.rs`), reading its
+    /// blobs through the layer's reader (the page cache).
+    pub async fn get_value_reconstruct_data(
+        &self,
+        key: Key,
+        lsn_range: LsnRange,
+        state: &mut ValueReconstructState,
+    ) -> Result<ValueReconstructResult, Error> {
+        let mut scratch = self.scratch.take();
+        let res = async {
+            let floor = |_: &Key| Some(lsn_range.start);
+            lookup::plan(
+                self,
+                key,
+                key,
+                lsn_range.end,
+                Collect::History,
+                floor,
+                &mut scratch.plan,
+            )
+            .await?;
+            lookup::execute(self, &mut scratch, Via::Cache).await?;
+            let Scratch { plan, values, .. } = &mut scratch;
+            Ok(lookup::apply(plan, values, state))
+        }
+        .await;
+        self.scratch.put(scratch);
+        res.map_err(|e: Error| self.ctx(e))
+    }
+
+    /// Collects, for every key in `keyspace`, its history below `end_lsn` into `states`
+    /// (Neon's vectored `get_values_reconstruct_data`): overlapping ranges are merged, keys
+    /// already complete in `states` are skipped, and entries at or below a key's cached LSN
+    /// ([`VectoredReconstructState::set_cached_lsn`]) are not collected. Blobs are read in
+    /// coalesced runs of at most [`OpenOptions::max_run_bytes`], one I/O each. On an error
+    /// `states` is left unchanged.
+    pub async fn get_values_reconstruct_data(
+        &self,
+        keyspace: &[KeyRange],
+        end_lsn: Lsn,
+        states: &mut VectoredReconstructState,
+    ) -> Result<(), Error> {
+        let mut scratch = self.scratch.take();
+        let res = async {
+            let floor = |key: &Key| match states.cached_lsn(key) {
+                _ if states.is_complete(key) => None,
+                Some(cached) => cached.checked_add(1),
+                None => Some(Lsn(0)),
+            };
+            for range in lookup::merge_ranges(keyspace) {
+                let Some(last) = lookup::key_before(range.end) else {
+                    continue;
+                };
+                let plan = &mut scratch.plan;
+                lookup::plan(
+                    self,
+                    range.start,
+                    last,
+                    end_lsn,
+                    Collect::History,
+                    floor,
+                    plan,
+                )
+                .await?;
+            }
+            lookup::execute(self, &mut scratch, Via::Runs).await?;
+            let Scratch { plan, values, .. } = &mut scratch;
+            let mut from = 0;
+            while let Some(first) = plan.get(from) {
+                let key = first.key;
+                let n = plan
+                    .get(from..)
+                    .unwrap_or_default()
+                    .iter()
+                    .take_while(|p| p.key == key)
+                    .count();
+                let (entries, vals) = (
+                    plan.get(from..from + n).unwrap_or_default(),
+                    values.get_mut(from..from + n).unwrap_or_default(),
+                );
+                let slot = states.entry(key);
+                if slot.result != ValueReconstructResult::Complete {
+                    slot.result = lookup::apply(entries, vals, &mut slot.state);
+                }
+                from += n;
+            }
+            Ok(())
+        }
+        .await;
+        self.scratch.put(scratch);
+        res.map_err(|e: Error| self.ctx(e))
+    }
+
+    /// The newest value of `key` at or below `lsn`, with its LSN; `None` if the layer holds
+    /// no version of `key` there.
+    pub async fn get_latest(&self, key: Key, lsn: Lsn) -> Result<Option<(Lsn, Value)>, Error> {
+        let mut scratch = self.scratch.take();
+        let res = async {
+            let end = lsn.checked_add(1).unwrap_or(Lsn::MAX);
+            let floor = |_: &Key| Some(Lsn(0));
+            lookup::plan(
+                self,
+                key,
+                key,
+                end,
+                Collect::Newest,
+                floor,
+                &mut scratch.plan,
+            )
+            .await?;
+            lookup::execute(self, &mut scratch, Via::Cache).await?;
+            let found = scratch.plan.first().map(|p| p.lsn);
+            let value = scratch.values.first_mut().and_then(Option::take);
+            Ok(found.zip(value))
+        }
+        .await;
+        self.scratch.put(scratch);
+        res.map_err(|e: Error| self.ctx(e))
+    }
+
+    /// Iterates over every entry in (key, LSN) order (FORMAT.md 6.6, full scan).
+    pub fn iter(&self) -> DeltaEntryIter<'_, R> {
+        DeltaEntryIter::new(self)
+    }
+
+    /// Every entry, with its size (Neon's `load_keys`, used by compaction).
+    pub async fn load_keys(&self) -> Result<Vec<DeltaEntry>, Error> {
+        let mut out = Vec::new();
+        let mut iter = self.iter();
+        while let Some(entry) = iter.next().await {
+            out.push(entry?);
+        }
+        Ok(out)
+    }
+
+    /// The index's shape: depth, nodes and entries, every node checked (FORMAT.md 9 items
+    /// 6–13).
+    pub async fn index_stats(&self) -> Result<TreeStats, Error> {
+        self.tree().verify().await.map_err(|e| self.ctx(e))
+    }
+
+    /// Checks every invariant of FORMAT.md section 9 (including the strict ones Neon-written
+    /// files meet) and lists what is broken; an empty list means a sound file. Errors are
+    /// I/O errors only.
+    pub async fn verify(&self) -> Result<Vec<Finding>, Error> {
+        verify::verify_layer(self).await
+    }
+
+    /// The SHA-256 of every whole block of the file.
+    pub async fn file_sha256(&self) -> Result<[u8; 32], Error> {
+        layer_sha256(self).await
     }
 
     pub(crate) fn max_run_bytes(&self) -> u64 {
@@ -200,16 +366,9 @@ impl<R: BlockReader> DeltaLayer<R> {
         e.into().in_file(self.path.as_deref())
     }
 
-    /// Checks that a blob offset lies in the value area.
-    pub(crate) fn check_blob_offset(&self, offset: u64) -> Result<(), Error> {
-        let value_area_end = self.value_area_end();
-        if offset < VALUE_AREA_OFFSET || offset >= value_area_end {
-            return Err(Error::corrupt(CorruptionKind::BlobOutsideValueArea {
-                offset,
-                value_area_end,
-            }));
-        }
-        Ok(())
+    /// The per-entry checks of FORMAT.md section 9 against this layer's summary.
+    pub(crate) fn guard(&self) -> EntryGuard<'_> {
+        EntryGuard::new(&self.summary, self.value_area_end())
     }
 
     /// A cursor for scattered blob reads in the value area, through this layer's reader.
@@ -308,36 +467,6 @@ pub(crate) fn index_in_file(summary: &Summary, n_blocks: u32) -> bool {
             .is_some_and(|root| root < n_blocks)
 }
 
-/// The 26-byte B-tree key of `(key, lsn)` (FORMAT.md section 5.2).
-pub(crate) fn delta_key(key: Key, lsn: Lsn) -> [u8; DELTA_KEY_SIZE] {
-    let mut out = [0u8; DELTA_KEY_SIZE];
-    let (k, l) = out.split_at_mut(KEY_SIZE);
-    if let Ok(k) = <&mut [u8; KEY_SIZE]>::try_from(k) {
-        key.write_to(k);
-    }
-    l.copy_from_slice(&lsn.to_be_bytes());
-    out
-}
-
-/// The key and LSN of a 26-byte B-tree key.
-pub(crate) fn split_delta_key(raw: &[u8; DELTA_KEY_SIZE]) -> (Key, Lsn) {
-    let (k, l) = raw.split_at(KEY_SIZE);
-    let key = <&[u8; KEY_SIZE]>::try_from(k).map_or(Key::MIN, Key::from_array);
-    let lsn = <[u8; 8]>::try_from(l).map_or(Lsn(0), |b| Lsn(u64::from_be_bytes(b)));
-    (key, lsn)
-}
-
-/// Decodes a blob payload as a [`Value`], mapping a decode error to corruption at `offset`.
-pub(crate) fn decode_value(payload: &[u8], offset: u64) -> Result<Value, Error> {
-    Value::decode(payload).map_err(|error| Error::corrupt(CorruptionKind::Value { offset, error }))
-}
-
-/// Decodes a blob payload held in `payload`, sharing its buffer (see [`decode_value`]).
-pub(crate) fn decode_value_bytes(payload: Bytes, offset: u64) -> Result<Value, Error> {
-    Value::decode_bytes(&payload)
-        .map_err(|error| Error::corrupt(CorruptionKind::Value { offset, error }))
-}
-
 /// Reads and decodes the value stored at `offset` through `cursor`: decoded in place from the
 /// (cached) block when the payload lies in one; otherwise the one copy strata-blob makes is
 /// shared by the decoded value's bytes (a page image, usually), not copied again.
@@ -349,4 +478,27 @@ pub(crate) async fn read_value<R: BlockReader>(
         Payload::Block(bytes) => decode_value(bytes, offset),
         Payload::Owned(buf) => decode_value_bytes(Bytes::from(buf), offset),
     }
+}
+
+/// Blocks hashed per read when computing a file's digest.
+const HASH_RUN_BLOCKS: u32 = 64;
+
+/// [`DeltaLayer::file_sha256`].
+pub(crate) async fn layer_sha256<R: BlockReader>(layer: &DeltaLayer<R>) -> Result<[u8; 32], Error> {
+    let reader = layer.reader();
+    let n_blocks = reader.n_blocks();
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; HASH_RUN_BLOCKS as usize * PAGE_SIZE];
+    let mut blkno = 0u32;
+    while blkno < n_blocks {
+        let n = (n_blocks - blkno).min(HASH_RUN_BLOCKS);
+        let chunk = buf.get_mut(..n as usize * PAGE_SIZE).unwrap_or_default();
+        reader
+            .read_blocks(BlockNo(blkno), chunk)
+            .await
+            .map_err(|e| layer.ctx(e))?;
+        hasher.update(&*chunk);
+        blkno += n;
+    }
+    Ok(hasher.finalize().into())
 }

@@ -1,0 +1,130 @@
+//! The per-entry checks of FORMAT.md section 9 that every read path makes (items 14–18), in one
+//! place: point and vectored lookups, full scans and `verify` all call these, so a file is
+//! judged the same way whichever path meets an entry.
+//!
+//! * item 14: [`EntryGuard::check_ranges`], the entry's key and LSN lie in the summary's ranges;
+//! * item 15: [`EntryGuard::check_in_value_area`], the blob offset lies in the value area;
+//! * item 16: [`OffsetOrder`], blob offsets strictly increase in key order (checked along a
+//!   walk in either direction, so a corrupt file cannot make one read repeat work);
+//! * items 17 and 18: [`decode_checked`], the payload is exactly one `Value` and its
+//!   `will_init()` equals the BlobRef's bit.
+//!
+//! Invariant: each check is a pure function of the entry (and the walk so far) returning the
+//! exact [`CorruptionKind`]; `verify` turns the same kinds into findings.
+
+use strata_key::{Key, Lsn};
+
+use crate::error::{CorruptionKind, Error};
+use crate::format::{BlobRef, Summary, VALUE_AREA_OFFSET};
+use crate::value::Value;
+
+/// The checks of one layer's entries against its summary.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EntryGuard<'a> {
+    summary: &'a Summary,
+    value_area_end: u64,
+}
+
+impl<'a> EntryGuard<'a> {
+    pub(crate) fn new(summary: &'a Summary, value_area_end: u64) -> EntryGuard<'a> {
+        EntryGuard {
+            summary,
+            value_area_end,
+        }
+    }
+
+    /// Item 14.
+    pub(crate) fn check_ranges(&self, key: Key, lsn: Lsn) -> Result<(), CorruptionKind> {
+        if self.summary.key_range.contains(&key) && self.summary.lsn_range.contains(lsn) {
+            Ok(())
+        } else {
+            Err(CorruptionKind::EntryOutOfRange { key, lsn })
+        }
+    }
+
+    /// Item 15 (the blob's start; its end is checked when it is read).
+    pub(crate) fn check_in_value_area(&self, offset: u64) -> Result<(), CorruptionKind> {
+        if (VALUE_AREA_OFFSET..self.value_area_end).contains(&offset) {
+            Ok(())
+        } else {
+            Err(CorruptionKind::BlobOutsideValueArea {
+                offset,
+                value_area_end: self.value_area_end,
+            })
+        }
+    }
+}
+
+/// Item 16 along a walk: each blob offset must be below the one met before it (backwards
+/// walks) or above it (forwards walks).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct OffsetOrder {
+    backwards: bool,
+    last: Option<u64>,
+}
+
+impl OffsetOrder {
+    /// For a walk in descending key order.
+    pub(crate) fn backwards() -> OffsetOrder {
+        OffsetOrder {
+            backwards: true,
+            last: None,
+        }
+    }
+
+    /// For a walk in ascending key order.
+    pub(crate) fn forwards() -> OffsetOrder {
+        OffsetOrder {
+            backwards: false,
+            last: None,
+        }
+    }
+
+    /// Records the next offset of the walk and returns the one met before it.
+    pub(crate) fn next(&mut self, offset: u64) -> Result<Option<u64>, CorruptionKind> {
+        let Some(last) = self.last.replace(offset) else {
+            return Ok(None);
+        };
+        // The error names the offsets in key order: `offset` first, then the one after it.
+        let (first, then) = if self.backwards {
+            (offset, last)
+        } else {
+            (last, offset)
+        };
+        if first >= then {
+            return Err(CorruptionKind::OffsetsNotIncreasing {
+                offset: first,
+                next_offset: then,
+            });
+        }
+        Ok(Some(last))
+    }
+}
+
+/// Items 17 and 18: the payload of the blob `blob_ref` points at, decoded.
+pub(crate) fn decode_checked(payload: &[u8], blob_ref: BlobRef) -> Result<Value, Error> {
+    check_will_init(decode_value(payload, blob_ref.pos())?, blob_ref)
+}
+
+/// Item 17: `payload` decodes as exactly one [`Value`].
+pub(crate) fn decode_value(payload: &[u8], offset: u64) -> Result<Value, Error> {
+    Value::decode(payload).map_err(|error| Error::corrupt(CorruptionKind::Value { offset, error }))
+}
+
+/// Item 17 for a payload in a buffer of its own, which the value's bytes then share.
+pub(crate) fn decode_value_bytes(payload: bytes::Bytes, offset: u64) -> Result<Value, Error> {
+    Value::decode_bytes(&payload)
+        .map_err(|error| Error::corrupt(CorruptionKind::Value { offset, error }))
+}
+
+/// Item 18: `value`, if its `will_init()` equals the bit of `blob_ref`.
+pub(crate) fn check_will_init(value: Value, blob_ref: BlobRef) -> Result<Value, Error> {
+    if value.will_init() != blob_ref.will_init() {
+        return Err(CorruptionKind::WillInitMismatch {
+            offset: blob_ref.pos(),
+            bit: blob_ref.will_init(),
+        }
+        .into());
+    }
+    Ok(value)
+}

@@ -1,6 +1,6 @@
 //! The commands on image layers, and the choice between the two kinds: [`kind_of`] reads block
 //! 0's magic, and `main.rs` sends a file to this module's `manifest`, `query`, `summary`, `dump`,
-//! `get`, `copy` and `verify` when it is an image layer (to the delta commands otherwise).
+//! `get` and `copy` when it is an image layer (`verify.rs` picks each file's verifier itself) (to the delta commands otherwise).
 //! `workload --kind image` is [`workload`].
 //!
 //! Invariants: `manifest` and `query` print exactly the golden image formats
@@ -9,20 +9,18 @@
 //! byte-identical, its path the last stdout line; the `--json` forms print one JSON document.
 
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Context;
 use serde_json::{Value as Json, json};
 use strata_blob::{FileTable, StdFs, TableFile};
 use strata_cache::{CachedReader, PageCache};
 use strata_image::{
-    ImageLayer, ImageLayerWriter, ImageLayerWriterOptions, ImageWorkloadParams, OpenOptions,
-    Summary,
+    ImageLayer, ImageLayerWriter, ImageLayerWriterOptions, ImageWorkloadParams, Summary,
 };
 use strata_key::Key;
 use strata_layer::LayerKind;
 
-use crate::error::{EXIT_INVALID, EXIT_USAGE_OR_IO, Exit};
 use crate::progress;
 
 /// Page-cache slots of the inspection commands (their big reads go around the cache).
@@ -261,47 +259,6 @@ pub async fn copy(file: &Path, dir: &Path, out: &mut impl Write) -> anyhow::Resu
     );
     writeln!(out, "{}", desc.path.display())?;
     Ok(())
-}
-
-/// `strata verify FILE...` when some file is an image layer: each file is checked by its own
-/// kind's verifier; output and exit codes as `verify.rs` documents.
-pub async fn verify(files: &[PathBuf], out: &mut impl Write) -> anyhow::Result<()> {
-    let mut code = 0u8;
-    for file in files {
-        if !is_image(file) {
-            if let Err(e) = crate::verify::run(std::slice::from_ref(file), out).await {
-                match e.downcast_ref::<Exit>() {
-                    Some(Exit(c)) => code = code.max(*c),
-                    None => return Err(e),
-                }
-            }
-            continue;
-        }
-        match strata_image::verify_file(file, &OpenOptions::default()).await {
-            Ok(findings) if findings.is_empty() => writeln!(out, "ok {}", file.display())?,
-            Ok(findings) => {
-                for finding in &findings {
-                    writeln!(out, "{}: {finding}", file.display())?;
-                }
-                code = code.max(EXIT_INVALID);
-            }
-            Err(e @ strata_image::Error::Io(_)) => {
-                out.flush()?;
-                eprintln!("strata: error: {}: {e}", file.display());
-                code = code.max(EXIT_USAGE_OR_IO);
-            }
-            Err(e) => {
-                writeln!(out, "{}: {e}", file.display())?;
-                code = code.max(EXIT_INVALID);
-            }
-        }
-    }
-    if code == 0 {
-        Ok(())
-    } else {
-        out.flush()?;
-        Err(Exit(code).into())
-    }
 }
 
 /// `strata workload --kind image [...] DIR`: writes the image workload and prints its path.

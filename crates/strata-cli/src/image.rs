@@ -112,15 +112,8 @@ pub async fn summary(file: &Path, json_out: bool, out: &mut impl Write) -> anyho
         .map_err(strata_image::Error::from)
         .map_err(|e| e.in_file(Some(file)))?;
     if json_out {
-        let mut v = summary_json(s.layer.summary());
-        v["file"] = json!(file.display().to_string());
-        v["file_size"] = json!(file_size);
-        v["btree_depth"] = json!(stats.depth);
-        v["index_nodes"] = json!(stats.n_nodes);
-        v["entries"] = json!(stats.n_entries);
-        serde_json::to_writer_pretty(&mut *out, &v)?;
-        writeln!(out)?;
-        return Ok(());
+        let v = summary_json(s.layer.summary());
+        return crate::inspect::write_summary_json(v, file, file_size, &stats, out);
     }
     writeln!(out, "file: {}", file.display())?;
     writeln!(out, "kind: image")?;
@@ -160,13 +153,7 @@ pub async fn dump(
         s.layer.dump(out, values).await?;
         return Ok(());
     }
-    let head = json!({
-        "file": file.display().to_string(),
-        "summary": summary_json(s.layer.summary()),
-    });
-    let head = serde_json::to_string(&head)?;
-    let open = head.strip_suffix('}').unwrap_or(&head);
-    write!(out, "{open},\"entries\":[")?;
+    crate::inspect::open_dump_json(summary_json(s.layer.summary()), file, out)?;
     let mut first = true;
     let mut res: anyhow::Result<()> = Ok(());
     s.layer

@@ -7,10 +7,22 @@
 //! file's blocks for the cold lookups (after their own warm-up). "Cold" is cold for Strata's page
 //! cache only: the file was just written, so the kernel's page cache usually holds it.
 //!
-//! Invariant: stdout carries only the figures; the parameters and the file go to stderr.
+//! Two figures are not WORKLOAD.md's own:
+//! * `lookup_warm_2task_per_s`: the warm lookups again, from two tasks on two
+//!   worker threads sharing the layer and its cache, each task `lookups` reads in its own random order
+//!   (streams `LOOKUP + 1` and `LOOKUP + 2`), counted together over the wall time of both;
+//!   `lookup_warm_scale_2task` is that over `lookup_warm_per_s` (2.0 is perfect scaling).
+//! * `memcpy_mb_per_s`: `copy_from_slice` of as many bytes as the warm scan read, 8 KiB at a
+//!   time out of a source larger than any cache of this machine, in the same run, so the warm
+//!   scan can be quoted against the memory bandwidth it competes with
+//!   (`scan_warm_vs_memcpy` = `memcpy_mb_per_s / scan_warm_mb_per_s`).
+//!
+//! Invariant: stdout carries only the figures; the parameters and the file go to stderr. The
+//! names of existing figures never change (`cargo xtask bench-vs-neon` parses them).
 
 use std::io::Write;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use serde_json::json;
@@ -71,6 +83,7 @@ pub async fn run(
     let n = lookups;
     let n_warmup = n / 10;
     let lookup_warm = lookups_after_warmup(&warm, &params, n_warmup, n, "lookups warm").await?;
+    let lookup_warm_2task = lookups_two_tasks(&warm, params, n)?;
     let bar = progress::bar(n, "get latest");
     let get_latest = ops::get_latest(&warm.layer, &params, n, LOOKUP_STREAM, &bar).await?;
     bar.finish_and_clear();
@@ -82,6 +95,9 @@ pub async fn run(
     let cold = ops::LayerSession::open(&desc.path, (n_blocks / 8).max(1)).await?;
     let lookup_cold = lookups_after_warmup(&cold, &params, n_warmup, n, "lookups cold").await?;
     drop(cold);
+    // Peak memory of the workload itself, before the memcpy buffers exist.
+    let max_rss_mb = ops::max_rss_mb().unwrap_or(0.0);
+    let memcpy = memcpy_bandwidth(scan_warm.bytes);
     eprintln!("strata bench: file {}", desc.path.display());
 
     let figures = [
@@ -97,14 +113,33 @@ pub async fn run(
             3,
         ),
         fig("lookup_cold_per_s", lookup_cold.per_s(), "lookups/s", 0),
+        fig(
+            "lookup_warm_2task_per_s",
+            lookup_warm_2task.per_s(),
+            "lookups/s",
+            0,
+        ),
+        fig(
+            "lookup_warm_scale_2task",
+            lookup_warm_2task.per_s() / lookup_warm.per_s().max(1e-9),
+            "x",
+            2,
+        ),
         fig("get_latest_per_s", get_latest.per_s(), "gets/s", 0),
         fig("scan_cold_entries_per_s", scan_cold.per_s(), "entries/s", 0),
         fig("scan_cold_mb_per_s", scan_cold.mb_per_s(), "MB/s", 1),
         fig("scan_warm_entries_per_s", scan_warm.per_s(), "entries/s", 0),
         fig("scan_warm_mb_per_s", scan_warm.mb_per_s(), "MB/s", 1),
+        fig("memcpy_mb_per_s", memcpy.mb_per_s(), "MB/s", 1),
+        fig(
+            "scan_warm_vs_memcpy",
+            memcpy.mb_per_s() / scan_warm.mb_per_s().max(1e-9),
+            "x",
+            2,
+        ),
         fig("vectored_keys_per_s", vectored.per_s(), "keys/s", 0),
         fig("vectored_mb_per_s", vectored.mb_per_s(), "MB/s", 1),
-        fig("max_rss_mb", ops::max_rss_mb().unwrap_or(0.0), "MB", 1),
+        fig("max_rss_mb", max_rss_mb, "MB", 1),
     ];
     if json_out {
         let mut obj = serde_json::Map::new();
@@ -155,6 +190,89 @@ async fn lookups_after_warmup(
     let timed = ops::point_lookups(&session.layer, params, n, LOOKUP_STREAM, &bar).await?;
     bar.finish_and_clear();
     Ok(timed)
+}
+
+/// Worker threads (and tasks) of the scaling figure.
+const SCALE_TASKS: u64 = 2;
+/// Source of the memcpy figure: larger than the last-level cache of any machine we run on.
+const MEMCPY_SOURCE: usize = 64 << 20;
+/// Bytes per copy of the memcpy figure: one page, the unit the scan copies out of.
+const MEMCPY_CHUNK: usize = strata_blob::PAGE_SIZE;
+
+/// `n` warm lookups in each of [`SCALE_TASKS`] tasks, each on a worker thread of its own (a
+/// current-thread tokio runtime per thread, started together at a barrier), every task with its
+/// own stream; `n` of the result counts all tasks' lookups, `elapsed` is the wall time from the
+/// first start to the last end.
+///
+/// Why not one multi-thread runtime: a warm lookup never suspends, so a work-stealing runtime
+/// may run both tasks on one worker, one after the other, and the figure would measure the
+/// scheduler instead of the cache.
+fn lookups_two_tasks(
+    session: &ops::LayerSession,
+    params: WorkloadParams,
+    n: u64,
+) -> anyhow::Result<Timed> {
+    let bar = progress::bar(SCALE_TASKS * n, "lookups 2 tasks");
+    let barrier = std::sync::Barrier::new(SCALE_TASKS as usize);
+    let task = |t: u64| -> anyhow::Result<(Instant, Instant)> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("starting a worker runtime")?;
+        barrier.wait();
+        let start = Instant::now();
+        let stream = LOOKUP_STREAM.wrapping_add(t);
+        runtime.block_on(ops::point_lookups(&session.layer, &params, n, stream, &bar))?;
+        Ok((start, Instant::now()))
+    };
+    let spans = std::thread::scope(|s| {
+        let workers: Vec<_> = (1..=SCALE_TASKS)
+            .map(|t| s.spawn(move || task(t)))
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| {
+                w.join()
+                    .map_err(|_| anyhow::anyhow!("a lookup worker thread panicked"))?
+            })
+            .collect::<anyhow::Result<Vec<_>>>()
+    })?;
+    bar.finish_and_clear();
+    let first = spans.iter().map(|(start, _)| *start).min();
+    let last = spans.iter().map(|(_, end)| *end).max();
+    let elapsed = match (first, last) {
+        (Some(first), Some(last)) => last.saturating_duration_since(first),
+        _ => Duration::ZERO,
+    };
+    Ok(Timed {
+        n: SCALE_TASKS * n,
+        bytes: 0,
+        elapsed,
+    })
+}
+
+/// Copies `bytes` bytes ([`MEMCPY_CHUNK`] at a time, cycling over a [`MEMCPY_SOURCE`] buffer
+/// whose pages are touched before the timer starts) and times it.
+fn memcpy_bandwidth(bytes: u64) -> Timed {
+    let source: Vec<u8> = (0..MEMCPY_SOURCE).map(|i| (i % 251) as u8).collect();
+    let mut dest = vec![0u8; MEMCPY_CHUNK];
+    let mut copied = 0u64;
+    let start = Instant::now();
+    while copied < bytes {
+        for chunk in source.chunks_exact(MEMCPY_CHUNK) {
+            dest.copy_from_slice(std::hint::black_box(chunk));
+            std::hint::black_box(&mut dest);
+            copied += MEMCPY_CHUNK as u64;
+            if copied >= bytes {
+                break;
+            }
+        }
+    }
+    Timed {
+        n: copied / MEMCPY_CHUNK as u64,
+        bytes: copied,
+        elapsed: start.elapsed(),
+    }
 }
 
 fn tempfile_dir() -> anyhow::Result<tempfile::TempDir> {

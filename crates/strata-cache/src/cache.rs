@@ -92,6 +92,11 @@ pub struct CacheMetrics {
     pub cache_full: u64,
     /// Fills that failed (inner read error or no slot).
     pub fill_errors: u64,
+    /// Pages added by multi-block reads (scans) into free slots, without a fill or an eviction
+    /// (see [`CachedReader`](crate::CachedReader)'s `read_blocks`).
+    pub admitted: u64,
+    /// Fills that reused the buffer of the page they evicted instead of allocating one.
+    pub recycled: u64,
 }
 
 /// Largest number of mapping shards.
@@ -154,6 +159,18 @@ struct Clock {
     evictions: u64,
     pinned_waits: u64,
     cache_full: u64,
+    admitted: u64,
+    recycled: u64,
+    /// Incremented by every [`Inner::drop_file`]: an admission that sees it change between its
+    /// read and its insert admits nothing (the file may have been dropped meanwhile).
+    drops: u64,
+}
+
+/// A slot reserved for a fill, with the buffer of the page evicted for it (only this fill holds
+/// a handle to it, so the fill may overwrite it instead of allocating a new page).
+pub(crate) struct Reservation {
+    pub(crate) slot: u32,
+    pub(crate) recycled: Option<Block>,
 }
 
 /// What a read found in the mapping.
@@ -215,6 +232,9 @@ impl PageCache {
             evictions: 0,
             pinned_waits: 0,
             cache_full: 0,
+            admitted: 0,
+            recycled: 0,
+            drops: 0,
         };
         PageCache {
             inner: Arc::new(Inner {
@@ -277,11 +297,7 @@ impl Inner {
         match shard.map.get(&key) {
             Some(Entry::Ready { slot, block }) => {
                 shard.hits += 1;
-                if let Some(bit) = self.referenced.get(*slot as usize) {
-                    if !bit.load(Ordering::Relaxed) {
-                        bit.store(true, Ordering::Relaxed);
-                    }
-                }
+                self.reference(*slot);
                 Lookup::Hit(block.clone())
             }
             Some(Entry::Filling { rx, .. }) => {
@@ -301,9 +317,9 @@ impl Inner {
 
     /// Reserves a slot for a fill, evicting an unpinned page by CLOCK; waits (bounded by
     /// `pinned_wait`) while every slot is pinned or reserved.
-    pub(crate) async fn reserve_slot(&self) -> Result<u32, Error> {
-        if let Some(slot) = self.try_reserve() {
-            return Ok(slot);
+    pub(crate) async fn reserve_slot(&self) -> Result<Reservation, Error> {
+        if let Some(reservation) = self.try_reserve() {
+            return Ok(reservation);
         }
         let start = Instant::now();
         let deadline = start.checked_add(self.pinned_wait);
@@ -324,19 +340,22 @@ impl Inner {
                 self.timer.delay(wake).await;
             }
             backoff = (backoff * 2).min(MAX_BACKOFF);
-            if let Some(slot) = self.try_reserve() {
-                return Ok(slot);
+            if let Some(reservation) = self.try_reserve() {
+                return Ok(reservation);
             }
         }
     }
 
     /// One CLOCK sweep (at most two turns of the hand) under the clock lock.
-    fn try_reserve(&self) -> Option<u32> {
+    fn try_reserve(&self) -> Option<Reservation> {
         let mut guard = self.lock_clock();
         let clock = &mut *guard;
         if let Some(slot) = clock.free.pop() {
             set_owner(&mut clock.owners, slot, Owner::Reserved);
-            return Some(slot);
+            return Some(Reservation {
+                slot,
+                recycled: None,
+            });
         }
         let n_slots = clock.owners.len();
         for _ in 0..2 * n_slots {
@@ -358,13 +377,19 @@ impl Inner {
                     if *slot as usize == idx && Block::handle_count(block) == 1
             );
             if evictable {
-                shard.map.remove(&key);
+                // The entry held the only handle (checked above, under this lock), so after
+                // removing it this fill holds the page's only handle: its buffer can be reused.
+                let recycled = match shard.map.remove(&key) {
+                    Some(Entry::Ready { block, .. }) => Some(block),
+                    _ => None,
+                };
                 drop(shard);
                 let slot = idx as u32;
                 set_owner(&mut clock.owners, slot, Owner::Reserved);
                 clock.resident -= 1;
                 clock.evictions += 1;
-                return Some(slot);
+                clock.recycled += u64::from(recycled.is_some());
+                return Some(Reservation { slot, recycled });
             }
         }
         None
@@ -422,9 +447,86 @@ impl Inner {
         }
     }
 
+    /// A hit or nothing: the ready page of `key` (counted as a hit), never a fill or a wait.
+    pub(crate) fn get_ready(&self, key: PageKey) -> Option<Block> {
+        let mut guard = self.lock_shard(key);
+        let shard = &mut *guard;
+        match shard.map.get(&key) {
+            Some(Entry::Ready { slot, block }) => {
+                shard.hits += 1;
+                self.reference(*slot);
+                Some(block.clone())
+            }
+            _ => None,
+        }
+    }
+
+    /// The drop counter, read before an admission's inner read (see [`Inner::admit`]).
+    pub(crate) fn drops(&self) -> u64 {
+        self.lock_clock().drops
+    }
+
+    /// Whether the free slots could hold `n_blocks` pages now (admission's first test).
+    pub(crate) fn has_free(&self, n_blocks: u64) -> bool {
+        self.lock_clock().free.len() as u64 >= n_blocks
+    }
+
+    /// Adds `pages` (blocks `first..` of `file_id`, read by a multi-block read that started
+    /// when the drop counter was `drops`) into free slots: only while at least `needed` slots
+    /// are free, only pages not in the mapping already, and nothing at all if a file was dropped
+    /// since. Never evicts. Returns the number admitted.
+    pub(crate) fn admit(
+        &self,
+        file_id: FileId,
+        first: BlockNo,
+        pages: Vec<Block>,
+        needed: u64,
+        drops: u64,
+    ) -> u64 {
+        let mut guard = self.lock_clock();
+        let clock = &mut *guard;
+        if clock.drops != drops || (clock.free.len() as u64) < needed {
+            return 0;
+        }
+        let mut admitted = 0;
+        for (blkno, block) in (first.0..).zip(pages) {
+            let key = PageKey {
+                file_id,
+                blkno: BlockNo(blkno),
+            };
+            let Some(slot) = clock.free.pop() else { break };
+            let mut shard = self.lock_shard(key);
+            if shard.map.contains_key(&key) {
+                drop(shard);
+                clock.free.push(slot);
+                continue;
+            }
+            shard.map.insert(key, Entry::Ready { slot, block });
+            drop(shard);
+            if let Some(bit) = self.referenced.get(slot as usize) {
+                bit.store(false, Ordering::Relaxed);
+            }
+            set_owner(&mut clock.owners, slot, Owner::Page(key));
+            clock.resident += 1;
+            admitted += 1;
+        }
+        clock.admitted += admitted;
+        admitted
+    }
+
+    /// Sets `slot`'s CLOCK reference bit (a load first, so a hot page's bit is not rewritten).
+    fn reference(&self, slot: u32) {
+        if let Some(bit) = self.referenced.get(slot as usize) {
+            if !bit.load(Ordering::Relaxed) {
+                bit.store(true, Ordering::Relaxed);
+            }
+        }
+    }
+
     fn drop_file(&self, id: FileId) {
         let mut guard = self.lock_clock();
         let clock = &mut *guard;
+        clock.drops += 1;
         for shard in self.shards.iter() {
             let mut shard = lock(shard);
             let Shard {
@@ -456,6 +558,8 @@ impl Inner {
             resident: clock.resident,
             pinned_waits: clock.pinned_waits,
             cache_full: clock.cache_full,
+            admitted: clock.admitted,
+            recycled: clock.recycled,
             ..CacheMetrics::default()
         };
         for shard in self.shards.iter() {

@@ -41,7 +41,11 @@
 //! holds none.
 //!
 //! **Hit.** Lock the key's shard, find `Ready`, clone the `Block` (one atomic increment), bump the
-//! hit count and set the slot's reference bit, unlock. Nothing else.
+//! hit count and set the slot's reference bit if it is clear, unlock. Nothing else: no clock
+//! lock, no channel, no allocation. The shard lock is one of up to 64 (chosen by the key's hash),
+//! so readers of different pages rarely meet on one; a profile of warm lookups puts the hit's
+//! time in the two cache-line fetches it cannot avoid (the map's bucket, the page's reference
+//! count), not in the lock.
 //!
 //! **What a guard allows.** The returned `Block` *is* the read guard: it keeps the page's bytes
 //! alive and immutable for as long as it is held, and pins the slot — CLOCK never evicts a page
@@ -56,8 +60,10 @@
 //! read per page however many tasks miss it at once). The filler, holding no lock:
 //! 1. reserves a slot: takes the free list's head, or sweeps the CLOCK hand under the clock lock,
 //!    clearing set reference bits (second chance) and evicting the first unreferenced, unpinned
-//!    page (taking that page's shard lock to check and remove it);
-//! 2. reads the block from the inner reader;
+//!    page (taking that page's shard lock to check and remove it); the evicted page's buffer
+//!    goes with the reservation, since the fill now holds its only handle;
+//! 2. reads the block from the inner reader: into the evicted page's buffer (`read_blocks`, no
+//!    allocation, zeroing or free), or as a new block when the slot was free;
 //! 3. under clock then shard lock, replaces its own `Filling` entry (recognised by a fill id) with
 //!    `Ready` and records the slot's owner; then publishes the block to its waiters.
 //!
@@ -80,13 +86,22 @@
 //! `Filling` entry and frees the slot; dropping the `watch` sender wakes the waiters, which start
 //! over (one becomes the new filler).
 //!
+//! **Runs.** A multi-block `read_blocks` (a scan) takes no `Filling` entry and never waits: it
+//! copies its leading ready pages (hits), reads the rest from the inner reader in one I/O, and
+//! then, holding no lock across that read, *admits* those pages: under the clock lock, and each
+//! page's shard lock in turn, it puts each page not in the mapping into a free slot as `Ready`.
+//! It admits nothing unless the free slots could hold every block from the run to the end of the
+//! file (so a scan never evicts and never fills a cache too small for the file), and nothing if
+//! any `drop_file` ran since before its read (a counter under the clock lock), so a dropped file
+//! gets no page back from a run that was in flight.
+//!
 //! **Dropped file.** [`PageCache::drop_file`] (also run by `CachedReader`'s `Drop`) removes every
 //! entry of the file, ready or filling, under the clock lock and each shard lock in turn. A fill
 //! in flight for it finds its entry gone and does not publish its page to the mapping. File ids
 //! come from a per-cache counter and are never reused, so no later reader can see a stale page.
 //!
-//! **Why no loom model.** The state machine (free / reserved / ready, filling / ready) changes only
-//! under mutexes. The atomics are a counter (`fetch_add`, only uniqueness matters) and the CLOCK
+//! **Why no loom model.** The state machine (free / reserved / ready, filling / ready, free /
+//! admitted ready) changes only under mutexes. The atomics are a counter (`fetch_add`, only uniqueness matters) and the CLOCK
 //! reference bits, which are hints: a lost or stale bit changes which page is evicted, never
 //! whether a pinned page may be (that is decided under the shard lock). With no lock-free
 //! protocol there is nothing for loom to explore that the mutexes do not already serialise; the

@@ -12,16 +12,20 @@ use std::fmt;
 use strata_blob::{Block, BlockNo, BlockReader, Corruption, Error, PAGE_SIZE};
 use tokio::sync::watch;
 
-use crate::cache::{FileId, Inner, Lookup, PageCache, PageKey};
+use crate::cache::{FileId, Inner, Lookup, PageCache, PageKey, Reservation};
 use crate::fill::{FillFailure, FillOutcome};
 
 /// A [`BlockReader`] whose single-block reads go through a [`PageCache`]; made by
 /// [`PageCache::wrap`].
 ///
-/// [`read_blocks`](BlockReader::read_blocks) of more than one block bypasses the cache and reads
-/// the inner source directly (one I/O for the run, as scans want, without flushing the cache);
-/// a one-block `read_blocks` goes through the cache. Blocks are immutable, so both paths see the
-/// same bytes.
+/// [`read_blocks`](BlockReader::read_blocks) of one block goes through the cache. A run of more
+/// blocks (a scan) copies its leading blocks from the cache while they are there and reads the
+/// rest from the inner source in one I/O; those pages are then *admitted* into free slots, but
+/// only if the cache's free slots could hold every block from there to the end of the file. So a
+/// scan of a file that fits warms the cache for the point reads after it (as a scan through
+/// Neon's page cache does), and a scan of a file that does not fit leaves the cache as it was:
+/// a run never evicts, never waits for a slot, and never takes the last free slots of a cache
+/// too small for the file. Blocks are immutable, so every path sees the same bytes.
 pub struct CachedReader<R> {
     cache: PageCache,
     file_id: FileId,
@@ -99,22 +103,18 @@ impl<R: BlockReader> CachedReader<R> {
             tx: Some(tx),
             slot: None,
         };
-        match cache.reserve_slot().await {
-            Ok(slot) => guard.slot = Some(slot),
+        let recycled = match cache.reserve_slot().await {
+            Ok(Reservation { slot, recycled }) => {
+                guard.slot = Some(slot);
+                recycled
+            }
             Err(err) => {
                 guard.finish(Err(&err));
                 return Err(err);
             }
-        }
-        match self.inner.read_block(key.blkno).await {
+        };
+        match self.read_page(key.blkno, recycled).await {
             Ok(block) => {
-                // The cache must hold the only handle besides its readers' (pinning is
-                // `handle_count > 1`): copy a block the source keeps, as `MemBlockReader` does.
-                let block = if Block::handle_count(&block) > 1 {
-                    Block::from_array(&block)
-                } else {
-                    block
-                };
                 guard.finish(Ok(&block));
                 Ok(block)
             }
@@ -123,6 +123,65 @@ impl<R: BlockReader> CachedReader<R> {
                 Err(err)
             }
         }
+    }
+}
+
+impl<R: BlockReader> CachedReader<R> {
+    /// Reads block `blkno` from the inner reader into a page only the cache holds: into
+    /// `recycled` (an evicted page's buffer, this fill's alone) when there is one, saving an
+    /// allocation, its zeroing and a free; otherwise a block of the source's own.
+    async fn read_page(&self, blkno: BlockNo, recycled: Option<Block>) -> Result<Block, Error> {
+        if let Some(mut block) = recycled {
+            if let Some(buf) = block.get_mut() {
+                self.inner.read_blocks(blkno, &mut buf[..]).await?;
+                return Ok(block);
+            }
+        }
+        let block = self.inner.read_block(blkno).await?;
+        // The cache must hold the only handle besides its readers' (pinning is
+        // `handle_count > 1`): copy a block the source keeps, as `MemBlockReader` does.
+        Ok(if Block::handle_count(&block) > 1 {
+            Block::from_array(&block)
+        } else {
+            block
+        })
+    }
+
+    /// A multi-block read: the leading blocks the cache holds are copied from it; the rest is
+    /// read from the inner reader in one I/O and then admitted into free slots when the cache
+    /// could hold the rest of the file (see [`CachedReader`]).
+    async fn read_run(&self, first: BlockNo, buf: &mut [u8]) -> Result<(), Error> {
+        let cache: &Inner = &self.cache.inner;
+        let mut from_cache = 0;
+        for (blkno, chunk) in (first.0..).zip(buf.chunks_exact_mut(PAGE_SIZE)) {
+            let key = PageKey {
+                file_id: self.file_id,
+                blkno: BlockNo(blkno),
+            };
+            let Some(block) = cache.get_ready(key) else {
+                break;
+            };
+            chunk.copy_from_slice(&block[..]);
+            from_cache += PAGE_SIZE;
+        }
+        let Some(rest) = buf.get_mut(from_cache..).filter(|rest| !rest.is_empty()) else {
+            return Ok(());
+        };
+        // `from_cache` blocks were found, so the block number does not overflow.
+        let rest_first = BlockNo(first.0 + (from_cache / PAGE_SIZE) as u32);
+        let needed = u64::from(self.inner.n_blocks().saturating_sub(rest_first.0));
+        if !cache.has_free(needed) {
+            return self.inner.read_blocks(rest_first, rest).await;
+        }
+        let drops = cache.drops();
+        self.inner.read_blocks(rest_first, rest).await?;
+        let pages: Vec<Block> = rest
+            .chunks_exact(PAGE_SIZE)
+            .filter_map(|chunk| <&[u8; PAGE_SIZE]>::try_from(chunk).ok())
+            .map(Block::from_array)
+            .collect();
+        cache.admit(self.file_id, rest_first, pages, needed, drops);
+        Ok(())
     }
 }
 
@@ -189,6 +248,8 @@ impl<R: BlockReader> BlockReader for CachedReader<R> {
             let block = self.read_cached(first).await?;
             buf.copy_from_slice(&block[..]);
             Ok(())
+        } else if buf.len() % PAGE_SIZE == 0 {
+            self.read_run(first, buf).await
         } else {
             self.inner.read_blocks(first, buf).await
         }

@@ -517,6 +517,135 @@ async fn read_blocks_caches_one_block_and_bypasses_runs() {
 }
 
 #[tokio::test]
+async fn runs_warm_a_cache_the_file_fits_and_are_then_served_from_it() {
+    let src = TestReader::new(8);
+    let cache = PageCache::new(16);
+    let reader = cache.wrap(src.clone());
+    // Block 0 is cached first: the run copies it and reads only blocks 1..8 from the source.
+    reader.read_block(BlockNo(0)).await.unwrap();
+    let mut run = vec![0u8; 8 * PAGE_SIZE];
+    reader.read_blocks(BlockNo(0), &mut run).await.unwrap();
+    for (idx, chunk) in run.chunks(PAGE_SIZE).enumerate() {
+        assert_eq!(chunk, &src.expected(idx as u32)[..]);
+        assert_eq!(src.reads(idx as u32), 1, "block {idx} read once");
+    }
+    let m = cache.metrics();
+    assert_eq!((m.misses, m.hits, m.admitted, m.resident), (1, 1, 7, 8));
+    // Point reads and a second scan are now hits: the source sees no read.
+    let block = reader.read_block(BlockNo(5)).await.unwrap();
+    assert_eq!(block[..], src.expected(5)[..]);
+    run.fill(0);
+    reader
+        .read_blocks(BlockNo(2), &mut run[..3 * PAGE_SIZE])
+        .await
+        .unwrap();
+    for (idx, chunk) in run[..3 * PAGE_SIZE].chunks(PAGE_SIZE).enumerate() {
+        assert_eq!(chunk, &src.expected(2 + idx as u32)[..]);
+    }
+    assert_eq!(src.total_reads(), 8);
+    let m = cache.metrics();
+    assert_eq!((m.hits, m.misses, m.evictions), (5, 1, 0));
+}
+
+#[tokio::test]
+async fn runs_never_evict_nor_fill_a_cache_too_small_for_the_file() {
+    let src = TestReader::new(8);
+    let cache = PageCache::new(6);
+    let reader = cache.wrap(src.clone());
+    let mut run = vec![0u8; 2 * PAGE_SIZE];
+    // From block 0, 8 blocks remain but only 6 slots are free: nothing is admitted.
+    reader.read_blocks(BlockNo(0), &mut run).await.unwrap();
+    assert_eq!(cache.metrics().resident, 0);
+    // From block 2, the 6 remaining blocks fit the 6 free slots: the run is admitted.
+    reader.read_blocks(BlockNo(2), &mut run).await.unwrap();
+    assert_eq!(run[..PAGE_SIZE], src.expected(2)[..]);
+    let m = cache.metrics();
+    assert_eq!((m.admitted, m.resident), (2, 2));
+    // From block 1 (not cached), 7 blocks remain and 4 slots are free: the whole run is read
+    // from the source and nothing is admitted, nothing evicted.
+    let mut run = vec![0u8; 3 * PAGE_SIZE];
+    reader.read_blocks(BlockNo(1), &mut run).await.unwrap();
+    for (idx, chunk) in run.chunks(PAGE_SIZE).enumerate() {
+        assert_eq!(chunk, &src.expected(1 + idx as u32)[..]);
+    }
+    assert_eq!((src.reads(1), src.reads(2), src.reads(3)), (2, 2, 2));
+    let m = cache.metrics();
+    assert_eq!((m.admitted, m.resident, m.evictions, m.hits), (2, 2, 0, 0));
+    // From block 2: blocks 2 and 3 are copied from the cache, blocks 4 and 5 read, and since
+    // the 4 blocks left from block 4 fit the 4 free slots, admitted.
+    let mut run = vec![0u8; 4 * PAGE_SIZE];
+    reader.read_blocks(BlockNo(2), &mut run).await.unwrap();
+    for (idx, chunk) in run.chunks(PAGE_SIZE).enumerate() {
+        assert_eq!(chunk, &src.expected(2 + idx as u32)[..]);
+    }
+    assert_eq!((src.reads(2), src.reads(4)), (2, 1));
+    let m = cache.metrics();
+    assert_eq!((m.admitted, m.resident, m.evictions, m.hits), (4, 4, 0, 2));
+}
+
+#[tokio::test]
+async fn a_run_in_flight_when_its_file_is_dropped_admits_nothing() {
+    let src = TestReader::gated(4);
+    let cache = PageCache::new(8);
+    let reader = Arc::new(cache.wrap(src.clone()));
+    let task = tokio::spawn({
+        let reader = Arc::clone(&reader);
+        async move {
+            let mut run = vec![0u8; 2 * PAGE_SIZE];
+            reader.read_blocks(BlockNo(0), &mut run).await.map(|()| run)
+        }
+    });
+    until("run in flight", || src.started() == 1).await;
+    cache.drop_file(reader.file_id());
+    src.open_gate(2);
+    let run = task.await.unwrap().unwrap();
+    assert_eq!(run[PAGE_SIZE..], src.expected(1)[..]);
+    let m = cache.metrics();
+    assert_eq!(
+        (m.admitted, m.resident),
+        (0, 0),
+        "the dropped file gets no pages"
+    );
+}
+
+#[tokio::test]
+async fn a_fill_reuses_the_buffer_of_the_page_it_evicts_never_a_held_one() {
+    let src = TestReader::new(8);
+    let cache = PageCache::new(2);
+    let reader = cache.wrap(src.clone());
+    let held = reader.read_block(BlockNo(0)).await.unwrap();
+    drop(reader.read_block(BlockNo(1)).await.unwrap());
+    // Block 0 is pinned by `held`: block 2 takes block 1's slot and its buffer.
+    let two = reader.read_block(BlockNo(2)).await.unwrap();
+    assert_eq!(two[..], src.expected(2)[..]);
+    assert_eq!(
+        held[..],
+        src.expected(0)[..],
+        "a held page is never overwritten"
+    );
+    let m = cache.metrics();
+    assert_eq!((m.evictions, m.recycled), (1, 1));
+    drop(two);
+    for blkno in 3..8 {
+        let block = reader.read_block(BlockNo(blkno)).await.unwrap();
+        assert_eq!(block[..], src.expected(blkno)[..]);
+        assert_eq!(held[..], src.expected(0)[..]);
+    }
+    let m = cache.metrics();
+    assert_eq!((m.evictions, m.recycled, m.resident), (6, 6, 2));
+    // A failed read into a recycled buffer publishes nothing; the next read retries.
+    src.fail_next(Fail::Io(io::ErrorKind::UnexpectedEof));
+    assert!(matches!(
+        reader.read_block(BlockNo(1)).await,
+        Err(Error::Io(e)) if e.kind() == io::ErrorKind::UnexpectedEof
+    ));
+    assert_eq!(
+        reader.read_block(BlockNo(1)).await.unwrap()[..],
+        src.expected(1)[..]
+    );
+}
+
+#[tokio::test]
 async fn default_options_and_clamped_slots() {
     let opts = PageCacheOptions::default();
     assert!(opts.n_slots >= 1 && opts.pinned_wait > Duration::ZERO);

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use strata_blob::{Block, BlockNo, BlockReader, Error};
 use tokio::sync::watch;
 
-use crate::fill::FillOutcome;
+use crate::fill::{FillOutcome, FillWaiters};
 use crate::reader::CachedReader;
 use crate::timer::Timer;
 
@@ -131,7 +131,7 @@ enum Entry {
     },
     Filling {
         fill_id: u64,
-        rx: watch::Receiver<Option<FillOutcome>>,
+        waiters: Arc<FillWaiters>,
     },
 }
 
@@ -181,7 +181,7 @@ pub(crate) enum Lookup {
     /// This task must fill the page (its `Filling` entry is in place).
     Fill {
         fill_id: u64,
-        tx: watch::Sender<Option<FillOutcome>>,
+        waiters: Arc<FillWaiters>,
     },
 }
 
@@ -300,17 +300,21 @@ impl Inner {
                 self.reference(*slot);
                 Lookup::Hit(block.clone())
             }
-            Some(Entry::Filling { rx, .. }) => {
+            Some(Entry::Filling { waiters, .. }) => {
                 shard.waits += 1;
-                Lookup::Wait(rx.clone())
+                Lookup::Wait(waiters.subscribe())
             }
             None => {
                 let fill_id = self.next_fill_id.fetch_add(1, Ordering::Relaxed);
-                let (tx, rx) = watch::channel(None);
-                shard.map.insert(key, Entry::Filling { fill_id, rx });
+                let waiters = Arc::new(FillWaiters::default());
+                let entry = Entry::Filling {
+                    fill_id,
+                    waiters: Arc::clone(&waiters),
+                };
+                shard.map.insert(key, entry);
                 shard.misses += 1;
                 shard.fills_in_flight += 1;
-                Lookup::Fill { fill_id, tx }
+                Lookup::Fill { fill_id, waiters }
             }
         }
     }

@@ -29,12 +29,13 @@
 //! **State.** A *slot* is a unit of the cache's budget: `n_slots` pages, ready or being filled.
 //! The *mapping* from `(FileId, BlockNo)` to an entry is split into shards (a power of two, up to
 //! 64, chosen by a hash of the key), each a `std::sync::Mutex` around a hash map. An entry is
-//! `Ready { slot, block }` or `Filling` (a fill in flight, with a `tokio::sync::watch` receiver
-//! its waiters clone). The *clock* is one `Mutex` holding the CLOCK hand, each slot's owner
+//! `Ready { slot, block }` or `Filling` (a fill in flight, with its waiter list: a
+//! `tokio::sync::watch` channel made by the first task that waits, none while nobody does). The *clock* is one `Mutex` holding the CLOCK hand, each slot's owner
 //! (free, reserved by a fill, or the page it holds), the free list and eviction counters. Each
 //! slot also has a reference bit, an `AtomicBool` outside any lock.
 //!
-//! **Locks and their order.** Only two kinds: the clock lock and the shard locks. A thread holds
+//! **Locks and their order.** Two kinds: the clock lock and the shard locks (plus a fill's waiter
+//! list lock, a leaf taken for a moment under a shard lock or under none, see `fill.rs`). A thread holds
 //! at most one shard lock at a time, and takes the clock lock only when holding no shard lock
 //! (order: clock, then shard). No lock is held across an `.await`, and no foreign code (the inner
 //! reader, wakers) runs under a lock. So no lock can deadlock, and a task cancelled at any await
@@ -56,8 +57,9 @@
 //! by [`PageCache::drop_file`] (theirs to drop).
 //!
 //! **Miss.** Under the shard lock, insert `Filling` and become the filler; later readers of the
-//! same page find `Filling`, clone its receiver, unlock and await it (single-flight: one inner
-//! read per page however many tasks miss it at once). The filler, holding no lock:
+//! same page find `Filling`, subscribe to its channel (the first one makes it), unlock and await
+//! it (single-flight: one inner read per page however many tasks miss it at once). A miss nobody
+//! waits for makes no channel and wakes nobody. The filler, holding no lock:
 //! 1. reserves a slot: takes the free list's head, or sweeps the CLOCK hand under the clock lock,
 //!    clearing set reference bits (second chance) and evicting the first unreferenced, unpinned
 //!    page (taking that page's shard lock to check and remove it); the evicted page's buffer
@@ -65,7 +67,9 @@
 //! 2. reads the block from the inner reader: into the evicted page's buffer (`read_blocks`, no
 //!    allocation, zeroing or free), or as a new block when the slot was free;
 //! 3. under clock then shard lock, replaces its own `Filling` entry (recognised by a fill id) with
-//!    `Ready` and records the slot's owner; then publishes the block to its waiters.
+//!    `Ready` and records the slot's owner; then, holding no lock, publishes the block on the
+//!    waiters' channel if one was made (every waiter subscribed under the shard lock, before
+//!    step 3 took it).
 //!
 //! **Every slot pinned.** If a sweep finds no evictable slot, the filler retries with growing
 //! back-off (100 µs to 10 ms) until [`PageCacheOptions::pinned_wait`] has passed, then fails with

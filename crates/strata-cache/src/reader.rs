@@ -8,12 +8,13 @@
 //! * Dropping a `CachedReader` forgets its pages ([`PageCache::drop_file`]).
 
 use std::fmt;
+use std::sync::Arc;
 
 use strata_blob::{Block, BlockNo, BlockReader, Corruption, Error, PAGE_SIZE};
 use tokio::sync::watch;
 
 use crate::cache::{FileId, Inner, Lookup, PageCache, PageKey, Reservation};
-use crate::fill::{FillFailure, FillOutcome};
+use crate::fill::{FillFailure, FillOutcome, FillWaiters};
 
 /// A [`BlockReader`] whose single-block reads go through a [`PageCache`]; made by
 /// [`PageCache::wrap`].
@@ -73,7 +74,9 @@ impl<R: BlockReader> CachedReader<R> {
             let rx = match cache.lookup(key) {
                 Lookup::Hit(block) => return Ok(block),
                 Lookup::Wait(rx) => rx,
-                Lookup::Fill { fill_id, tx } => return self.fill(cache, key, fill_id, tx).await,
+                Lookup::Fill { fill_id, waiters } => {
+                    return self.fill(cache, key, fill_id, waiters).await;
+                }
             };
             match wait_for_fill(rx).await {
                 Some(Ok(block)) => return Ok(block),
@@ -94,13 +97,13 @@ impl<R: BlockReader> CachedReader<R> {
         cache: &Inner,
         key: PageKey,
         fill_id: u64,
-        tx: watch::Sender<Option<FillOutcome>>,
+        waiters: Arc<FillWaiters>,
     ) -> Result<Block, Error> {
         let mut guard = FillGuard {
             cache,
             key,
             fill_id,
-            tx: Some(tx),
+            waiters: Some(waiters),
             slot: None,
         };
         let recycled = match cache.reserve_slot().await {
@@ -200,13 +203,16 @@ struct FillGuard<'a> {
     cache: &'a Inner,
     key: PageKey,
     fill_id: u64,
-    tx: Option<watch::Sender<Option<FillOutcome>>>,
+    /// `None` once the fill has finished.
+    waiters: Option<Arc<FillWaiters>>,
     slot: Option<u32>,
 }
 
 impl FillGuard<'_> {
     fn finish(&mut self, outcome: Result<&Block, &Error>) {
-        let Some(tx) = self.tx.take() else { return };
+        let Some(waiters) = self.waiters.take() else {
+            return;
+        };
         self.cache.finish_fill(
             self.key,
             self.fill_id,
@@ -215,21 +221,26 @@ impl FillGuard<'_> {
             outcome.is_err(),
         );
         // Published after the mapping: a waiter that wakes and reads again finds the page
-        // (or no entry, after a failure) rather than the finished fill.
-        tx.send_replace(Some(match outcome {
-            Ok(block) => Ok(block.clone()),
-            Err(err) => Err(FillFailure::of(err)),
-        }));
+        // (or no entry, after a failure) rather than the finished fill. Every waiter subscribed
+        // under the shard lock before `finish_fill` took it, so none is missed; with no waiter
+        // there is no channel and nothing to wake.
+        if let Some(tx) = waiters.take() {
+            tx.send_replace(Some(match outcome {
+                Ok(block) => Ok(block.clone()),
+                Err(err) => Err(FillFailure::of(err)),
+            }));
+        }
     }
 }
 
 impl Drop for FillGuard<'_> {
     fn drop(&mut self) {
-        if self.tx.is_some() {
-            // Cancelled mid-fill: nothing is published; dropping the sender wakes the waiters,
-            // which start over.
+        if let Some(waiters) = self.waiters.take() {
+            // Cancelled mid-fill: nothing is published; dropping the sender (after the entry is
+            // gone) wakes the waiters, which start over.
             self.cache
                 .finish_fill(self.key, self.fill_id, self.slot, None, false);
+            drop(waiters.take());
         }
     }
 }

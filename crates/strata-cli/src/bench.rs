@@ -12,6 +12,12 @@
 //!   worker threads sharing the layer and its cache, each task `lookups` reads in its own random order
 //!   (streams `LOOKUP + 1` and `LOOKUP + 2`), counted together over the wall time of both;
 //!   `lookup_warm_scale_2task` is that over `lookup_warm_per_s` (2.0 is perfect scaling).
+//! * `lookup_warm_cpu_us_per_lookup` and `lookup_warm_2task_cpu_us_per_lookup`: the on-CPU time
+//!   of the lookup threads per lookup (`/proc/thread-self/schedstat`), and
+//!   `lookup_warm_scale_2task_cpu`, twice the first over the second: the scaling two tasks reach
+//!   when each has a core to itself. Unlike the wall-clock figures these hold on a machine whose
+//!   cores other jobs share (contention between the two tasks still raises the CPU time); they
+//!   are left out where schedstat is not available.
 //! * `memcpy_mb_per_s`: `copy_from_slice` of as many bytes as the warm scan read, 8 KiB at a
 //!   time out of a source larger than any cache of this machine, in the same run, so the warm
 //!   scan can be quoted against the memory bandwidth it competes with
@@ -32,6 +38,7 @@ use crate::ops::{self, LOOKUP_STREAM, Timed, WARMUP_STREAM};
 use crate::progress;
 
 /// One reported figure.
+#[derive(Clone, Copy)]
 struct Figure {
     name: &'static str,
     value: f64,
@@ -82,8 +89,9 @@ pub async fn run(
 
     let n = lookups;
     let n_warmup = n / 10;
-    let lookup_warm = lookups_after_warmup(&warm, &params, n_warmup, n, "lookups warm").await?;
-    let lookup_warm_2task = lookups_two_tasks(&warm, params, n)?;
+    let (lookup_warm, cpu_warm) =
+        lookups_after_warmup(&warm, &params, n_warmup, n, "lookups warm").await?;
+    let (lookup_warm_2task, cpu_2task) = lookups_two_tasks(&warm, params, n)?;
     let bar = progress::bar(n, "get latest");
     let get_latest = ops::get_latest(&warm.layer, &params, n, LOOKUP_STREAM, &bar).await?;
     bar.finish_and_clear();
@@ -93,7 +101,8 @@ pub async fn run(
     drop(warm);
 
     let cold = ops::LayerSession::open(&desc.path, (n_blocks / 8).max(1)).await?;
-    let lookup_cold = lookups_after_warmup(&cold, &params, n_warmup, n, "lookups cold").await?;
+    let (lookup_cold, _) =
+        lookups_after_warmup(&cold, &params, n_warmup, n, "lookups cold").await?;
     drop(cold);
     // Peak memory of the workload itself, before the memcpy buffers exist.
     let max_rss_mb = ops::max_rss_mb().unwrap_or(0.0);
@@ -141,6 +150,21 @@ pub async fn run(
         fig("vectored_mb_per_s", vectored.mb_per_s(), "MB/s", 1),
         fig("max_rss_mb", max_rss_mb, "MB", 1),
     ];
+    let mut figures = figures.to_vec();
+    if let (Some(one), Some(two)) = (cpu_warm, cpu_2task) {
+        let one = one.as_secs_f64() * 1e6 / n.max(1) as f64;
+        let two = two.as_secs_f64() * 1e6 / (SCALE_TASKS * n).max(1) as f64;
+        figures.extend([
+            fig("lookup_warm_cpu_us_per_lookup", one, "us", 3),
+            fig("lookup_warm_2task_cpu_us_per_lookup", two, "us", 3),
+            fig(
+                "lookup_warm_scale_2task_cpu",
+                SCALE_TASKS as f64 * one / two.max(1e-9),
+                "x",
+                2,
+            ),
+        ]);
+    }
     if json_out {
         let mut obj = serde_json::Map::new();
         obj.insert(
@@ -177,19 +201,24 @@ fn round(value: f64, decimals: usize) -> f64 {
     (value * scale).round() / scale
 }
 
-/// `n_warmup` untimed lookups from the warm-up stream, then `n` timed ones.
+/// `n_warmup` untimed lookups from the warm-up stream, then `n` timed ones; with the thread's
+/// on-CPU time over the timed ones.
 async fn lookups_after_warmup(
     session: &ops::LayerSession,
     params: &WorkloadParams,
     n_warmup: u64,
     n: u64,
     label: &'static str,
-) -> anyhow::Result<Timed> {
+) -> anyhow::Result<(Timed, Option<Duration>)> {
     let bar = progress::bar(n_warmup + n, label);
     ops::point_lookups(&session.layer, params, n_warmup, WARMUP_STREAM, &bar).await?;
+    let cpu_start = thread_cpu();
     let timed = ops::point_lookups(&session.layer, params, n, LOOKUP_STREAM, &bar).await?;
+    let cpu = cpu_start
+        .zip(thread_cpu())
+        .map(|(a, b)| b.saturating_sub(a));
     bar.finish_and_clear();
-    Ok(timed)
+    Ok((timed, cpu))
 }
 
 /// Worker threads (and tasks) of the scaling figure.
@@ -207,23 +236,30 @@ const MEMCPY_CHUNK: usize = strata_blob::PAGE_SIZE;
 /// Why not one multi-thread runtime: a warm lookup never suspends, so a work-stealing runtime
 /// may run both tasks on one worker, one after the other, and the figure would measure the
 /// scheduler instead of the cache.
+///
+/// Also returns the on-CPU time of the two threads over their lookups (see [`thread_cpu`]).
 fn lookups_two_tasks(
     session: &ops::LayerSession,
     params: WorkloadParams,
     n: u64,
-) -> anyhow::Result<Timed> {
+) -> anyhow::Result<(Timed, Option<Duration>)> {
     let bar = progress::bar(SCALE_TASKS * n, "lookups 2 tasks");
     let barrier = std::sync::Barrier::new(SCALE_TASKS as usize);
-    let task = |t: u64| -> anyhow::Result<(Instant, Instant)> {
+    let task = |t: u64| -> anyhow::Result<(Instant, Instant, Option<Duration>)> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .context("starting a worker runtime")?;
         barrier.wait();
+        let cpu_start = thread_cpu();
         let start = Instant::now();
         let stream = LOOKUP_STREAM.wrapping_add(t);
         runtime.block_on(ops::point_lookups(&session.layer, &params, n, stream, &bar))?;
-        Ok((start, Instant::now()))
+        let end = Instant::now();
+        let cpu = cpu_start
+            .zip(thread_cpu())
+            .map(|(a, b)| b.saturating_sub(a));
+        Ok((start, end, cpu))
     };
     let spans = std::thread::scope(|s| {
         let workers: Vec<_> = (1..=SCALE_TASKS)
@@ -238,17 +274,30 @@ fn lookups_two_tasks(
             .collect::<anyhow::Result<Vec<_>>>()
     })?;
     bar.finish_and_clear();
-    let first = spans.iter().map(|(start, _)| *start).min();
-    let last = spans.iter().map(|(_, end)| *end).max();
+    let first = spans.iter().map(|(start, _, _)| *start).min();
+    let last = spans.iter().map(|(_, end, _)| *end).max();
+    let cpu = spans
+        .iter()
+        .map(|(_, _, cpu)| *cpu)
+        .sum::<Option<Duration>>();
     let elapsed = match (first, last) {
         (Some(first), Some(last)) => last.saturating_duration_since(first),
         _ => Duration::ZERO,
     };
-    Ok(Timed {
+    let timed = Timed {
         n: SCALE_TASKS * n,
         bytes: 0,
         elapsed,
-    })
+    };
+    Ok((timed, cpu))
+}
+
+/// On-CPU time of the calling thread so far (the first field of `/proc/thread-self/schedstat`,
+/// in ns); `None` where the kernel does not provide it.
+fn thread_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: u64 = stat.split_whitespace().next()?.parse().ok()?;
+    (ns > 0).then(|| Duration::from_nanos(ns))
 }
 
 /// Copies `bytes` bytes ([`MEMCPY_CHUNK`] at a time, cycling over a [`MEMCPY_SOURCE`] buffer

@@ -296,9 +296,7 @@ impl Inner {
         let shard = &mut *guard;
         match shard.map.get(&key) {
             Some(Entry::Ready { slot, block }) => {
-                shard.hits += 1;
-                self.reference(*slot);
-                Lookup::Hit(block.clone())
+                Lookup::Hit(self.hit(&mut shard.hits, *slot, block))
             }
             Some(Entry::Filling { waiters, .. }) => {
                 shard.waits += 1;
@@ -456,11 +454,7 @@ impl Inner {
         let mut guard = self.lock_shard(key);
         let shard = &mut *guard;
         match shard.map.get(&key) {
-            Some(Entry::Ready { slot, block }) => {
-                shard.hits += 1;
-                self.reference(*slot);
-                Some(block.clone())
-            }
+            Some(Entry::Ready { slot, block }) => Some(self.hit(&mut shard.hits, *slot, block)),
             _ => None,
         }
     }
@@ -516,6 +510,13 @@ impl Inner {
         }
         clock.admitted += admitted;
         admitted
+    }
+
+    /// A hit on the ready page `block` in `slot` (its shard locked): counted, referenced, cloned.
+    fn hit(&self, hits: &mut u64, slot: u32, block: &Block) -> Block {
+        *hits += 1;
+        self.reference(slot);
+        block.clone()
     }
 
     /// Sets `slot`'s CLOCK reference bit (a load first, so a hot page's bit is not rewritten).

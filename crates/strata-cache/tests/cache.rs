@@ -516,6 +516,13 @@ async fn read_blocks_caches_one_block_and_bypasses_runs() {
     assert_eq!(reader.inner().n_blocks(), 8);
 }
 
+/// Checks that `run` holds the source's blocks from `first` on.
+fn assert_run(src: &TestReader, first: u32, run: &[u8]) {
+    for (blkno, chunk) in (first..).zip(run.chunks(PAGE_SIZE)) {
+        assert_eq!(chunk, &src.expected(blkno)[..], "block {blkno}");
+    }
+}
+
 #[tokio::test]
 async fn runs_warm_a_cache_the_file_fits_and_are_then_served_from_it() {
     let src = TestReader::new(8);
@@ -539,9 +546,7 @@ async fn runs_warm_a_cache_the_file_fits_and_are_then_served_from_it() {
         .read_blocks(BlockNo(2), &mut run[..3 * PAGE_SIZE])
         .await
         .unwrap();
-    for (idx, chunk) in run[..3 * PAGE_SIZE].chunks(PAGE_SIZE).enumerate() {
-        assert_eq!(chunk, &src.expected(2 + idx as u32)[..]);
-    }
+    assert_run(&src, 2, &run[..3 * PAGE_SIZE]);
     assert_eq!(src.total_reads(), 8);
     let m = cache.metrics();
     assert_eq!((m.hits, m.misses, m.evictions), (5, 1, 0));
@@ -565,9 +570,7 @@ async fn runs_never_evict_nor_fill_a_cache_too_small_for_the_file() {
     // from the source and nothing is admitted, nothing evicted.
     let mut run = vec![0u8; 3 * PAGE_SIZE];
     reader.read_blocks(BlockNo(1), &mut run).await.unwrap();
-    for (idx, chunk) in run.chunks(PAGE_SIZE).enumerate() {
-        assert_eq!(chunk, &src.expected(1 + idx as u32)[..]);
-    }
+    assert_run(&src, 1, &run);
     assert_eq!((src.reads(1), src.reads(2), src.reads(3)), (2, 2, 2));
     let m = cache.metrics();
     assert_eq!((m.admitted, m.resident, m.evictions, m.hits), (2, 2, 0, 0));
@@ -575,9 +578,7 @@ async fn runs_never_evict_nor_fill_a_cache_too_small_for_the_file() {
     // the 4 blocks left from block 4 fit the 4 free slots, admitted.
     let mut run = vec![0u8; 4 * PAGE_SIZE];
     reader.read_blocks(BlockNo(2), &mut run).await.unwrap();
-    for (idx, chunk) in run.chunks(PAGE_SIZE).enumerate() {
-        assert_eq!(chunk, &src.expected(2 + idx as u32)[..]);
-    }
+    assert_run(&src, 2, &run);
     assert_eq!((src.reads(2), src.reads(4)), (2, 1));
     let m = cache.metrics();
     assert_eq!((m.admitted, m.resident, m.evictions, m.hits), (4, 4, 0, 2));

@@ -293,11 +293,12 @@ fn lookups_two_tasks(
 }
 
 /// On-CPU time of the calling thread so far (the first field of `/proc/thread-self/schedstat`,
-/// in ns); `None` where the kernel does not provide it.
+/// in ns, as of the thread's last scheduler tick, so exact to a few ms over a whole phase);
+/// `None` where the kernel does not provide it.
 fn thread_cpu() -> Option<Duration> {
     let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
     let ns: u64 = stat.split_whitespace().next()?.parse().ok()?;
-    (ns > 0).then(|| Duration::from_nanos(ns))
+    Some(Duration::from_nanos(ns))
 }
 
 /// Copies `bytes` bytes ([`MEMCPY_CHUNK`] at a time, cycling over a [`MEMCPY_SOURCE`] buffer

@@ -2,7 +2,7 @@
 //! in every header mode. Reading must give a payload or a typed error, never panic or allocate
 //! more than the file holds (plus a 1 MiB decompression cap); the block-by-block reader, the
 //! run reader and the slice decoder must agree (`strata_blob::fuzz::blob_read` asserts that).
-//! The same function runs under proptest in `crates/strata-blob/tests/fuzz_blob_read.rs`.
+//! The same function runs under proptest in `crates/strata-blob/tests/it/fuzz_blob_read.rs`.
 //!
 //! Input layout: a fixed [`HEADER_LEN`]-byte [`Header`], then the file's bytes as they are.
 //! The file is not an `arbitrary` `Vec<u8>`: that spends a continuation byte per element, so

@@ -2,7 +2,7 @@
 //! key length 26, 18 or 4), optionally with out-of-order keys and oversized values, through
 //! `DiskBtreeBuilder` and back through `DiskBtreeReader`, compared with a `BTreeMap` model
 //! (`strata_btree::fuzzing::roundtrip`). The same function runs under proptest in
-//! `crates/strata-btree/tests/model.rs`.
+//! `crates/strata-btree/tests/it/model.rs`.
 
 #![no_main]
 

@@ -3,7 +3,7 @@
 //! corruption errors, never panic, hang or over-allocate; a file that verifies clean must read
 //! without errors, and its vectored lookups must equal its point lookups
 //! (`strata_delta::fuzzing::open_scan` checks that). The same function runs under proptest and
-//! over damaged golden files in `crates/strata-delta/tests/robustness.rs`.
+//! over damaged golden files in `crates/strata-delta/tests/it/robustness.rs`.
 
 #![no_main]
 

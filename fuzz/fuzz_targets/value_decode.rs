@@ -2,7 +2,7 @@
 //! Decoding must give a value or a typed error, never panic or allocate beyond the input; an
 //! accepted input must re-encode to exactly itself, decode the same zero-copy, and agree with
 //! the flag-only readers. The same checks run under proptest (`decode_then_encode_is_identity`
-//! in `crates/strata-delta/tests/value_props.rs`, which also compares with bincode).
+//! in `crates/strata-delta/tests/it/value_props.rs`, which also compares with bincode).
 
 #![no_main]
 

@@ -23,8 +23,9 @@ commands:
   ci [--no-fuzz]        fmt --check, clippy -D warnings, tests, docs -D warnings, tidy, benches
                         compile, then the fuzz smoke step: every target for 30 s, or for
                         STRATA_FUZZ_SMOKE_SECS (0 skips it); --no-fuzz always skips it
-  tidy                  crate edges against STYLE.md, `//!` headers, file-size cap, banned
-                        attributes and printing in library crates
+  tidy                  crate edges against STYLE.md and ARCHITECTURE.md's graph, unused
+                        dependencies, paths in docs/format.md, `//!` headers, file-size cap,
+                        banned attributes and printing in library crates
   fuzz [TARGET..] [--secs N] [--list]
                         run fuzz targets of fuzz/ (all when none is named) for N seconds each
                         (default 30); installs cargo-fuzz if missing; --list prints the targets

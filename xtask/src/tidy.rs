@@ -3,6 +3,9 @@
 //! fails if there is any.
 //!
 //! * [`edges`]: workspace crate edges against STYLE.md's table;
+//! * [`deps`]: every declared dependency is used by the code it is declared for;
+//! * [`docs`]: ARCHITECTURE.md's crate graph equals the edge table, and every path
+//!   docs/format.md names exists;
 //! * manifests: every workspace crate has `[lints] workspace = true`;
 //! * [`source`]: `//!` headers, the file-size cap, banned attributes, printing in libraries.
 //!
@@ -10,6 +13,8 @@
 //! ([`edges::check`], [`source::check_file`]) with unit tests.
 
 mod code;
+pub mod deps;
+pub mod docs;
 pub mod edges;
 pub mod source;
 
@@ -32,24 +37,23 @@ pub const SOURCE_DIRS: &[&str] = &[
 pub fn run(root: &Path) -> anyhow::Result<()> {
     let mut findings: Vec<String> = Vec::new();
 
-    let mut cmd = command::cargo();
-    cmd.args(["metadata", "--format-version", "1", "--no-deps"])
-        .current_dir(root);
-    let shown = command::display(&cmd);
-    eprintln!("$ {shown}");
-    let output = cmd
-        .output()
-        .with_context(|| format!("could not run `{shown}`"))?;
-    if !output.status.success() {
-        bail!(
-            "`{shown}` failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    let metadata = String::from_utf8(output.stdout).context("cargo metadata printed non-UTF-8")?;
+    let metadata = cargo_metadata(root, None)?;
     let packages = edges::parse_metadata(&metadata)?;
     findings.extend(edges::check(&packages).iter().map(ToString::to_string));
     findings.extend(check_manifests(&metadata, root)?);
+    // The fuzz crate is a workspace of its own: its dependencies are checked, not its edges.
+    let fuzz = if root.join(FUZZ_MANIFEST).exists() {
+        edges::parse_metadata(&cargo_metadata(root, Some(FUZZ_MANIFEST))?)?
+    } else {
+        Vec::new()
+    };
+    for pkg in packages.iter().chain(&fuzz) {
+        let dir = pkg.manifest_path.parent().unwrap_or(root);
+        let code = deps::Code::read(dir)?;
+        findings.extend(deps::check(pkg, &code).iter().map(ToString::to_string));
+    }
+    let crates: Vec<&str> = packages.iter().map(|p| p.name.as_str()).collect();
+    findings.extend(check_docs(root, &crates)?);
 
     let mut files = Vec::new();
     for dir in SOURCE_DIRS {
@@ -59,11 +63,9 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
     for path in &files {
         let src = std::fs::read_to_string(path).with_context(|| format!("{}", path.display()))?;
         let rel = path.strip_prefix(root).unwrap_or(path);
+        let shown = rel.display().to_string();
         for finding in source::check_file(rel, &src) {
-            findings.push(match finding.line {
-                0 => format!("{}: {}", rel.display(), finding.message),
-                line => format!("{}:{line}: {}", rel.display(), finding.message),
-            });
+            findings.push(located(&shown, &finding));
         }
     }
 
@@ -84,6 +86,53 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
         files.len()
     );
     Ok(())
+}
+
+/// The fuzz workspace's manifest, relative to the root.
+const FUZZ_MANIFEST: &str = "fuzz/Cargo.toml";
+
+/// `cargo metadata --no-deps` of the workspace at `root`, or of the one whose manifest is
+/// `manifest` (relative to `root`).
+fn cargo_metadata(root: &Path, manifest: Option<&str>) -> anyhow::Result<String> {
+    let mut cmd = command::cargo();
+    cmd.args(["metadata", "--format-version", "1", "--no-deps"])
+        .current_dir(root);
+    if let Some(manifest) = manifest {
+        cmd.args(["--manifest-path", manifest]);
+    }
+    let shown = command::display(&cmd);
+    eprintln!("$ {shown}");
+    let output = cmd
+        .output()
+        .with_context(|| format!("could not run `{shown}`"))?;
+    if !output.status.success() {
+        bail!(
+            "`{shown}` failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    String::from_utf8(output.stdout).context("cargo metadata printed non-UTF-8")
+}
+
+/// Findings of [`docs`] for ARCHITECTURE.md and docs/format.md, as `path:line: message`.
+fn check_docs(root: &Path, crates: &[&str]) -> anyhow::Result<Vec<String>> {
+    let read = |name: &str| {
+        std::fs::read_to_string(root.join(name)).with_context(|| format!("reading {name}"))
+    };
+    let graph = docs::check_graph(&read("ARCHITECTURE.md")?, edges::RULES);
+    let exists = |path: &Path| root.join(path).exists();
+    let paths = docs::check_paths(&read("docs/format.md")?, Path::new("docs"), &exists, crates);
+    let graph = graph.iter().map(|f| located("ARCHITECTURE.md", f));
+    let paths = paths.iter().map(|f| located("docs/format.md", f));
+    Ok(graph.chain(paths).collect())
+}
+
+/// `finding` as `path:line: message` (`path: message` for the file as a whole).
+fn located(path: &str, finding: &source::Finding) -> String {
+    match finding.line {
+        0 => format!("{path}: {}", finding.message),
+        line => format!("{path}:{line}: {}", finding.message),
+    }
 }
 
 /// Findings for workspace crates whose `Cargo.toml` does not inherit the workspace lints.
@@ -121,7 +170,7 @@ fn inherits_lints(manifest: &str) -> bool {
 }
 
 /// Appends every `.rs` file under `dir` (skipping `target` and hidden directories) to `out`.
-fn collect_rs_files(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+pub(crate) fn collect_rs_files(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
     if !dir.is_dir() {
         return Ok(());
     }

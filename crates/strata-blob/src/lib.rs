@@ -11,7 +11,8 @@
 //! * [`Fs`] / [`WriteFile`]: the filesystem surface writers use, real ([`StdFs`]) or with
 //!   faults injected ([`fault::FaultyFs`]).
 //!
-//! Readers are async (tokio) and take `&self`; writers are synchronous and single-owner.
+//! Readers are async and take `&self`, and need no particular runtime (the tests use tokio);
+//! writers are synchronous and single-owner.
 //!
 //! ```
 //! use strata_blob::{BlobWriter, BlockNo, BlockReader, MemBlockReader, PAGE_SIZE, read_blob_into};

@@ -2,7 +2,7 @@
 //!
 //! Invariant: every way the bytes of a tree can be wrong is a [`Corruption`] naming the index
 //! block (relative and absolute) and the rule it breaks ([`NodeProblem`], FORMAT.md section 9
-//! items 7–13); misuse by the caller (unsorted keys, oversized values, an empty tree) has its
+//! items 6 (node padding, `verify` only) to 13); misuse by the caller (unsorted keys, oversized values, an empty tree) has its
 //! own [`Error`] variants.
 
 use std::fmt;

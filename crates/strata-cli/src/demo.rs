@@ -1,9 +1,15 @@
 //! `strata demo`: the first command a newcomer runs. Writes the standard workload (WORKLOAD.md)
-//! into a fresh directory, verifies the file, runs point, vectored and scan reads against it and
+//! into a directory, verifies the file, runs point, vectored and scan reads against it and
 //! prints a short table, then where the file is and what to try next.
 //!
-//! Invariants: never overwrites anything (the directory is new, or empty when given); progress
-//! goes to stderr; every read is checked, so the figures are of correct reads.
+//! Where: `--dir DIR` (created if missing, refused unless empty), or by default one fixed
+//! directory, [`DEFAULT_DIR_NAME`] under the system temp dir, reused by every run: the previous
+//! demo's file is replaced, so repeated runs keep one file (~200 MB at the default size), not
+//! one more each time, and the file stays for the "Try next" commands.
+//!
+//! Invariants: removes nothing it did not write (in the default directory only layer and temp
+//! layer files, by name; anything else there makes the demo refuse to run); progress goes to
+//! stderr; every read is checked, so the figures are of correct reads.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -11,6 +17,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use strata_delta::WorkloadParams;
+use strata_key::name::classify;
 
 use crate::error::CheckFailed;
 use crate::ops::{self, LOOKUP_STREAM, WARMUP_STREAM};
@@ -20,14 +27,23 @@ use crate::progress;
 pub const DEFAULT_KEYS: u64 = 20_000;
 /// Timed point lookups of the demo (after a tenth as many warm-up reads).
 const DEMO_LOOKUPS: u64 = 50_000;
+/// The directory under the system temp dir that every run without `--dir` reuses.
+pub const DEFAULT_DIR_NAME: &str = "strata-demo";
 
 /// Runs the demo.
 pub async fn run(dir: Option<PathBuf>, keys: u64, out: &mut impl Write) -> anyhow::Result<()> {
     anyhow::ensure!(keys > 0, "--keys must be at least 1");
-    let dir = match dir {
-        Some(d) => prepare_dir(&d)?,
-        None => new_temp_dir()?,
+    let (dir, replaced) = match dir {
+        Some(d) => (prepare_dir(&d)?, 0),
+        None => reuse_default_dir(&std::env::temp_dir().join(DEFAULT_DIR_NAME))?,
     };
+    if replaced > 0 {
+        eprintln!(
+            "strata demo: removed {replaced} file(s) of an earlier demo from {}; pass \
+             --dir DIR to keep a run's file",
+            dir.display()
+        );
+    }
     let params = WorkloadParams {
         keys,
         ..WorkloadParams::default()
@@ -179,17 +195,41 @@ fn prepare_dir(dir: &Path) -> anyhow::Result<PathBuf> {
     Ok(dir.to_path_buf())
 }
 
-/// Creates the first free `strata-demo-<n>` under the system temp dir (`create_dir` fails on an
-/// existing one, so nothing is ever reused).
-fn new_temp_dir() -> anyhow::Result<PathBuf> {
-    let base = std::env::temp_dir();
-    for n in 1..10_000u32 {
-        let dir = base.join(format!("strata-demo-{n}"));
-        match std::fs::create_dir(&dir) {
-            Ok(()) => return Ok(dir),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(e).with_context(|| format!("creating {}", dir.display())),
+/// Makes `dir` (the default demo directory) ready: creates it if missing, else removes the
+/// layer and temp layer files a previous demo left there and returns how many. Refuses (and
+/// removes nothing) when `dir` is not a plain directory or holds anything else.
+fn reuse_default_dir(dir: &Path) -> anyhow::Result<(PathBuf, usize)> {
+    let refuse = |what: String| {
+        anyhow::anyhow!(
+            "{} {what}, so the demo will not reuse it: remove it, or pass --dir DIR",
+            dir.display()
+        )
+    };
+    match std::fs::symlink_metadata(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir(dir).with_context(|| format!("creating {}", dir.display()))?;
+            return Ok((dir.to_path_buf(), 0));
         }
+        Err(e) => return Err(e).with_context(|| format!("reading {}", dir.display())),
+        Ok(meta) if !meta.is_dir() => return Err(refuse("is not a directory".into())),
+        Ok(_) => {}
     }
-    anyhow::bail!("no free strata-demo-<n> directory under {}", base.display())
+    let mut ours = Vec::new();
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let entry = entry.with_context(|| format!("reading {}", dir.display()))?;
+        let name = entry.file_name();
+        let is_layer = entry.file_type().is_ok_and(|t| t.is_file())
+            && name.to_str().is_some_and(|n| classify(n).is_ok());
+        if !is_layer {
+            return Err(refuse(format!(
+                "holds {:?}, which is not a layer file a demo writes",
+                name
+            )));
+        }
+        ours.push(entry.path());
+    }
+    for path in &ours {
+        std::fs::remove_file(path).with_context(|| format!("removing {}", path.display()))?;
+    }
+    Ok((dir.to_path_buf(), ours.len()))
 }

@@ -57,6 +57,24 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
     EXIT_USAGE_OR_IO
 }
 
+/// `e` and its causes as one line, `outer: inner: ...`, like `{e:#}`, but without a cause whose
+/// text the line already holds (a library error that prints its source in its own message
+/// would otherwise say it twice: `corrupt layer x: 0 blocks: 0 blocks`).
+pub fn message(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
+}
+
 /// True if `e` is a write to a closed pipe (`strata dump FILE | head`), wherever the I/O error
 /// sits: on its own, inside the library's `Io` variant (which is transparent, so it is not a
 /// separate link of the chain), or inside a JSON writer's error.
@@ -88,6 +106,23 @@ mod tests {
         assert_eq!(exit_code(&check), EXIT_INVALID);
         assert_eq!(exit_code(&anyhow::Error::from(Exit(1))), 1);
         assert_eq!(exit_code(&anyhow::anyhow!("usage")), EXIT_USAGE_OR_IO);
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("corrupt layer f: {0}")]
+    struct Repeats(#[source] io::Error);
+
+    #[test]
+    fn a_message_says_each_cause_once() {
+        let inner = io::Error::other("file has 0 whole blocks");
+        let e = anyhow::Error::from(Repeats(inner)).context("opening f");
+        assert_eq!(format!("{e:#}").matches("0 whole blocks").count(), 2);
+        assert_eq!(
+            message(&e),
+            "opening f: corrupt layer f: file has 0 whole blocks"
+        );
+        let plain = anyhow::Error::from(io::Error::other("gone")).context("reading x");
+        assert_eq!(message(&plain), "reading x: gone");
     }
 
     #[test]

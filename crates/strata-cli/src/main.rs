@@ -40,7 +40,10 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Write the standard workload into a fresh directory, verify it, read it back and report.
+    /// Write the standard workload, verify it, read it back and report.
+    ///
+    /// The file goes to `strata-demo` under the system temp dir ($TMPDIR, else /tmp), replacing
+    /// the previous demo's file, so repeated runs keep one file; `--dir` writes elsewhere.
     #[command(after_help = "Example:\n  strata demo\n  strata demo --keys 2000 --dir /tmp/my-demo")]
     Demo(DemoArgs),
     /// Print a layer file in the golden manifest format (summary, layout and one line per entry).
@@ -159,8 +162,9 @@ struct WorkloadArgs {
 /// Arguments of `strata demo`.
 #[derive(Debug, Clone, Args)]
 struct DemoArgs {
-    /// Directory to write into: created if missing, must be empty if it exists (default: a new
-    /// `strata-demo-<n>` directory under the system temp dir).
+    /// Directory to write into: created if missing, must be empty if it exists (default:
+    /// `strata-demo` under the system temp dir, reused by every run: the previous demo's file
+    /// is replaced).
     #[arg(long)]
     dir: Option<PathBuf>,
     /// Number of keys of the standard workload (11 entries per key).
@@ -223,7 +227,7 @@ fn main() -> ExitCode {
                 // `strata dump FILE | head`: the reader has all it wanted.
                 return ExitCode::SUCCESS;
             }
-            eprintln!("strata: error: {e:#}");
+            eprintln!("strata: error: {}", error::message(&e));
             ExitCode::from(exit_code(&e))
         }
     }

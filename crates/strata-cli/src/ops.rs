@@ -44,9 +44,23 @@ pub struct LayerSession {
     pub layer: DeltaLayer<CachedReader<TableFile>>,
 }
 
+/// Fails with an I/O error (exit code 2) saying so when `path` is a directory, which the
+/// library would otherwise read as an empty and so corrupt layer file. Other problems (a
+/// missing file, no permission) are left to the open that follows, which reports them.
+pub fn reject_directory(path: &Path) -> std::io::Result<()> {
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => Err(std::io::Error::new(
+            std::io::ErrorKind::IsADirectory,
+            format!("{} is a directory, not a layer file", path.display()),
+        )),
+        _ => Ok(()),
+    }
+}
+
 impl LayerSession {
     /// Opens `path` with a fresh page cache of `cache_blocks` slots.
     pub async fn open(path: &Path, cache_blocks: u64) -> anyhow::Result<LayerSession> {
+        reject_directory(path)?;
         let cache = PageCache::new(usize::try_from(cache_blocks.max(1)).unwrap_or(usize::MAX));
         let files = FileTable::new(4);
         let layer = DeltaLayer::open(path, &cache, &files)

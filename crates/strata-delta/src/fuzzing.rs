@@ -1,6 +1,6 @@
 //! The entry point of the `delta_open_scan` fuzz target (`fuzz/fuzz_targets/`), kept here so
 //! that `cargo test` runs the same logic (property tests and a sweep over damaged golden files
-//! in `tests/robustness.rs`).
+//! in `tests/it/robustness.rs`).
 //!
 //! [`open_scan`] takes arbitrary bytes as a whole layer file and runs every read path over
 //! them: strict verification, open, a full scan with values, point and vectored lookups, the

@@ -1,5 +1,5 @@
 //! Identifiers of Neon's pageserver storage: [`Key`], [`Lsn`], key and LSN ranges, tenant and
-//! timeline ids, and layer file names.
+//! timeline ids, layer file names, and Neon's key space (which PostgreSQL object a key names).
 //!
 //! This crate does no I/O. Every type has a fixed binary form (FORMAT.md sections 3, 5.1) and a
 //! text form (section 10); parsing never panics, whatever the input.
@@ -19,9 +19,14 @@ mod id;
 mod key;
 mod lsn;
 pub mod name;
+mod space;
 
 pub use error::ParseError;
 pub use id::{TenantId, TimelineId};
 pub use key::{KEY_SIZE, Key, KeyRange};
 pub use lsn::{Lsn, LsnRange};
 pub use name::{DeltaLayerName, ImageLayerName, LayerName, TempLayerName};
+pub use space::{
+    DEFAULTTABLESPACE_OID, FSM_FORKNUM, ForkNum, GLOBALTABLESPACE_OID, INIT_FORKNUM, KeyKind,
+    MAIN_FORKNUM, RelTag, SlruKind, VISIBILITYMAP_FORKNUM,
+};

@@ -12,6 +12,7 @@
 //! a forbidden edge is reported.
 
 use std::fmt;
+use std::path::PathBuf;
 
 use anyhow::Context;
 
@@ -35,6 +36,18 @@ pub const RULES: &[(&str, Allowed)] = &[
     (
         "strata-delta",
         Allowed::Only(&["strata-key", "strata-blob", "strata-btree", "strata-cache"]),
+    ),
+    (
+        "strata-ingest",
+        Allowed::Only(&[
+            "strata-key",
+            "strata-blob",
+            "strata-cache",
+            "strata-delta",
+            "strata-image",
+            "strata-timeline",
+            "strata-wal",
+        ]),
     ),
     ("strata-cli", Allowed::AnyButTestkit),
     ("strata-testkit", Allowed::Only(&["strata-key"])),
@@ -62,6 +75,9 @@ pub struct Dep {
     pub name: String,
     /// Where it is declared.
     pub kind: DepKind,
+    /// The name the crate's code uses for it, when `Cargo.toml` renames it (`foo = { package =
+    /// "bar" }`).
+    pub rename: Option<String>,
 }
 
 /// A workspace crate and its dependencies.
@@ -71,6 +87,28 @@ pub struct Package {
     pub name: String,
     /// Every dependency, internal or not.
     pub deps: Vec<Dep>,
+    /// Its `Cargo.toml`, as `cargo metadata` gives it (absolute).
+    pub manifest_path: PathBuf,
+}
+
+impl Package {
+    /// A package named `name` with `deps` (none renamed) and manifest `manifest_path`, for the
+    /// unit tests of the checks.
+    #[cfg(test)]
+    pub fn with_deps(name: &str, deps: &[(&str, DepKind)], manifest_path: &str) -> Package {
+        Package {
+            name: name.to_owned(),
+            deps: deps
+                .iter()
+                .map(|(n, kind)| Dep {
+                    name: (*n).to_owned(),
+                    kind: *kind,
+                    rename: None,
+                })
+                .collect(),
+            manifest_path: manifest_path.into(),
+        }
+    }
 }
 
 /// One edge (or crate) the table does not allow.
@@ -117,12 +155,14 @@ pub fn parse_metadata(json: &str) -> anyhow::Result<Vec<Package>> {
                     Ok(Dep {
                         name: dep_name.to_owned(),
                         kind,
+                        rename: dep["rename"].as_str().map(str::to_owned),
                     })
                 })
                 .collect::<anyhow::Result<Vec<_>>>()?;
             Ok(Package {
                 name: name.to_owned(),
                 deps,
+                manifest_path: pkg["manifest_path"].as_str().unwrap_or_default().into(),
             })
         })
         .collect()
@@ -197,16 +237,7 @@ mod tests {
     use super::*;
 
     fn pkg(name: &str, deps: &[(&str, DepKind)]) -> Package {
-        Package {
-            name: name.to_owned(),
-            deps: deps
-                .iter()
-                .map(|(n, kind)| Dep {
-                    name: (*n).to_owned(),
-                    kind: *kind,
-                })
-                .collect(),
-        }
+        Package::with_deps(name, deps, "")
     }
 
     /// The workspace as STYLE.md draws it: no violations.
@@ -261,6 +292,7 @@ mod tests {
         btree.deps.push(Dep {
             name: "strata-key".into(),
             kind: DepKind::Normal,
+            rename: None,
         });
         let violations = check(&workspace);
         assert_eq!(violations.len(), 1, "{violations:?}");

@@ -119,7 +119,7 @@ fn in_dir(rel_path: &Path, dir: &str) -> bool {
 
 /// Index of the line holding the `#[cfg(test)]` that opens the first test module (`mod x {`
 /// or `mod x;` after it, other attributes allowed between), or `code.len()` if there is none.
-fn test_module_start(code: &[String]) -> usize {
+pub(super) fn test_module_start(code: &[String]) -> usize {
     for (line_idx, line) in code.iter().enumerate() {
         if line.trim() != "#[cfg(test)]" {
             continue;

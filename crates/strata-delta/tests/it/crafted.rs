@@ -3,7 +3,7 @@
 //! [`CorruptionKind`], down to the B-tree's [`NodeProblem`] and block) and the matching
 //! [`Rule`] from `verify`.
 //!
-//! `tests/verify.rs` already asserts, exactly, the open errors of the summary rules (items 1–5:
+//! `tests/it/verify.rs` already asserts, exactly, the open errors of the summary rules (items 1–5:
 //! `FileTooShort`, `BadMagic`, `BadVersion`, `EmptyKeyRange`, `EmptyLsnRange`,
 //! `SummaryMismatch`, `IndexOutOfFile`), a blob offset in block 0 (`BlobOutsideValueArea`),
 //! offsets not increasing in a scan (`OffsetsNotIncreasing`) and an undecodable payload

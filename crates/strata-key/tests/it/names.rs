@@ -1,6 +1,6 @@
 //! Final layer file names (FORMAT.md section 10): delta and image forms, the local `-v1-` and
 //! remote generation suffixes, canonical formatting, and the specific `ParseError` of each
-//! malformed name. Temp names are in `tests/temp_names.rs`.
+//! malformed name. Temp names are in `tests/it/temp_names.rs`.
 
 use strata_key::name::{Generation, GenerationSuffix};
 use strata_key::{

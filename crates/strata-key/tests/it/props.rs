@@ -1,7 +1,7 @@
 //! Property tests of the value types: bytes ↔ `Key` ↔ string ↔ i128, `add` against a 144-bit
 //! big-endian model, order agreement between `Key`, its bytes and its text, `Lsn` text forms and
 //! checked arithmetic against `u64`, and id text round trips. Layer names are in
-//! `tests/name_props.rs`.
+//! `tests/it/name_props.rs`.
 
 use proptest::prelude::*;
 use strata_key::{KEY_SIZE, Key, Lsn, ParseError, TenantId, TimelineId};

@@ -3,17 +3,13 @@
 
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 const SUBCOMMANDS: [&str; 11] = [
     "demo", "manifest", "query", "copy", "workload", "verify", "summary", "dump", "get", "name",
     "bench",
 ];
 
-#[path = "support/strata.rs"]
-mod strata;
-
-use strata::{run, run_ok, stderr, stdout};
+use crate::strata::{command, run, run_ok, stderr, stdout};
 
 fn golden(case: &str) -> OsString {
     strata_testkit::layer_path(case).into_os_string()
@@ -54,6 +50,80 @@ fn usage_errors_exit_2() {
         "xyz".into(),
     ]);
     assert_eq!(bad_lsn.status.code(), Some(2), "{}", stderr(&bad_lsn));
+}
+
+#[test]
+fn a_bad_key_or_lsn_is_reported_in_one_message() {
+    let key = "000000067F00004001000040000000000000";
+    let cases = [
+        (
+            "nokey",
+            "10",
+            "KEY \"nokey\": expected 36 hex digits, got 5 characters",
+        ),
+        (
+            "000000067F0000400100004000000000000Z",
+            "10",
+            "KEY \"000000067F0000400100004000000000000Z\": expected 36 hex digits, got a \
+             character that is not a hex digit",
+        ),
+        (
+            key,
+            "xyz",
+            "LSN \"xyz\": expected X/Y or 1 to 16 hex digits, got a character that is not a \
+             hex digit",
+        ),
+    ];
+    for (key, lsn, message) in cases {
+        let out = run([
+            OsString::from("get"),
+            golden("tiny"),
+            key.into(),
+            lsn.into(),
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert_eq!(stderr(&out), format!("strata: error: {message}\n"));
+        assert_eq!(stdout(&out), "");
+    }
+}
+
+#[test]
+fn a_directory_is_reported_as_a_directory_with_exit_2() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let expected = format!(
+        "strata: error: {} is a directory, not a layer file\n",
+        dir.path().display()
+    );
+    let out = run([OsStr::new("verify"), dir.path().as_os_str()]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "", "no finding such as \"0 whole blocks\"");
+    assert_eq!(stderr(&out), expected);
+
+    // Alongside a good file: the good one is still verified, and the exit code is 2.
+    let out = run([OsString::from("verify"), dir.path().into(), golden("tiny")]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stdout(&out).starts_with("ok "), "{}", stdout(&out));
+    assert_eq!(stderr(&out), expected);
+
+    for cmd in ["summary", "dump", "manifest"] {
+        let out = run([OsStr::new(cmd), dir.path().as_os_str()]);
+        assert_eq!(out.status.code(), Some(2), "{cmd}: {}", stderr(&out));
+        assert_eq!(stderr(&out), expected, "{cmd}");
+    }
+}
+
+#[test]
+fn an_invalid_file_is_reported_once_per_cause() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tiny = dir.path().join("two-bytes.layer");
+    std::fs::write(&tiny, b"xx").expect("write");
+    for cmd in ["summary", "dump", "manifest"] {
+        let out = run([OsStr::new(cmd), tiny.as_os_str()]);
+        assert_eq!(out.status.code(), Some(1), "{cmd}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert_eq!(err.lines().count(), 1, "{cmd}: {err}");
+        assert_eq!(err.matches("0 whole blocks").count(), 1, "{cmd}: {err}");
+    }
 }
 
 #[test]
@@ -291,6 +361,57 @@ fn demo_runs_at_a_tiny_size() {
     assert_eq!(again.status.code(), Some(2), "{}", stderr(&again));
 }
 
+/// Runs `strata demo --keys 3` with no `--dir`, with the system temp dir set to `tmp`.
+fn demo_in_temp_dir(tmp: &Path) -> std::process::Output {
+    command()
+        .args(["demo", "--keys", "3"])
+        .env("TMPDIR", tmp)
+        .output()
+        .expect("running strata demo")
+}
+
+fn entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("read_dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn demo_without_dir_reuses_one_directory_and_says_where() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let demo_dir = tmp.path().join("strata-demo");
+    for run in 0..2 {
+        let out = demo_in_temp_dir(tmp.path());
+        assert!(out.status.success(), "run {run}: {}", stderr(&out));
+        // One directory, holding one file, however many runs.
+        assert_eq!(entries(tmp.path()), ["strata-demo"], "run {run}");
+        let files = entries(&demo_dir);
+        assert_eq!(files.len(), 1, "run {run}: {files:?}");
+        let shown = format!("The file: {}", demo_dir.join(&files[0]).display());
+        assert!(stdout(&out).contains(&shown), "run {run}: {}", stdout(&out));
+        assert!(
+            stderr(&out).contains(&demo_dir.display().to_string()),
+            "run {run}: {}",
+            stderr(&out)
+        );
+    }
+
+    // Anything the demo did not write makes it refuse, and nothing is removed.
+    let layer = entries(&demo_dir);
+    std::fs::write(demo_dir.join("notes.txt"), "mine").expect("write notes");
+    let out = demo_in_temp_dir(tmp.path());
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("notes.txt"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--dir"), "{}", stderr(&out));
+    let mut expected = layer.clone();
+    expected.push("notes.txt".into());
+    expected.sort();
+    assert_eq!(entries(&demo_dir), expected);
+}
+
 const BENCH_FIGURES: [&str; 15] = [
     "write_entries_per_s",
     "write_mb_per_s",
@@ -358,7 +479,7 @@ fn bench_json_has_the_same_figures() {
 #[test]
 fn a_closed_stdout_ends_quietly_with_exit_0() {
     use std::io::{BufRead, BufReader};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_strata"))
+    let mut child = command()
         .args([OsString::from("dump"), golden("btree3")])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

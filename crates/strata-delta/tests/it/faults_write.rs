@@ -1,9 +1,9 @@
-//! Faults under the delta layer writer ([`FaultyFs`]), beyond `tests/writer.rs`'s
+//! Faults under the delta layer writer ([`FaultyFs`]), beyond `tests/it/writer.rs`'s
 //! single-fault sweep: every fault of that sweep again with the clean-up's `remove_file` failing
 //! too (the directory then holds only a temp-named file, or, when the directory fsync after the
 //! rename failed, the complete layer, never a partial one under a final name); the
 //! `put_value_bytes` path swept over every write; a writer dropped with a failing remove; and
-//! every entry point refusing work once poisoned. Read-side faults are in `tests/faults.rs`.
+//! every entry point refusing work once poisoned. Read-side faults are in `tests/it/faults.rs`.
 
 use std::path::Path;
 

@@ -4,10 +4,7 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-#[path = "support/strata.rs"]
-mod strata;
-
-use strata::{run, run_ok, stderr, stdout};
+use crate::strata::{run, run_ok, stderr, stdout};
 
 const DELTA: &str = "000000000000000000000000000000000000-FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF__0000000001696070-00000000016960E9";
 const IMAGE: &str =

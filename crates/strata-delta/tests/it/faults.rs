@@ -6,7 +6,7 @@
 //! cache then holds no failed or stale page (every block read through it equals the file) and its
 //! metrics add up (one miss per inner block read, one fill error per failed fill, nothing in
 //! flight, never over its size). Garbled reads (no error) give a result or a corruption error, and
-//! a fresh wrap of the source reads correct data. Writer faults are in `tests/faults_write.rs`.
+//! a fresh wrap of the source reads correct data. Writer faults are in `tests/it/faults_write.rs`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -1,10 +1,14 @@
-//! Running the `strata` binary from integration tests: its output, its stdout when it must
-//! succeed, and its streams as text. Included by the test files that need it with
-//! `#[path = "support/strata.rs"] mod strata;` (files under `tests/support/` are not test
-//! targets of their own).
+//! Running the `strata` binary from integration tests: a command for it, its output, its
+//! stdout when it must succeed, and its streams as text. A module of the one test binary
+//! (`main.rs`); the test modules use it as `crate::strata`.
 
 use std::ffi::OsStr;
 use std::process::{Command, Output};
+
+/// A command running the `strata` binary, for tests that set its environment or streams.
+pub fn command() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_strata"))
+}
 
 /// Runs `strata` with `args` and returns its output, whatever its exit status.
 pub fn run<I, S>(args: I) -> Output
@@ -12,10 +16,7 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
-    Command::new(env!("CARGO_BIN_EXE_strata"))
-        .args(args)
-        .output()
-        .expect("running strata")
+    command().args(args).output().expect("running strata")
 }
 
 /// Runs `strata` with `args`, asserts it succeeded, and returns its stdout.

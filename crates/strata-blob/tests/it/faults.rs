@@ -10,7 +10,7 @@
 //! * a short write is absorbed and the file is byte-identical with the clean run.
 //!
 //! A [`BlobWriter`] writes to a file it is given and owns no names (the delta writer's temp and
-//! final names are tested in strata-delta's `tests/faults.rs` and `tests/writer.rs`); it never
+//! final names are tested in strata-delta's `tests/it/faults.rs` and `tests/it/writer.rs`); it never
 //! renames, removes or syncs a directory, which the clean run's counts assert.
 
 use std::path::Path;

@@ -1,0 +1,5 @@
+//! strata-cache's integration tests: hits, misses, eviction, pinned pages, failed fills, concurrency.
+//!
+//! One test binary for the crate (each file below is a module), so `cargo test` links it once.
+
+mod cache;

@@ -449,24 +449,11 @@ impl Inner {
         }
     }
 
-    /// A hit or nothing: the ready page of `key` (counted as a hit), never a fill or a wait.
-    pub(crate) fn get_ready(&self, key: PageKey) -> Option<Block> {
-        let mut guard = self.lock_shard(key);
-        let shard = &mut *guard;
-        match shard.map.get(&key) {
-            Some(Entry::Ready { slot, block }) => Some(self.hit(&mut shard.hits, *slot, block)),
-            _ => None,
-        }
-    }
-
-    /// The drop counter, read before an admission's inner read (see [`Inner::admit`]).
-    pub(crate) fn drops(&self) -> u64 {
-        self.lock_clock().drops
-    }
-
-    /// Whether the free slots could hold `n_blocks` pages now (admission's first test).
-    pub(crate) fn has_free(&self, n_blocks: u64) -> bool {
-        self.lock_clock().free.len() as u64 >= n_blocks
+    /// Whether a run of `needed` blocks may be admitted now (the free slots could hold them);
+    /// if so, the drop counter to hand back to [`Inner::admit`] after the run's read.
+    pub(crate) fn admission_ticket(&self, needed: u64) -> Option<u64> {
+        let clock = self.lock_clock();
+        (clock.free.len() as u64 >= needed).then_some(clock.drops)
     }
 
     /// Adds `pages` (blocks `first..` of `file_id`, read by a multi-block read that started

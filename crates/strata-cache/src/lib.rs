@@ -91,9 +91,9 @@
 //! over (one becomes the new filler).
 //!
 //! **Runs.** A multi-block `read_blocks` (a scan) takes no `Filling` entry and never waits: it
-//! copies its leading ready pages (hits), reads the rest from the inner reader in one I/O, and
-//! then, holding no lock across that read, *admits* those pages: under the clock lock, and each
-//! page's shard lock in turn, it puts each page not in the mapping into a free slot as `Ready`.
+//! reads the run from the inner reader in one I/O and then, holding no lock across that read,
+//! *admits* its pages: under the clock lock, and each page's shard lock in turn, it puts each page
+//! not in the mapping into a free slot as `Ready`.
 //! It admits nothing unless the free slots could hold every block from the run to the end of the
 //! file (so a scan never evicts and never fills a cache too small for the file), and nothing if
 //! any `drop_file` ran since before its read (a counter under the clock lock), so a dropped file

@@ -20,9 +20,10 @@ use crate::fill::{FillFailure, FillOutcome, FillWaiters};
 /// [`PageCache::wrap`].
 ///
 /// [`read_blocks`](BlockReader::read_blocks) of one block goes through the cache. A run of more
-/// blocks (a scan) copies its leading blocks from the cache while they are there and reads the
-/// rest from the inner source in one I/O; those pages are then *admitted* into free slots, but
-/// only if the cache's free slots could hold every block from there to the end of the file. So a
+/// blocks (a scan) is one I/O of the inner source, as before the cache (a scan's runs are served
+/// faster by one positioned read than by copying page by page out of the cache); its pages are
+/// then *admitted* into free slots, but only if the cache's free slots could hold every block
+/// from the run's first to the end of the file. So a
 /// scan of a file that fits warms the cache for the point reads after it (as a scan through
 /// Neon's page cache does), and a scan of a file that does not fit leaves the cache as it was:
 /// a run never evicts, never waits for a slot, and never takes the last free slots of a cache
@@ -150,40 +151,23 @@ impl<R: BlockReader> CachedReader<R> {
         })
     }
 
-    /// A multi-block read: the leading blocks the cache holds are copied from it; the rest is
-    /// read from the inner reader in one I/O and then admitted into free slots when the cache
-    /// could hold the rest of the file (see [`CachedReader`]).
+    /// A multi-block read: one I/O of the inner reader, whose pages are then admitted into free
+    /// slots when the cache could hold the rest of the file from `first` on (see
+    /// [`CachedReader`]).
     async fn read_run(&self, first: BlockNo, buf: &mut [u8]) -> Result<(), Error> {
         let cache: &Inner = &self.cache.inner;
-        let mut from_cache = 0;
-        for (blkno, chunk) in (first.0..).zip(buf.chunks_exact_mut(PAGE_SIZE)) {
-            let key = PageKey {
-                file_id: self.file_id,
-                blkno: BlockNo(blkno),
-            };
-            let Some(block) = cache.get_ready(key) else {
-                break;
-            };
-            chunk.copy_from_slice(&block[..]);
-            from_cache += PAGE_SIZE;
+        let needed = u64::from(self.inner.n_blocks().saturating_sub(first.0));
+        let ticket = cache.admission_ticket(needed);
+        self.inner.read_blocks(first, buf).await?;
+        if let Some(drops) = ticket {
+            // Copied outside any lock; pages the mapping has by then are skipped by `admit`.
+            let pages: Vec<Block> = buf
+                .chunks_exact(PAGE_SIZE)
+                .filter_map(|chunk| <&[u8; PAGE_SIZE]>::try_from(chunk).ok())
+                .map(Block::from_array)
+                .collect();
+            cache.admit(self.file_id, first, pages, needed, drops);
         }
-        let Some(rest) = buf.get_mut(from_cache..).filter(|rest| !rest.is_empty()) else {
-            return Ok(());
-        };
-        // `from_cache` blocks were found, so the block number does not overflow.
-        let rest_first = BlockNo(first.0 + (from_cache / PAGE_SIZE) as u32);
-        let needed = u64::from(self.inner.n_blocks().saturating_sub(rest_first.0));
-        if !cache.has_free(needed) {
-            return self.inner.read_blocks(rest_first, rest).await;
-        }
-        let drops = cache.drops();
-        self.inner.read_blocks(rest_first, rest).await?;
-        let pages: Vec<Block> = rest
-            .chunks_exact(PAGE_SIZE)
-            .filter_map(|chunk| <&[u8; PAGE_SIZE]>::try_from(chunk).ok())
-            .map(Block::from_array)
-            .collect();
-        cache.admit(self.file_id, rest_first, pages, needed, drops);
         Ok(())
     }
 }

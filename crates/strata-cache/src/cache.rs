@@ -95,8 +95,6 @@ pub struct CacheMetrics {
     /// Pages added by multi-block reads (scans) into free slots, without a fill or an eviction
     /// (see [`CachedReader`](crate::CachedReader)'s `read_blocks`).
     pub admitted: u64,
-    /// Fills that reused the buffer of the page they evicted instead of allocating one.
-    pub recycled: u64,
 }
 
 /// Largest number of mapping shards.
@@ -160,17 +158,14 @@ struct Clock {
     pinned_waits: u64,
     cache_full: u64,
     admitted: u64,
-    recycled: u64,
     /// Incremented by every [`Inner::drop_file`]: an admission that sees it change between its
     /// read and its insert admits nothing (the file may have been dropped meanwhile).
     drops: u64,
 }
 
-/// A slot reserved for a fill, with the buffer of the page evicted for it (only this fill holds
-/// a handle to it, so the fill may overwrite it instead of allocating a new page).
+/// A slot reserved for a fill.
 pub(crate) struct Reservation {
     pub(crate) slot: u32,
-    pub(crate) recycled: Option<Block>,
 }
 
 /// What a read found in the mapping.
@@ -233,7 +228,6 @@ impl PageCache {
             pinned_waits: 0,
             cache_full: 0,
             admitted: 0,
-            recycled: 0,
             drops: 0,
         };
         PageCache {
@@ -354,10 +348,7 @@ impl Inner {
         let clock = &mut *guard;
         if let Some(slot) = clock.free.pop() {
             set_owner(&mut clock.owners, slot, Owner::Reserved);
-            return Some(Reservation {
-                slot,
-                recycled: None,
-            });
+            return Some(Reservation { slot });
         }
         let n_slots = clock.owners.len();
         for _ in 0..2 * n_slots {
@@ -379,19 +370,13 @@ impl Inner {
                     if *slot as usize == idx && Block::handle_count(block) == 1
             );
             if evictable {
-                // The entry held the only handle (checked above, under this lock), so after
-                // removing it this fill holds the page's only handle: its buffer can be reused.
-                let recycled = match shard.map.remove(&key) {
-                    Some(Entry::Ready { block, .. }) => Some(block),
-                    _ => None,
-                };
+                shard.map.remove(&key);
                 drop(shard);
                 let slot = idx as u32;
                 set_owner(&mut clock.owners, slot, Owner::Reserved);
                 clock.resident -= 1;
                 clock.evictions += 1;
-                clock.recycled += u64::from(recycled.is_some());
-                return Some(Reservation { slot, recycled });
+                return Some(Reservation { slot });
             }
         }
         None
@@ -551,7 +536,6 @@ impl Inner {
             pinned_waits: clock.pinned_waits,
             cache_full: clock.cache_full,
             admitted: clock.admitted,
-            recycled: clock.recycled,
             ..CacheMetrics::default()
         };
         for shard in self.shards.iter() {

@@ -62,10 +62,8 @@
 //! waits for makes no channel and wakes nobody. The filler, holding no lock:
 //! 1. reserves a slot: takes the free list's head, or sweeps the CLOCK hand under the clock lock,
 //!    clearing set reference bits (second chance) and evicting the first unreferenced, unpinned
-//!    page (taking that page's shard lock to check and remove it); the evicted page's buffer
-//!    goes with the reservation, since the fill now holds its only handle;
-//! 2. reads the block from the inner reader: into the evicted page's buffer (`read_blocks`, no
-//!    allocation, zeroing or free), or as a new block when the slot was free;
+//!    page (taking that page's shard lock to check and remove it);
+//! 2. reads the block from the inner reader (one `read_block` per miss);
 //! 3. under clock then shard lock, replaces its own `Filling` entry (recognised by a fill id) with
 //!    `Ready` and records the slot's owner; then, holding no lock, publishes the block on the
 //!    waiters' channel if one was made (every waiter subscribed under the shard lock, before

@@ -107,17 +107,14 @@ impl<R: BlockReader> CachedReader<R> {
             waiters: Some(waiters),
             slot: None,
         };
-        let recycled = match cache.reserve_slot().await {
-            Ok(Reservation { slot, recycled }) => {
-                guard.slot = Some(slot);
-                recycled
-            }
+        match cache.reserve_slot().await {
+            Ok(Reservation { slot }) => guard.slot = Some(slot),
             Err(err) => {
                 guard.finish(Err(&err));
                 return Err(err);
             }
-        };
-        match self.read_page(key.blkno, recycled).await {
+        }
+        match self.read_page(key.blkno).await {
             Ok(block) => {
                 guard.finish(Ok(&block));
                 Ok(block)
@@ -131,16 +128,8 @@ impl<R: BlockReader> CachedReader<R> {
 }
 
 impl<R: BlockReader> CachedReader<R> {
-    /// Reads block `blkno` from the inner reader into a page only the cache holds: into
-    /// `recycled` (an evicted page's buffer, this fill's alone) when there is one, saving an
-    /// allocation, its zeroing and a free; otherwise a block of the source's own.
-    async fn read_page(&self, blkno: BlockNo, recycled: Option<Block>) -> Result<Block, Error> {
-        if let Some(mut block) = recycled {
-            if let Some(buf) = block.get_mut() {
-                self.inner.read_blocks(blkno, &mut buf[..]).await?;
-                return Ok(block);
-            }
-        }
+    /// Reads block `blkno` from the inner reader as a page only the cache holds.
+    async fn read_page(&self, blkno: BlockNo) -> Result<Block, Error> {
         let block = self.inner.read_block(blkno).await?;
         // The cache must hold the only handle besides its readers' (pinning is
         // `handle_count > 1`): copy a block the source keeps, as `MemBlockReader` does.

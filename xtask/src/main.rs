@@ -3,8 +3,10 @@
 //!
 //! Invariants: xtask depends on no Strata crate (it must build even when they do not), it runs
 //! every command from the repository root with the child's output shown as it comes (never
-//! captured), and it prints the one command it runs before running it, so nothing is hidden.
+//! captured; `bench-vs-neon` alone captures the benchmarks' stdout, which it parses), and it
+//! prints the one command it runs before running it, so nothing is hidden.
 
+mod bench_vs_neon;
 mod ci;
 mod command;
 mod fuzz;
@@ -28,7 +30,12 @@ commands:
                         run fuzz targets of fuzz/ (all when none is named) for N seconds each
                         (default 30); installs cargo-fuzz if missing; --list prints the targets
   bench [ARGS..]        cargo bench --workspace --benches, ARGS passed to criterion (e.g. a
-                        filter, --save-baseline NAME)";
+                        filter, --save-baseline NAME)
+  bench-vs-neon [--runs N] [--keys K] [--json-out FILE] [--dir DIR] [--baseline FILE]
+                        opt-in, not in ci: builds strata in release and runs `strata bench`,
+                        ../shared/tools/neonref bench and ../shared/tools/peerbench alternately
+                        N times (default 5, K = 20000); prints medians and ratios, writes JSON
+                        (default target/bench-vs-neon.json); needs a quiet machine";
 
 fn main() -> ExitCode {
     match run(std::env::args().skip(1).collect()) {
@@ -66,6 +73,7 @@ fn run(args: Vec<String>) -> anyhow::Result<()> {
                 .args(["bench", "--workspace", "--benches", "--"])
                 .args(rest),
         ),
+        "bench-vs-neon" => bench_vs_neon::run(&bench_vs_neon::parse_args(rest)?),
         "help" | "-h" | "--help" => {
             println!("{USAGE}");
             Ok(())

@@ -210,11 +210,14 @@ impl<'a, const L: usize> NodeView<'a, L> {
         let (head, tail) = key.split_at(self.prefix.len().min(L));
         self.prefix
             .cmp(head)
-            .then_with(|| self.suffix(entry_idx).cmp(tail))
+            .then_with(|| cmp_suffix(self.suffix(entry_idx), tail))
     }
 
     /// Binary search for `key`: `Ok(i)` if key `i` equals it, else `Err(i)` with `i` the
     /// insertion point (the first key greater than `key`).
+    ///
+    /// The node's prefix is compared once; each probe then compares only the stored suffix
+    /// with the rest of `key`, eight bytes at a time ([`cmp_suffix`]), and no key is assembled.
     ///
     /// Whatever the bytes, the answer is consistent with the keys it compared: for `Err(i)`,
     /// key `i - 1` (if any) was found `< key` and key `i` (if any) `> key`.
@@ -228,7 +231,7 @@ impl<'a, const L: usize> NodeView<'a, L> {
         let (mut lo, mut hi) = (0, self.n_children);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            match self.suffix(mid).cmp(tail) {
+            match cmp_suffix(self.suffix(mid), tail) {
                 Ordering::Less => lo = mid + 1,
                 Ordering::Greater => hi = mid,
                 Ordering::Equal => return Ok(mid),
@@ -293,6 +296,36 @@ impl<'a, const L: usize> NodeView<'a, L> {
         }
         Ok(())
     }
+}
+
+/// Lexicographic order of two byte strings, as `a.cmp(b)`, comparing eight bytes at a time as
+/// big-endian words (a suffix is at most 255 bytes and usually under 16, where a call to
+/// `memcmp` per probe costs more than the comparison itself).
+pub fn cmp_suffix(a: &[u8], b: &[u8]) -> Ordering {
+    for (x, y) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
+        let (x, y) = (word(x), word(y));
+        if x != y {
+            return x.cmp(&y);
+        }
+    }
+    // The words compared so far were equal; fewer than 8 bytes are left in one of the two.
+    let done = a.len().min(b.len()) / 8 * 8;
+    let (ra, rb) = (
+        a.get(done..).unwrap_or_default(),
+        b.get(done..).unwrap_or_default(),
+    );
+    for (x, y) in ra.iter().zip(rb) {
+        if x != y {
+            return x.cmp(y);
+        }
+    }
+    ra.len().cmp(&rb.len())
+}
+
+/// Eight bytes as a big-endian word (zero if `bytes` is not eight long, which
+/// `chunks_exact(8)` rules out).
+fn word(bytes: &[u8]) -> u64 {
+    <[u8; 8]>::try_from(bytes).map_or(0, u64::from_be_bytes)
 }
 
 /// Checks that every byte of `block` after the first `used_len` is zero (item 6).
@@ -484,6 +517,36 @@ mod tests {
         assert_eq!(node.suffix(3), &[] as &[u8]);
         assert_eq!(node.value_bytes(usize::MAX), [0; 5]);
         assert_eq!(node.key(usize::MAX), [0]);
+    }
+
+    #[test]
+    fn cmp_suffix_is_slice_order() {
+        // Every length up to 20 against every other, with differences at every position
+        // (inside a word, at a word boundary, in the tail) and lengths that differ.
+        let mut rng = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        for la in 0..20usize {
+            for lb in 0..20usize {
+                for _ in 0..20 {
+                    let base: Vec<u8> = (0..la.max(lb)).map(|_| (next() % 4) as u8).collect();
+                    let a = base[..la].to_vec();
+                    let mut b = base[..lb].to_vec();
+                    if lb > 0 && next() % 2 == 0 {
+                        let at = (next() as usize) % lb;
+                        b[at] = (next() % 256) as u8;
+                    }
+                    assert_eq!(cmp_suffix(&a, &b), a.cmp(&b), "{a:?} vs {b:?}");
+                    assert_eq!(cmp_suffix(&b, &a), b.cmp(&a), "{b:?} vs {a:?}");
+                }
+            }
+        }
+        assert_eq!(cmp_suffix(&[0xFF; 9], &[0xFF; 9]), Ordering::Equal);
+        assert_eq!(cmp_suffix(&[1; 8], &[1; 8][..7]), Ordering::Greater);
     }
 
     #[test]

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use strata_blob::{Block, BlockNo, BlockReader, Error};
 use tokio::sync::watch;
 
-use crate::fill::FillOutcome;
+use crate::fill::{FillOutcome, FillWaiters};
 use crate::reader::CachedReader;
 use crate::timer::Timer;
 
@@ -92,6 +92,9 @@ pub struct CacheMetrics {
     pub cache_full: u64,
     /// Fills that failed (inner read error or no slot).
     pub fill_errors: u64,
+    /// Pages added by multi-block reads (scans) into free slots, without a fill or an eviction
+    /// (see [`CachedReader`](crate::CachedReader)'s `read_blocks`).
+    pub admitted: u64,
 }
 
 /// Largest number of mapping shards.
@@ -126,7 +129,7 @@ enum Entry {
     },
     Filling {
         fill_id: u64,
-        rx: watch::Receiver<Option<FillOutcome>>,
+        waiters: Arc<FillWaiters>,
     },
 }
 
@@ -154,6 +157,15 @@ struct Clock {
     evictions: u64,
     pinned_waits: u64,
     cache_full: u64,
+    admitted: u64,
+    /// Incremented by every [`Inner::drop_file`]: an admission that sees it change between its
+    /// read and its insert admits nothing (the file may have been dropped meanwhile).
+    drops: u64,
+}
+
+/// A slot reserved for a fill.
+pub(crate) struct Reservation {
+    pub(crate) slot: u32,
 }
 
 /// What a read found in the mapping.
@@ -164,7 +176,7 @@ pub(crate) enum Lookup {
     /// This task must fill the page (its `Filling` entry is in place).
     Fill {
         fill_id: u64,
-        tx: watch::Sender<Option<FillOutcome>>,
+        waiters: Arc<FillWaiters>,
     },
 }
 
@@ -215,6 +227,8 @@ impl PageCache {
             evictions: 0,
             pinned_waits: 0,
             cache_full: 0,
+            admitted: 0,
+            drops: 0,
         };
         PageCache {
             inner: Arc::new(Inner {
@@ -276,34 +290,32 @@ impl Inner {
         let shard = &mut *guard;
         match shard.map.get(&key) {
             Some(Entry::Ready { slot, block }) => {
-                shard.hits += 1;
-                if let Some(bit) = self.referenced.get(*slot as usize) {
-                    if !bit.load(Ordering::Relaxed) {
-                        bit.store(true, Ordering::Relaxed);
-                    }
-                }
-                Lookup::Hit(block.clone())
+                Lookup::Hit(self.hit(&mut shard.hits, *slot, block))
             }
-            Some(Entry::Filling { rx, .. }) => {
+            Some(Entry::Filling { waiters, .. }) => {
                 shard.waits += 1;
-                Lookup::Wait(rx.clone())
+                Lookup::Wait(waiters.subscribe())
             }
             None => {
                 let fill_id = self.next_fill_id.fetch_add(1, Ordering::Relaxed);
-                let (tx, rx) = watch::channel(None);
-                shard.map.insert(key, Entry::Filling { fill_id, rx });
+                let waiters = Arc::new(FillWaiters::default());
+                let entry = Entry::Filling {
+                    fill_id,
+                    waiters: Arc::clone(&waiters),
+                };
+                shard.map.insert(key, entry);
                 shard.misses += 1;
                 shard.fills_in_flight += 1;
-                Lookup::Fill { fill_id, tx }
+                Lookup::Fill { fill_id, waiters }
             }
         }
     }
 
     /// Reserves a slot for a fill, evicting an unpinned page by CLOCK; waits (bounded by
     /// `pinned_wait`) while every slot is pinned or reserved.
-    pub(crate) async fn reserve_slot(&self) -> Result<u32, Error> {
-        if let Some(slot) = self.try_reserve() {
-            return Ok(slot);
+    pub(crate) async fn reserve_slot(&self) -> Result<Reservation, Error> {
+        if let Some(reservation) = self.try_reserve() {
+            return Ok(reservation);
         }
         let start = Instant::now();
         let deadline = start.checked_add(self.pinned_wait);
@@ -324,19 +336,19 @@ impl Inner {
                 self.timer.delay(wake).await;
             }
             backoff = (backoff * 2).min(MAX_BACKOFF);
-            if let Some(slot) = self.try_reserve() {
-                return Ok(slot);
+            if let Some(reservation) = self.try_reserve() {
+                return Ok(reservation);
             }
         }
     }
 
     /// One CLOCK sweep (at most two turns of the hand) under the clock lock.
-    fn try_reserve(&self) -> Option<u32> {
+    fn try_reserve(&self) -> Option<Reservation> {
         let mut guard = self.lock_clock();
         let clock = &mut *guard;
         if let Some(slot) = clock.free.pop() {
             set_owner(&mut clock.owners, slot, Owner::Reserved);
-            return Some(slot);
+            return Some(Reservation { slot });
         }
         let n_slots = clock.owners.len();
         for _ in 0..2 * n_slots {
@@ -364,7 +376,7 @@ impl Inner {
                 set_owner(&mut clock.owners, slot, Owner::Reserved);
                 clock.resident -= 1;
                 clock.evictions += 1;
-                return Some(slot);
+                return Some(Reservation { slot });
             }
         }
         None
@@ -422,9 +434,76 @@ impl Inner {
         }
     }
 
+    /// Whether a run of `needed` blocks may be admitted now (the free slots could hold them);
+    /// if so, the drop counter to hand back to [`Inner::admit`] after the run's read.
+    pub(crate) fn admission_ticket(&self, needed: u64) -> Option<u64> {
+        let clock = self.lock_clock();
+        (clock.free.len() as u64 >= needed).then_some(clock.drops)
+    }
+
+    /// Adds `pages` (blocks `first..` of `file_id`, read by a multi-block read that started
+    /// when the drop counter was `drops`) into free slots: only while at least `needed` slots
+    /// are free, only pages not in the mapping already, and nothing at all if a file was dropped
+    /// since. Never evicts. Returns the number admitted.
+    pub(crate) fn admit(
+        &self,
+        file_id: FileId,
+        first: BlockNo,
+        pages: Vec<Block>,
+        needed: u64,
+        drops: u64,
+    ) -> u64 {
+        let mut guard = self.lock_clock();
+        let clock = &mut *guard;
+        if clock.drops != drops || (clock.free.len() as u64) < needed {
+            return 0;
+        }
+        let mut admitted = 0;
+        for (blkno, block) in (first.0..).zip(pages) {
+            let key = PageKey {
+                file_id,
+                blkno: BlockNo(blkno),
+            };
+            let Some(slot) = clock.free.pop() else { break };
+            let mut shard = self.lock_shard(key);
+            if shard.map.contains_key(&key) {
+                drop(shard);
+                clock.free.push(slot);
+                continue;
+            }
+            shard.map.insert(key, Entry::Ready { slot, block });
+            drop(shard);
+            if let Some(bit) = self.referenced.get(slot as usize) {
+                bit.store(false, Ordering::Relaxed);
+            }
+            set_owner(&mut clock.owners, slot, Owner::Page(key));
+            clock.resident += 1;
+            admitted += 1;
+        }
+        clock.admitted += admitted;
+        admitted
+    }
+
+    /// A hit on the ready page `block` in `slot` (its shard locked): counted, referenced, cloned.
+    fn hit(&self, hits: &mut u64, slot: u32, block: &Block) -> Block {
+        *hits += 1;
+        self.reference(slot);
+        block.clone()
+    }
+
+    /// Sets `slot`'s CLOCK reference bit (a load first, so a hot page's bit is not rewritten).
+    fn reference(&self, slot: u32) {
+        if let Some(bit) = self.referenced.get(slot as usize) {
+            if !bit.load(Ordering::Relaxed) {
+                bit.store(true, Ordering::Relaxed);
+            }
+        }
+    }
+
     fn drop_file(&self, id: FileId) {
         let mut guard = self.lock_clock();
         let clock = &mut *guard;
+        clock.drops += 1;
         for shard in self.shards.iter() {
             let mut shard = lock(shard);
             let Shard {
@@ -456,6 +535,7 @@ impl Inner {
             resident: clock.resident,
             pinned_waits: clock.pinned_waits,
             cache_full: clock.cache_full,
+            admitted: clock.admitted,
             ..CacheMetrics::default()
         };
         for shard in self.shards.iter() {

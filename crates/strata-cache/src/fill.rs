@@ -11,17 +11,46 @@
 //! * A variant this crate does not know (the enum is non-exhaustive) is not copied: waiters retry
 //!   the read instead, as they do when the filler is cancelled.
 //!
+//! Waiters find a fill's [`FillWaiters`] in its `Filling` entry. The channel to them is made by
+//! the first waiter, so a miss that nobody waits for (the usual case) makes no channel and wakes
+//! nobody when it ends.
+//!
 //! Invariant: a waiter never receives a block from a failed fill and never an error of a different
 //! kind than the filler's (`Corrupt` stays `Corrupt`, `Io` stays `Io` of the same kind).
 
 use std::fmt;
 use std::io;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use strata_blob::{Block, Corruption, Error};
+use tokio::sync::watch;
 
 /// What a fill publishes to its waiters.
 pub(crate) type FillOutcome = Result<Block, FillFailure>;
+
+/// The channel a fill publishes its outcome on, made by its first waiter.
+///
+/// Its lock is a leaf: a joining reader takes it under the page's shard lock (so every waiter
+/// has subscribed before the filler replaces the `Filling` entry, under that same shard lock),
+/// and the filler takes it holding no lock, after the mapping is updated. Neither runs foreign
+/// code under it.
+#[derive(Debug, Default)]
+pub(crate) struct FillWaiters(Mutex<Option<watch::Sender<Option<FillOutcome>>>>);
+
+impl FillWaiters {
+    /// A receiver of the fill's outcome (`None` until it is published), making the channel if
+    /// this is the first waiter.
+    pub(crate) fn subscribe(&self) -> watch::Receiver<Option<FillOutcome>> {
+        let mut tx = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        tx.get_or_insert_with(|| watch::channel(None).0).subscribe()
+    }
+
+    /// The channel, if any task waits: the filler sends its outcome on it, or drops it unsent
+    /// (cancelled), which wakes the waiters to start over.
+    pub(crate) fn take(&self) -> Option<watch::Sender<Option<FillOutcome>>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
+    }
+}
 
 /// A copyable description of a failed fill's error.
 #[derive(Debug, Clone)]

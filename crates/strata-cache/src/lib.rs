@@ -41,19 +41,24 @@
 //! **State.** A *slot* is a unit of the cache's budget: `n_slots` pages, ready or being filled.
 //! The *mapping* from `(FileId, BlockNo)` to an entry is split into shards (a power of two, up to
 //! 64, chosen by a hash of the key), each a `std::sync::Mutex` around a hash map. An entry is
-//! `Ready { slot, block }` or `Filling` (a fill in flight, with a `tokio::sync::watch` receiver
-//! its waiters clone). The *clock* is one `Mutex` holding the CLOCK hand, each slot's owner
+//! `Ready { slot, block }` or `Filling` (a fill in flight, with its waiter list: a
+//! `tokio::sync::watch` channel made by the first task that waits, none while nobody does). The *clock* is one `Mutex` holding the CLOCK hand, each slot's owner
 //! (free, reserved by a fill, or the page it holds), the free list and eviction counters. Each
 //! slot also has a reference bit, an `AtomicBool` outside any lock.
 //!
-//! **Locks and their order.** Only two kinds: the clock lock and the shard locks. A thread holds
+//! **Locks and their order.** Two kinds: the clock lock and the shard locks (plus a fill's waiter
+//! list lock, a leaf taken for a moment under a shard lock or under none, see `fill.rs`). A thread holds
 //! at most one shard lock at a time, and takes the clock lock only when holding no shard lock
 //! (order: clock, then shard). No lock is held across an `.await`, and no foreign code (the inner
 //! reader, wakers) runs under a lock. So no lock can deadlock, and a task cancelled at any await
 //! holds none.
 //!
 //! **Hit.** Lock the key's shard, find `Ready`, clone the `Block` (one atomic increment), bump the
-//! hit count and set the slot's reference bit, unlock. Nothing else.
+//! hit count and set the slot's reference bit if it is clear, unlock. Nothing else: no clock
+//! lock, no channel, no allocation. The shard lock is one of up to 64 (chosen by the key's hash),
+//! so readers of different pages rarely meet on one; a profile of warm lookups puts the hit's
+//! time in the two cache-line fetches it cannot avoid (the map's bucket, the page's reference
+//! count), not in the lock.
 //!
 //! **What a guard allows.** The returned `Block` *is* the read guard: it keeps the page's bytes
 //! alive and immutable for as long as it is held, and pins the slot — CLOCK never evicts a page
@@ -64,14 +69,17 @@
 //! by [`PageCache::drop_file`] (theirs to drop).
 //!
 //! **Miss.** Under the shard lock, insert `Filling` and become the filler; later readers of the
-//! same page find `Filling`, clone its receiver, unlock and await it (single-flight: one inner
-//! read per page however many tasks miss it at once). The filler, holding no lock:
+//! same page find `Filling`, subscribe to its channel (the first one makes it), unlock and await
+//! it (single-flight: one inner read per page however many tasks miss it at once). A miss nobody
+//! waits for makes no channel and wakes nobody. The filler, holding no lock:
 //! 1. reserves a slot: takes the free list's head, or sweeps the CLOCK hand under the clock lock,
 //!    clearing set reference bits (second chance) and evicting the first unreferenced, unpinned
 //!    page (taking that page's shard lock to check and remove it);
-//! 2. reads the block from the inner reader;
+//! 2. reads the block from the inner reader (one `read_block` per miss);
 //! 3. under clock then shard lock, replaces its own `Filling` entry (recognised by a fill id) with
-//!    `Ready` and records the slot's owner; then publishes the block to its waiters.
+//!    `Ready` and records the slot's owner; then, holding no lock, publishes the block on the
+//!    waiters' channel if one was made (every waiter subscribed under the shard lock, before
+//!    step 3 took it).
 //!
 //! **Every slot pinned.** If a sweep finds no evictable slot, the filler retries with growing
 //! back-off (100 µs to 10 ms) until [`PageCacheOptions::pinned_wait`] has passed, then fails with
@@ -92,13 +100,22 @@
 //! `Filling` entry and frees the slot; dropping the `watch` sender wakes the waiters, which start
 //! over (one becomes the new filler).
 //!
+//! **Runs.** A multi-block `read_blocks` (a scan) takes no `Filling` entry and never waits: it
+//! reads the run from the inner reader in one I/O and then, holding no lock across that read,
+//! *admits* its pages: under the clock lock, and each page's shard lock in turn, it puts each page
+//! not in the mapping into a free slot as `Ready`.
+//! It admits nothing unless the free slots could hold every block from the run to the end of the
+//! file (so a scan never evicts and never fills a cache too small for the file), and nothing if
+//! any `drop_file` ran since before its read (a counter under the clock lock), so a dropped file
+//! gets no page back from a run that was in flight.
+//!
 //! **Dropped file.** [`PageCache::drop_file`] (also run by `CachedReader`'s `Drop`) removes every
 //! entry of the file, ready or filling, under the clock lock and each shard lock in turn. A fill
 //! in flight for it finds its entry gone and does not publish its page to the mapping. File ids
 //! come from a per-cache counter and are never reused, so no later reader can see a stale page.
 //!
-//! **Why no loom model.** The state machine (free / reserved / ready, filling / ready) changes only
-//! under mutexes. The atomics are a counter (`fetch_add`, only uniqueness matters) and the CLOCK
+//! **Why no loom model.** The state machine (free / reserved / ready, filling / ready, free /
+//! admitted ready) changes only under mutexes. The atomics are a counter (`fetch_add`, only uniqueness matters) and the CLOCK
 //! reference bits, which are hints: a lost or stale bit changes which page is evicted, never
 //! whether a pinned page may be (that is decided under the shard lock). With no lock-free
 //! protocol there is nothing for loom to explore that the mutexes do not already serialise; the

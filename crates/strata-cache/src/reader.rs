@@ -8,20 +8,26 @@
 //! * Dropping a `CachedReader` forgets its pages ([`PageCache::drop_file`]).
 
 use std::fmt;
+use std::sync::Arc;
 
 use strata_blob::{Block, BlockNo, BlockReader, Corruption, Error, PAGE_SIZE};
 use tokio::sync::watch;
 
-use crate::cache::{FileId, Inner, Lookup, PageCache, PageKey};
-use crate::fill::{FillFailure, FillOutcome};
+use crate::cache::{FileId, Inner, Lookup, PageCache, PageKey, Reservation};
+use crate::fill::{FillFailure, FillOutcome, FillWaiters};
 
 /// A [`BlockReader`] whose single-block reads go through a [`PageCache`]; made by
 /// [`PageCache::wrap`].
 ///
-/// [`read_blocks`](BlockReader::read_blocks) of more than one block bypasses the cache and reads
-/// the inner source directly (one I/O for the run, as scans want, without flushing the cache);
-/// a one-block `read_blocks` goes through the cache. Blocks are immutable, so both paths see the
-/// same bytes.
+/// [`read_blocks`](BlockReader::read_blocks) of one block goes through the cache. A run of more
+/// blocks (a scan) is one I/O of the inner source, as before the cache (a scan's runs are served
+/// faster by one positioned read than by copying page by page out of the cache); its pages are
+/// then *admitted* into free slots, but only if the cache's free slots could hold every block
+/// from the run's first to the end of the file. So a
+/// scan of a file that fits warms the cache for the point reads after it (as a scan through
+/// Neon's page cache does), and a scan of a file that does not fit leaves the cache as it was:
+/// a run never evicts, never waits for a slot, and never takes the last free slots of a cache
+/// too small for the file. Blocks are immutable, so every path sees the same bytes.
 pub struct CachedReader<R> {
     cache: PageCache,
     file_id: FileId,
@@ -69,7 +75,9 @@ impl<R: BlockReader> CachedReader<R> {
             let rx = match cache.lookup(key) {
                 Lookup::Hit(block) => return Ok(block),
                 Lookup::Wait(rx) => rx,
-                Lookup::Fill { fill_id, tx } => return self.fill(cache, key, fill_id, tx).await,
+                Lookup::Fill { fill_id, waiters } => {
+                    return self.fill(cache, key, fill_id, waiters).await;
+                }
             };
             match wait_for_fill(rx).await {
                 Some(Ok(block)) => return Ok(block),
@@ -90,31 +98,24 @@ impl<R: BlockReader> CachedReader<R> {
         cache: &Inner,
         key: PageKey,
         fill_id: u64,
-        tx: watch::Sender<Option<FillOutcome>>,
+        waiters: Arc<FillWaiters>,
     ) -> Result<Block, Error> {
         let mut guard = FillGuard {
             cache,
             key,
             fill_id,
-            tx: Some(tx),
+            waiters: Some(waiters),
             slot: None,
         };
         match cache.reserve_slot().await {
-            Ok(slot) => guard.slot = Some(slot),
+            Ok(Reservation { slot }) => guard.slot = Some(slot),
             Err(err) => {
                 guard.finish(Err(&err));
                 return Err(err);
             }
         }
-        match self.inner.read_block(key.blkno).await {
+        match self.read_page(key.blkno).await {
             Ok(block) => {
-                // The cache must hold the only handle besides its readers' (pinning is
-                // `handle_count > 1`): copy a block the source keeps, as `MemBlockReader` does.
-                let block = if Block::handle_count(&block) > 1 {
-                    Block::from_array(&block)
-                } else {
-                    block
-                };
                 guard.finish(Ok(&block));
                 Ok(block)
             }
@@ -123,6 +124,40 @@ impl<R: BlockReader> CachedReader<R> {
                 Err(err)
             }
         }
+    }
+}
+
+impl<R: BlockReader> CachedReader<R> {
+    /// Reads block `blkno` from the inner reader as a page only the cache holds.
+    async fn read_page(&self, blkno: BlockNo) -> Result<Block, Error> {
+        let block = self.inner.read_block(blkno).await?;
+        // The cache must hold the only handle besides its readers' (pinning is
+        // `handle_count > 1`): copy a block the source keeps, as `MemBlockReader` does.
+        Ok(if Block::handle_count(&block) > 1 {
+            Block::from_array(&block)
+        } else {
+            block
+        })
+    }
+
+    /// A multi-block read: one I/O of the inner reader, whose pages are then admitted into free
+    /// slots when the cache could hold the rest of the file from `first` on (see
+    /// [`CachedReader`]).
+    async fn read_run(&self, first: BlockNo, buf: &mut [u8]) -> Result<(), Error> {
+        let cache: &Inner = &self.cache.inner;
+        let needed = u64::from(self.inner.n_blocks().saturating_sub(first.0));
+        let ticket = cache.admission_ticket(needed);
+        self.inner.read_blocks(first, buf).await?;
+        if let Some(drops) = ticket {
+            // Copied outside any lock; pages the mapping has by then are skipped by `admit`.
+            let pages: Vec<Block> = buf
+                .chunks_exact(PAGE_SIZE)
+                .filter_map(|chunk| <&[u8; PAGE_SIZE]>::try_from(chunk).ok())
+                .map(Block::from_array)
+                .collect();
+            cache.admit(self.file_id, first, pages, needed, drops);
+        }
+        Ok(())
     }
 }
 
@@ -141,13 +176,16 @@ struct FillGuard<'a> {
     cache: &'a Inner,
     key: PageKey,
     fill_id: u64,
-    tx: Option<watch::Sender<Option<FillOutcome>>>,
+    /// `None` once the fill has finished.
+    waiters: Option<Arc<FillWaiters>>,
     slot: Option<u32>,
 }
 
 impl FillGuard<'_> {
     fn finish(&mut self, outcome: Result<&Block, &Error>) {
-        let Some(tx) = self.tx.take() else { return };
+        let Some(waiters) = self.waiters.take() else {
+            return;
+        };
         self.cache.finish_fill(
             self.key,
             self.fill_id,
@@ -156,21 +194,26 @@ impl FillGuard<'_> {
             outcome.is_err(),
         );
         // Published after the mapping: a waiter that wakes and reads again finds the page
-        // (or no entry, after a failure) rather than the finished fill.
-        tx.send_replace(Some(match outcome {
-            Ok(block) => Ok(block.clone()),
-            Err(err) => Err(FillFailure::of(err)),
-        }));
+        // (or no entry, after a failure) rather than the finished fill. Every waiter subscribed
+        // under the shard lock before `finish_fill` took it, so none is missed; with no waiter
+        // there is no channel and nothing to wake.
+        if let Some(tx) = waiters.take() {
+            tx.send_replace(Some(match outcome {
+                Ok(block) => Ok(block.clone()),
+                Err(err) => Err(FillFailure::of(err)),
+            }));
+        }
     }
 }
 
 impl Drop for FillGuard<'_> {
     fn drop(&mut self) {
-        if self.tx.is_some() {
-            // Cancelled mid-fill: nothing is published; dropping the sender wakes the waiters,
-            // which start over.
+        if let Some(waiters) = self.waiters.take() {
+            // Cancelled mid-fill: nothing is published; dropping the sender (after the entry is
+            // gone) wakes the waiters, which start over.
             self.cache
                 .finish_fill(self.key, self.fill_id, self.slot, None, false);
+            drop(waiters.take());
         }
     }
 }
@@ -189,6 +232,8 @@ impl<R: BlockReader> BlockReader for CachedReader<R> {
             let block = self.read_cached(first).await?;
             buf.copy_from_slice(&block[..]);
             Ok(())
+        } else if buf.len() % PAGE_SIZE == 0 {
+            self.read_run(first, buf).await
         } else {
             self.inner.read_blocks(first, buf).await
         }

@@ -516,6 +516,139 @@ async fn read_blocks_caches_one_block_and_bypasses_runs() {
     assert_eq!(reader.inner().n_blocks(), 8);
 }
 
+/// Checks that `run` holds the source's blocks from `first` on.
+fn assert_run(src: &TestReader, first: u32, run: &[u8]) {
+    for (blkno, chunk) in (first..).zip(run.chunks(PAGE_SIZE)) {
+        assert_eq!(chunk, &src.expected(blkno)[..], "block {blkno}");
+    }
+}
+
+#[tokio::test]
+async fn runs_warm_a_cache_the_file_fits() {
+    let src = TestReader::new(8);
+    let cache = PageCache::new(16);
+    let reader = cache.wrap(src.clone());
+    // Block 0 is cached first; the run (one read of the source) admits the other seven.
+    reader.read_block(BlockNo(0)).await.unwrap();
+    let mut run = vec![0u8; 8 * PAGE_SIZE];
+    reader.read_blocks(BlockNo(0), &mut run).await.unwrap();
+    assert_run(&src, 0, &run);
+    let m = cache.metrics();
+    assert_eq!((m.misses, m.hits, m.admitted, m.resident), (1, 0, 7, 8));
+    // Point reads are now hits: the source sees no more reads.
+    for blkno in 0..8 {
+        let block = reader.read_block(BlockNo(blkno)).await.unwrap();
+        assert_eq!(block[..], src.expected(blkno)[..]);
+    }
+    assert_eq!(src.total_reads(), 9);
+    let m = cache.metrics();
+    assert_eq!((m.hits, m.misses, m.evictions), (8, 1, 0));
+    // A run over cached pages reads the source (one I/O) and admits nothing twice.
+    reader
+        .read_blocks(BlockNo(2), &mut run[..3 * PAGE_SIZE])
+        .await
+        .unwrap();
+    assert_run(&src, 2, &run[..3 * PAGE_SIZE]);
+    let m = cache.metrics();
+    assert_eq!((m.admitted, m.resident), (7, 8));
+}
+
+#[tokio::test]
+async fn runs_never_evict_nor_fill_a_cache_too_small_for_the_file() {
+    let src = TestReader::new(8);
+    let cache = PageCache::new(6);
+    let reader = cache.wrap(src.clone());
+    let mut run = vec![0u8; 2 * PAGE_SIZE];
+    // From block 0, 8 blocks remain but only 6 slots are free: nothing is admitted.
+    reader.read_blocks(BlockNo(0), &mut run).await.unwrap();
+    assert_eq!(cache.metrics().resident, 0);
+    // From block 2, the 6 remaining blocks fit the 6 free slots: the run is admitted.
+    reader.read_blocks(BlockNo(2), &mut run).await.unwrap();
+    assert_run(&src, 2, &run);
+    let m = cache.metrics();
+    assert_eq!((m.admitted, m.resident), (2, 2));
+    // From block 1, 7 blocks remain and 4 slots are free: nothing is admitted, nothing evicted.
+    let mut run = vec![0u8; 3 * PAGE_SIZE];
+    reader.read_blocks(BlockNo(1), &mut run).await.unwrap();
+    assert_run(&src, 1, &run);
+    let m = cache.metrics();
+    assert_eq!((m.admitted, m.resident, m.evictions), (2, 2, 0));
+    // From block 4, the 4 blocks left fit the 4 free slots: admitted.
+    reader
+        .read_blocks(BlockNo(4), &mut run[..2 * PAGE_SIZE])
+        .await
+        .unwrap();
+    let m = cache.metrics();
+    assert_eq!((m.admitted, m.resident, m.evictions), (4, 4, 0));
+    for blkno in [2, 3, 4, 5] {
+        let block = reader.read_block(BlockNo(blkno)).await.unwrap();
+        assert_eq!(block[..], src.expected(blkno)[..]);
+    }
+    assert_eq!(cache.metrics().misses, 0, "the admitted pages are hits");
+}
+
+#[tokio::test]
+async fn a_run_in_flight_when_its_file_is_dropped_admits_nothing() {
+    let src = TestReader::gated(4);
+    let cache = PageCache::new(8);
+    let reader = Arc::new(cache.wrap(src.clone()));
+    let task = tokio::spawn({
+        let reader = Arc::clone(&reader);
+        async move {
+            let mut run = vec![0u8; 2 * PAGE_SIZE];
+            reader.read_blocks(BlockNo(0), &mut run).await.map(|()| run)
+        }
+    });
+    until("run in flight", || src.started() == 1).await;
+    cache.drop_file(reader.file_id());
+    src.open_gate(2);
+    let run = task.await.unwrap().unwrap();
+    assert_eq!(run[PAGE_SIZE..], src.expected(1)[..]);
+    let m = cache.metrics();
+    assert_eq!(
+        (m.admitted, m.resident),
+        (0, 0),
+        "the dropped file gets no pages"
+    );
+}
+
+#[tokio::test]
+async fn an_eviction_never_touches_a_held_page() {
+    let src = TestReader::new(8);
+    let cache = PageCache::new(2);
+    let reader = cache.wrap(src.clone());
+    let held = reader.read_block(BlockNo(0)).await.unwrap();
+    drop(reader.read_block(BlockNo(1)).await.unwrap());
+    // Block 0 is pinned by `held`: block 2 takes block 1's slot.
+    let two = reader.read_block(BlockNo(2)).await.unwrap();
+    assert_eq!(two[..], src.expected(2)[..]);
+    assert_eq!(
+        held[..],
+        src.expected(0)[..],
+        "a held page is never overwritten"
+    );
+    let m = cache.metrics();
+    assert_eq!(m.evictions, 1);
+    drop(two);
+    for blkno in 3..8 {
+        let block = reader.read_block(BlockNo(blkno)).await.unwrap();
+        assert_eq!(block[..], src.expected(blkno)[..]);
+        assert_eq!(held[..], src.expected(0)[..]);
+    }
+    let m = cache.metrics();
+    assert_eq!((m.evictions, m.resident), (6, 2));
+    // A failed fill after an eviction publishes nothing; the next read retries.
+    src.fail_next(Fail::Io(io::ErrorKind::UnexpectedEof));
+    assert!(matches!(
+        reader.read_block(BlockNo(1)).await,
+        Err(Error::Io(e)) if e.kind() == io::ErrorKind::UnexpectedEof
+    ));
+    assert_eq!(
+        reader.read_block(BlockNo(1)).await.unwrap()[..],
+        src.expected(1)[..]
+    );
+}
+
 #[tokio::test]
 async fn default_options_and_clamped_slots() {
     let opts = PageCacheOptions::default();

@@ -412,7 +412,7 @@ fn demo_without_dir_reuses_one_directory_and_says_where() {
     assert_eq!(entries(&demo_dir), expected);
 }
 
-const BENCH_FIGURES: [&str; 15] = [
+const BENCH_FIGURES: [&str; 19] = [
     "write_entries_per_s",
     "write_mb_per_s",
     "write_total_s",
@@ -428,6 +428,17 @@ const BENCH_FIGURES: [&str; 15] = [
     "vectored_keys_per_s",
     "vectored_mb_per_s",
     "max_rss_mb",
+    "lookup_warm_2task_per_s",
+    "lookup_warm_scale_2task",
+    "memcpy_mb_per_s",
+    "scan_warm_vs_memcpy",
+];
+
+/// Figures `strata bench` prints only where the kernel reports thread CPU time (schedstat).
+const BENCH_CPU_FIGURES: [&str; 3] = [
+    "lookup_warm_cpu_us_per_lookup",
+    "lookup_warm_2task_cpu_us_per_lookup",
+    "lookup_warm_scale_2task_cpu",
 ];
 
 #[test]
@@ -440,7 +451,12 @@ fn bench_prints_every_figure_by_name() {
         assert!(value.parse::<f64>().is_ok(), "{line:?}");
         names.push(name.to_owned());
     }
-    let mut expected: Vec<String> = BENCH_FIGURES.iter().map(|s| (*s).to_owned()).collect();
+    let has_cpu = std::path::Path::new("/proc/thread-self/schedstat").exists();
+    let mut expected: Vec<String> = BENCH_FIGURES
+        .iter()
+        .chain(BENCH_CPU_FIGURES.iter().filter(|_| has_cpu))
+        .map(|s| (*s).to_owned())
+        .collect();
     expected.sort();
     names.sort();
     assert_eq!(names, expected);

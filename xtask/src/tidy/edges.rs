@@ -49,6 +49,7 @@ pub const RULES: &[(&str, Allowed)] = &[
             "strata-wal",
         ]),
     ),
+    ("strata-wal", Allowed::Only(&["strata-key"])),
     ("strata-cli", Allowed::AnyButTestkit),
     ("strata-testkit", Allowed::Only(&["strata-key"])),
     ("strata-benches", Allowed::Any),

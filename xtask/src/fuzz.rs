@@ -11,7 +11,9 @@
 //! Before a run, [`setup`] gives a target its `-max_len` and writes seed inputs into
 //! `fuzz/corpus/<target>/` (ignored by git): the golden layers (`$STRATA_GOLDEN_DIR`, or
 //! `../shared/golden` beside the repository) for the whole-file targets, which cannot grow a
-//! 16 KiB layer from nothing in a short run, and a few valid names for `key_name_parse`.
+//! 16 KiB layer from nothing in a short run (with the small golden image layers of
+//! `$STRATA_GOLDEN_IMAGE_DIR` or `../shared/golden-image`), and a few valid names for
+//! `key_name_parse`.
 //! Without the golden directory the run goes on unseeded, with a warning.
 //!
 //! Invariant: the list of targets is `fuzz/Cargo.toml`'s `[[bin]]` names; nothing else.
@@ -85,7 +87,7 @@ pub fn setup(target: &str, layers: &[(String, Vec<u8>)]) -> Setup {
             max_len: Some(LAYER_MAX_LEN),
             seeds: layer_seeds(&BLOB_READ_SEED_HEADER),
         },
-        "delta_open_scan" => Setup {
+        "delta_open_scan" | "image_open_scan" => Setup {
             max_len: Some(LAYER_MAX_LEN),
             seeds: layer_seeds(&[]),
         },
@@ -105,6 +107,15 @@ pub fn setup(target: &str, layers: &[(String, Vec<u8>)]) -> Setup {
 pub fn golden_dir() -> PathBuf {
     std::env::var_os("STRATA_GOLDEN_DIR").map_or_else(
         || command::project_root().join("../shared/golden"),
+        PathBuf::from,
+    )
+}
+
+/// The golden image-layer directory: `$STRATA_GOLDEN_IMAGE_DIR`, or `shared/golden-image`
+/// beside the repository.
+pub fn golden_image_dir() -> PathBuf {
+    std::env::var_os("STRATA_GOLDEN_IMAGE_DIR").map_or_else(
+        || command::project_root().join("../shared/golden-image"),
         PathBuf::from,
     )
 }
@@ -190,10 +201,14 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     }
 
     let golden = golden_dir();
-    let layers = small_layers(&golden).unwrap_or_else(|e| {
+    let mut layers = small_layers(&golden).unwrap_or_else(|e| {
         eprintln!("fuzz: warning: no golden layers to seed from ({e:#}); running unseeded");
         Vec::new()
     });
+    match small_layers(&golden_image_dir()) {
+        Ok(images) => layers.extend(images.into_iter().map(|(c, b)| (format!("image-{c}"), b))),
+        Err(e) => eprintln!("fuzz: warning: no golden image layers to seed from ({e:#})"),
+    }
 
     ensure_cargo_fuzz()?;
     let mut build = cargo_fuzz(&["build", "--sanitizer", SANITIZER]);
@@ -353,6 +368,18 @@ mod tests {
     }
 
     #[test]
+    fn golden_image_dir_has_small_layers_to_seed_from() {
+        let layers = small_layers(&golden_image_dir()).unwrap();
+        let cases: Vec<&str> = layers.iter().map(|(case, _)| case.as_str()).collect();
+        assert!(
+            cases.contains(&"tiny") && cases.contains(&"extremes"),
+            "{cases:?}"
+        );
+        let scan = setup("image_open_scan", &layers);
+        assert_eq!(scan.seeds.len(), layers.len());
+    }
+
+    #[test]
     fn golden_dir_has_small_layers_to_seed_from() {
         let layers = small_layers(&golden_dir()).unwrap();
         let cases: Vec<&str> = layers.iter().map(|(case, _)| case.as_str()).collect();
@@ -376,6 +403,7 @@ mod tests {
             "btree_roundtrip",
             "value_decode",
             "delta_open_scan",
+            "image_open_scan",
         ] {
             assert!(
                 names.iter().any(|n| n == expected),

@@ -27,7 +27,7 @@ use crate::fs::{Fs, WriteFile};
 /// A kind of filesystem operation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum OpKind {
-    /// [`Fs::create`].
+    /// [`Fs::create`] and [`Fs::create_new`].
     Create,
     /// [`WriteFile::write_at`].
     Write,
@@ -206,15 +206,27 @@ impl<F: Fs> fmt::Debug for FaultyFs<F> {
     }
 }
 
+impl<F: Fs> FaultyFs<F> {
+    /// A file of the inner filesystem, with this one's faults.
+    fn wrap(&self, inner: F::File) -> io::Result<FaultyFile<F::File>> {
+        Ok(FaultyFile {
+            inner,
+            state: Arc::clone(&self.state),
+        })
+    }
+}
+
 impl<F: Fs> Fs for FaultyFs<F> {
     type File = FaultyFile<F::File>;
 
     fn create(&self, path: &Path) -> io::Result<Self::File> {
         self.state.check(OpKind::Create)?;
-        Ok(FaultyFile {
-            inner: self.inner.create(path)?,
-            state: Arc::clone(&self.state),
-        })
+        self.wrap(self.inner.create(path)?)
+    }
+
+    fn create_new(&self, path: &Path) -> io::Result<Self::File> {
+        self.state.check(OpKind::Create)?;
+        self.wrap(self.inner.create_new(path)?)
     }
 
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {

@@ -27,6 +27,10 @@ pub trait Fs: Send + Sync {
     /// Creates `path` for writing, truncating it if it exists.
     fn create(&self, path: &Path) -> io::Result<Self::File>;
 
+    /// Creates `path` for writing, failing if it exists (`O_CREAT | O_EXCL`, Neon's
+    /// `create_new`).
+    fn create_new(&self, path: &Path) -> io::Result<Self::File>;
+
     /// Renames `from` to `to`, replacing `to`.
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
 
@@ -50,6 +54,10 @@ impl Fs for StdFs {
             .create(true)
             .truncate(true)
             .open(path)
+    }
+
+    fn create_new(&self, path: &Path) -> io::Result<File> {
+        OpenOptions::new().write(true).create_new(true).open(path)
     }
 
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
@@ -158,7 +166,8 @@ mod tests {
         write_all_at(&mut f, b"hello", 2).unwrap();
         WriteFile::sync_all(&mut f).unwrap();
         drop(f);
-        // create truncates
+        // create truncates; create_new refuses an existing file
+        assert!(fs.create_new(&a).is_err());
         let mut f = fs.create(&a).unwrap();
         write_all_at(&mut f, b"hi", 0).unwrap();
         drop(f);

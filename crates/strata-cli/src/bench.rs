@@ -20,7 +20,7 @@ use crate::ops::{self, LOOKUP_STREAM, Timed, WARMUP_STREAM};
 use crate::progress;
 
 /// One reported figure.
-struct Figure {
+pub(crate) struct Figure {
     name: &'static str,
     value: f64,
     unit: &'static str,
@@ -106,29 +106,37 @@ pub async fn run(
         fig("vectored_mb_per_s", vectored.mb_per_s(), "MB/s", 1),
         fig("max_rss_mb", ops::max_rss_mb().unwrap_or(0.0), "MB", 1),
     ];
+    let params = json!({
+        "keys": params.keys, "records": params.records,
+        "image_size": params.image_size, "seed": params.seed, "lookups": lookups,
+    });
+    print_figures(&figures, params, json_out, out)
+}
+
+/// Prints `figures` as `name: value unit` lines, or as one JSON object with `params`.
+pub(crate) fn print_figures(
+    figures: &[Figure],
+    params: serde_json::Value,
+    json_out: bool,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
     if json_out {
         let mut obj = serde_json::Map::new();
-        obj.insert(
-            "params".into(),
-            json!({
-                "keys": params.keys, "records": params.records,
-                "image_size": params.image_size, "seed": params.seed, "lookups": lookups,
-            }),
-        );
-        for f in &figures {
+        obj.insert("params".into(), params);
+        for f in figures {
             obj.insert(f.name.into(), json!(round(f.value, f.decimals)));
         }
         serde_json::to_writer_pretty(&mut *out, &obj)?;
         writeln!(out)?;
     } else {
-        for f in &figures {
+        for f in figures {
             writeln!(out, "{}: {:.*} {}", f.name, f.decimals, f.value, f.unit)?;
         }
     }
     Ok(())
 }
 
-fn fig(name: &'static str, value: f64, unit: &'static str, decimals: usize) -> Figure {
+pub(crate) fn fig(name: &'static str, value: f64, unit: &'static str, decimals: usize) -> Figure {
     Figure {
         name,
         value,
@@ -157,7 +165,7 @@ async fn lookups_after_warmup(
     Ok(timed)
 }
 
-fn tempfile_dir() -> anyhow::Result<tempfile::TempDir> {
+pub(crate) fn tempfile_dir() -> anyhow::Result<tempfile::TempDir> {
     tempfile::Builder::new()
         .prefix("strata-bench-")
         .tempdir()

@@ -44,6 +44,12 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
                 _ => EXIT_INVALID,
             };
         }
+        if let Some(e) = cause.downcast_ref::<strata_image::Error>() {
+            return match e {
+                strata_image::Error::Io(_) => EXIT_USAGE_OR_IO,
+                _ => EXIT_INVALID,
+            };
+        }
         if let Some(e) = cause.downcast_ref::<strata_blob::Error>() {
             return match e {
                 strata_blob::Error::Io(_) => EXIT_USAGE_OR_IO,

@@ -46,7 +46,7 @@ pub async fn query(file: &Path, queries: &Path, out: &mut impl Write) -> anyhow:
 
 /// The inputs of the `Q` lines of a queries file: `Q <key> <lsn_start> <lsn_end> ...`, LSNs in
 /// hex. Other lines are skipped.
-fn parse_queries(text: &str) -> anyhow::Result<Vec<(Key, LsnRange)>> {
+pub(crate) fn parse_queries(text: &str) -> anyhow::Result<Vec<(Key, LsnRange)>> {
     let mut out = Vec::new();
     for (line_idx, line) in text.lines().enumerate() {
         let Some(rest) = line.strip_prefix("Q ") else {
@@ -251,7 +251,7 @@ pub async fn get(
 }
 
 /// An LSN argument: `X/Y`, or 1 to 16 hex digits.
-fn parse_lsn(text: &str) -> anyhow::Result<Lsn> {
+pub(crate) fn parse_lsn(text: &str) -> anyhow::Result<Lsn> {
     let lsn = if text.contains('/') {
         text.parse()
     } else {

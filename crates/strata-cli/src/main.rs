@@ -1,6 +1,6 @@
-//! `strata`: the command-line tool for Neon pageserver delta layer files (write, verify, inspect,
-//! copy, benchmark). This file holds the argument grammar and the dispatch; each command lives in
-//! its own module.
+//! `strata`: the command-line tool for Neon pageserver delta and image layer files (write,
+//! verify, inspect, copy, benchmark); the reading commands choose the kind by block 0's magic.
+//! This file holds the argument grammar and the dispatch; each command lives in its own module.
 //!
 //! Invariants: this crate is the only one that prints. Stdout carries only the documented output
 //! of a command (scripts depend on it); logs (`-v`), progress bars and errors go to stderr. Exit
@@ -9,6 +9,8 @@
 mod bench;
 mod demo;
 mod error;
+mod image;
+mod image_bench;
 mod inspect;
 mod name;
 mod ops;
@@ -24,7 +26,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::error::{Exit, exit_code, is_broken_pipe};
 
-/// Writes, verifies, inspects and benchmarks Neon pageserver delta layer files.
+/// Writes, verifies, inspects and benchmarks Neon pageserver delta and image layer files.
 #[derive(Debug, Parser)]
 #[command(name = "strata", version, propagate_version = true)]
 #[command(
@@ -49,7 +51,7 @@ enum Command {
     /// Print a layer file in the golden manifest format (summary, layout and one line per entry).
     #[command(after_help = "Example:\n  strata manifest ../shared/golden/tiny.layer")]
     Manifest {
-        /// The delta layer file.
+        /// The layer file (delta or image, by its magic).
         file: PathBuf,
     },
     /// Answer the `Q` lines of a queries file (first four fields) against a layer file.
@@ -57,7 +59,7 @@ enum Command {
         after_help = "Example:\n  strata query ../shared/golden/tiny.layer ../shared/golden/tiny.queries"
     )]
     Query {
-        /// The delta layer file.
+        /// The layer file (delta or image, by its magic).
         file: PathBuf,
         /// A file of `Q <key> <lsn_start> <lsn_end> ...` lines; other lines are ignored.
         queries: PathBuf,
@@ -67,7 +69,7 @@ enum Command {
         after_help = "Example:\n  strata copy ../shared/golden/tiny.layer /tmp/out && cmp /tmp/out/* ../shared/golden/tiny.layer"
     )]
     Copy {
-        /// The delta layer file to read.
+        /// The layer file to read (delta or image, by its magic).
         file: PathBuf,
         /// The directory to write the copy into (must exist).
         dir: PathBuf,
@@ -85,14 +87,14 @@ enum Command {
     /// Check every invariant of FORMAT.md section 9; prints `ok FILE` or one line per finding.
     #[command(after_help = "Example:\n  strata verify layer1 layer2 && echo all valid")]
     Verify {
-        /// The delta layer files.
+        /// The layer files (delta or image, by their magic).
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
     /// Print a layer's summary (block 0) and file facts.
     #[command(after_help = "Example:\n  strata summary --json ../shared/golden/tiny.layer")]
     Summary {
-        /// The delta layer file.
+        /// The layer file (delta or image, by its magic).
         file: PathBuf,
         /// Print one JSON object instead of text.
         #[arg(long)]
@@ -103,7 +105,7 @@ enum Command {
         after_help = "Example:\n  strata dump --values ../shared/golden/walvariants.layer | less"
     )]
     Dump {
-        /// The delta layer file.
+        /// The layer file (delta or image, by its magic).
         file: PathBuf,
         /// Also print each value's serialized bytes (hex).
         #[arg(long)]
@@ -117,7 +119,7 @@ enum Command {
         after_help = "Example:\n  strata get LAYER 000000067F000040000000400100000000C8 0000000001000200\n  (LSN as 1-16 hex digits or X/Y)"
     )]
     Get {
-        /// The delta layer file.
+        /// The layer file (delta or image, by its magic).
         file: PathBuf,
         /// The key: 36 hex digits.
         key: String,
@@ -145,6 +147,9 @@ enum Command {
 /// The parameters of the standard workload (WORKLOAD.md).
 #[derive(Debug, Clone, Copy, Args)]
 struct WorkloadArgs {
+    /// Which workload: the standard delta layer, or the image layer workload.
+    #[arg(long, value_enum, default_value_t = image::KindArg::Delta)]
+    kind: image::KindArg,
     /// Number of keys K.
     #[arg(long, default_value_t = 20_000)]
     keys: u64,
@@ -189,6 +194,14 @@ struct BenchArgs {
 }
 
 impl WorkloadArgs {
+    fn image_params(self) -> strata_image::ImageWorkloadParams {
+        strata_image::ImageWorkloadParams {
+            keys: self.keys,
+            image_size: self.image_size,
+            seed: self.seed,
+        }
+    }
+
     fn params(self) -> strata_delta::WorkloadParams {
         strata_delta::WorkloadParams {
             keys: self.keys,
@@ -234,15 +247,39 @@ fn main() -> ExitCode {
 }
 
 async fn run(command: Command, out: &mut impl Write) -> anyhow::Result<()> {
+    use image::{KindArg, is_image};
     match command {
         Command::Demo(a) => demo::run(a.dir, a.keys, out).await,
+        Command::Manifest { file } if is_image(&file)? => image::manifest(&file, out).await,
         Command::Manifest { file } => inspect::manifest(&file, out).await,
+        Command::Query { file, queries } if is_image(&file)? => {
+            image::query(&file, &queries, out).await
+        }
         Command::Query { file, queries } => inspect::query(&file, &queries, out).await,
+        Command::Copy { file, dir } if is_image(&file)? => image::copy(&file, &dir, out).await,
         Command::Copy { file, dir } => write::copy(&file, &dir, out).await,
+        Command::Workload { params, dir } if params.kind == KindArg::Image => {
+            image::workload(params.image_params(), &dir, out)
+        }
         Command::Workload { params, dir } => write::workload(params.params(), &dir, out),
+        Command::Verify { files } if files.iter().any(|f| is_image(f).unwrap_or(false)) => {
+            image::verify(&files, out).await
+        }
         Command::Verify { files } => verify::run(&files, out).await,
+        Command::Summary { file, json } if is_image(&file)? => {
+            image::summary(&file, json, out).await
+        }
         Command::Summary { file, json } => inspect::summary(&file, json, out).await,
+        Command::Dump { file, values, json } if is_image(&file)? => {
+            image::dump(&file, values, json, out).await
+        }
         Command::Dump { file, values, json } => inspect::dump(&file, values, json, out).await,
+        Command::Get {
+            file,
+            key,
+            lsn,
+            json,
+        } if is_image(&file)? => image::get(&file, &key, &lsn, json, out).await,
         Command::Get {
             file,
             key,
@@ -250,6 +287,10 @@ async fn run(command: Command, out: &mut impl Write) -> anyhow::Result<()> {
             json,
         } => inspect::get(&file, &key, &lsn, json, out).await,
         Command::Name { names } => name::run(&names, out),
+        Command::Bench(a) if a.params.kind == KindArg::Image => {
+            let params = a.params.image_params();
+            image_bench::run(params, a.lookups, a.dir.as_deref(), a.json, out).await
+        }
         Command::Bench(a) => {
             bench::run(a.params.params(), a.lookups, a.dir.as_deref(), a.json, out).await
         }

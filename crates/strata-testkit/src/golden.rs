@@ -8,22 +8,38 @@ use std::path::{Path, PathBuf};
 /// # Panics
 /// If the directory does not exist, with a message saying where it was looked for.
 pub fn golden_dir() -> PathBuf {
-    let dir = match std::env::var_os("STRATA_GOLDEN_DIR") {
+    resolve_dir("STRATA_GOLDEN_DIR", "golden")
+}
+
+/// The directory of golden image-layer files: `$STRATA_GOLDEN_IMAGE_DIR`, or
+/// `../shared/golden-image` next to the repository root.
+///
+/// # Panics
+/// If the directory does not exist, with a message saying where it was looked for.
+pub fn golden_image_dir() -> PathBuf {
+    resolve_dir("STRATA_GOLDEN_IMAGE_DIR", "golden-image")
+}
+
+/// `$env`, or `../shared/<name>`; it must hold an `INDEX` file.
+fn resolve_dir(env: &str, name: &str) -> PathBuf {
+    let dir = match std::env::var_os(env) {
         Some(d) => PathBuf::from(d),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/golden"),
+        None => Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared")
+            .join(name),
     };
     let index = dir.join("INDEX");
     assert!(
         index.is_file(),
-        "golden files not found: expected {} (the repository's sibling `shared/golden`, or set STRATA_GOLDEN_DIR)",
+        "golden files not found: expected {} (the repository's sibling `shared/{name}`, or set {env})",
         index.display()
     );
     dir.canonicalize().unwrap_or(dir)
 }
 
-/// The names of every golden case, in the order of the `INDEX` file.
-pub fn golden_cases() -> Vec<String> {
-    let path = golden_dir().join("INDEX");
+/// The case names listed in `dir/INDEX`, in order.
+pub(crate) fn cases_in(dir: &Path) -> Vec<String> {
+    let path = dir.join("INDEX");
     let text = read_to_string(&path);
     let cases: Vec<String> = text
         .lines()
@@ -34,6 +50,11 @@ pub fn golden_cases() -> Vec<String> {
         .collect();
     assert!(!cases.is_empty(), "{} lists no cases", path.display());
     cases
+}
+
+/// The names of every golden case, in the order of the `INDEX` file.
+pub fn golden_cases() -> Vec<String> {
+    cases_in(&golden_dir())
 }
 
 /// Path of `CASE.layer`.

@@ -219,20 +219,7 @@ fn parse_entry(f: &[&str]) -> anyhow::Result<ManifestEntry> {
         bail!("expected 6 fields after E");
     };
     let len: u64 = len.parse()?;
-    let payload = if let Some(digest) = payload.strip_prefix("sha256:") {
-        Payload::Sha256(hex32(digest)?)
-    } else if *payload == "-" {
-        Payload::Bytes(Vec::new())
-    } else {
-        Payload::Bytes(hex::decode(payload)?)
-    };
-    if let Payload::Bytes(b) = &payload {
-        ensure!(
-            b.len() as u64 == len,
-            "payload has {} bytes, len says {len}",
-            b.len()
-        );
-    }
+    let payload = parse_payload(payload, len)?;
     Ok(ManifestEntry {
         key: key.parse()?,
         lsn: Lsn::from_hex(lsn)?,
@@ -245,6 +232,25 @@ fn parse_entry(f: &[&str]) -> anyhow::Result<ManifestEntry> {
         len,
         payload,
     })
+}
+
+/// A manifest's payload field (`-`, hex, or `sha256:<hex>`) of a `len`-byte payload.
+pub(crate) fn parse_payload(field: &str, len: u64) -> anyhow::Result<Payload> {
+    let payload = if let Some(digest) = field.strip_prefix("sha256:") {
+        Payload::Sha256(hex32(digest)?)
+    } else if field == "-" {
+        Payload::Bytes(Vec::new())
+    } else {
+        Payload::Bytes(hex::decode(field)?)
+    };
+    if let Payload::Bytes(b) = &payload {
+        ensure!(
+            b.len() as u64 == len,
+            "payload has {} bytes, len says {len}",
+            b.len()
+        );
+    }
+    Ok(payload)
 }
 
 fn hex32(s: &str) -> anyhow::Result<[u8; 32]> {

@@ -34,8 +34,28 @@ pub const RULES: &[(&str, Allowed)] = &[
     ("strata-btree", Allowed::Only(&["strata-blob"])),
     ("strata-cache", Allowed::Only(&["strata-blob"])),
     (
+        "strata-layer",
+        Allowed::Only(&["strata-key", "strata-blob", "strata-btree"]),
+    ),
+    (
         "strata-delta",
-        Allowed::Only(&["strata-key", "strata-blob", "strata-btree", "strata-cache"]),
+        Allowed::Only(&[
+            "strata-key",
+            "strata-blob",
+            "strata-btree",
+            "strata-cache",
+            "strata-layer",
+        ]),
+    ),
+    (
+        "strata-image",
+        Allowed::Only(&[
+            "strata-key",
+            "strata-blob",
+            "strata-btree",
+            "strata-cache",
+            "strata-layer",
+        ]),
     ),
     (
         "strata-ingest",

@@ -1,0 +1,329 @@
+//! [`ImageLayer`]: an open image layer file (FORMAT.md sections 9 items 1–5 and 11), and its
+//! point reads: [`get`](ImageLayer::get) and Neon's
+//! [`get_value_reconstruct_data`](ImageLayer::get_value_reconstruct_data).
+//!
+//! Invariants of an open [`ImageLayer`] (checked on open):
+//! * the source has at least 3 whole blocks;
+//! * the expected summary, if given, matches (all fields but the index pointers);
+//! * magic `0x5A60`, version 3, a non-empty key range, an LSN below `u64::MAX`, and index
+//!   pointers inside the file (`strata_layer::check_summary_fields`, shared with delta layers).
+//!
+//! A point read checks what it relies on: the blob offset lies in the value area and the blob
+//! ends inside it before any buffer is sized, so a corrupt length cannot make a reader
+//! allocate more than the file holds. Point reads go block by block through the reader (the
+//! page cache, normally); every error caused by the bytes is [`Error::Corrupt`], naming the
+//! file when the layer was opened from a path.
+
+#![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use strata_blob::{BlobReadOptions, BlockNo, BlockReader, FileTable, PAGE_SIZE, TableFile};
+use strata_btree::DiskBtreeReader;
+use strata_cache::{CachedReader, PageCache};
+use strata_key::{Key, Lsn, LsnRange};
+use strata_layer::{LayerKind, ValueReconstructResult, check_file_blocks, check_summary_fields};
+
+use crate::error::{CorruptionKind, Error};
+use crate::format::{IMAGE_KEY_SIZE, SUMMARY_LEN, Summary, VALUE_AREA_OFFSET};
+
+const PAGE: u64 = PAGE_SIZE as u64;
+
+/// Default for [`OpenOptions::max_run_bytes`]: Neon's default `max_vectored_read_bytes`.
+pub const DEFAULT_MAX_RUN_BYTES: u64 = 128 * 1024;
+
+/// Knobs of opening an [`ImageLayer`].
+#[derive(Debug, Clone)]
+pub struct OpenOptions {
+    /// The summary the caller expects (Neon's production path builds it from the file name and
+    /// the owning timeline). Every field but `index_start_blk` / `index_root_blk` must match,
+    /// or opening fails with [`CorruptionKind::SummaryMismatch`].
+    pub expected_summary: Option<Summary>,
+    /// The file's length in bytes, when the caller knows it (set by [`ImageLayer::open`]);
+    /// only `verify` uses it.
+    pub file_len: Option<u64>,
+    /// How blob headers are read (default: seed and newer compressed headers, see
+    /// [`strata_blob::HeaderMode::Auto`]).
+    pub blob: BlobReadOptions,
+    /// Largest run of adjacent blobs a vectored read or a scan fetches with one I/O (a single
+    /// larger blob is read alone).
+    pub max_run_bytes: u64,
+}
+
+impl Default for OpenOptions {
+    fn default() -> OpenOptions {
+        OpenOptions {
+            expected_summary: None,
+            file_len: None,
+            blob: BlobReadOptions::default(),
+            max_run_bytes: DEFAULT_MAX_RUN_BYTES,
+        }
+    }
+}
+
+/// An open image layer: its validated summary and its B-tree index over a [`BlockReader`].
+/// All reads take `&self`; one layer serves any number of concurrent readers.
+#[derive(Debug)]
+pub struct ImageLayer<R> {
+    tree: DiskBtreeReader<R, IMAGE_KEY_SIZE>,
+    summary: Summary,
+    path: Option<PathBuf>,
+    file_len: Option<u64>,
+    blob_opts: BlobReadOptions,
+    max_run_bytes: u64,
+}
+
+impl ImageLayer<CachedReader<TableFile>> {
+    /// Opens the layer file at `path` through the open-file table `files`, reading its blocks
+    /// through `cache`, with default [`OpenOptions`].
+    pub async fn open(
+        path: &Path,
+        cache: &PageCache,
+        files: &FileTable,
+    ) -> Result<ImageLayer<CachedReader<TableFile>>, Error> {
+        ImageLayer::open_with(path, cache, files, OpenOptions::default()).await
+    }
+
+    /// [`ImageLayer::open`] with explicit options (`file_len` is taken from the file).
+    pub async fn open_with(
+        path: &Path,
+        cache: &PageCache,
+        files: &FileTable,
+        mut opts: OpenOptions,
+    ) -> Result<ImageLayer<CachedReader<TableFile>>, Error> {
+        let file = files.open(path)?;
+        opts.file_len = Some(std::fs::metadata(path)?.len());
+        ImageLayer::open_reader(cache.wrap(file), Some(path.to_path_buf()), opts).await
+    }
+}
+
+impl<R: BlockReader> ImageLayer<R> {
+    /// Opens the layer held by `reader` (any block source: a file, the page cache, memory).
+    pub async fn from_reader(reader: R, opts: OpenOptions) -> Result<ImageLayer<R>, Error> {
+        ImageLayer::open_reader(reader, None, opts).await
+    }
+
+    /// Opens the layer held by `reader`, naming `path` in errors.
+    pub async fn from_reader_at(
+        reader: R,
+        path: &Path,
+        opts: OpenOptions,
+    ) -> Result<ImageLayer<R>, Error> {
+        ImageLayer::open_reader(reader, Some(path.to_path_buf()), opts).await
+    }
+
+    async fn open_reader(
+        reader: R,
+        path: Option<PathBuf>,
+        opts: OpenOptions,
+    ) -> Result<ImageLayer<R>, Error> {
+        let checked = match read_summary(&reader).await {
+            Ok(s) => {
+                check_summary(&s, reader.n_blocks(), opts.expected_summary.as_ref()).map(|()| s)
+            }
+            Err(e) => Err(e),
+        };
+        match checked {
+            Ok(summary) => Ok(ImageLayer::new_unchecked(reader, summary, path, &opts)),
+            Err(e) => Err(e.in_file(path.as_deref())),
+        }
+    }
+
+    /// A layer over `reader` with `summary` as is, without any check: for `verify`, which
+    /// reports what is wrong instead of refusing. Callers check what they rely on.
+    pub(crate) fn new_unchecked(
+        reader: R,
+        summary: Summary,
+        path: Option<PathBuf>,
+        opts: &OpenOptions,
+    ) -> ImageLayer<R> {
+        ImageLayer {
+            tree: DiskBtreeReader::new(summary.index_start_blk, summary.index_root_blk, reader),
+            summary,
+            path,
+            file_len: opts.file_len,
+            blob_opts: opts.blob,
+            max_run_bytes: opts.max_run_bytes,
+        }
+    }
+
+    /// The layer's summary (block 0).
+    pub fn summary(&self) -> &Summary {
+        &self.summary
+    }
+
+    /// The layer's LSN.
+    pub fn lsn(&self) -> Lsn {
+        self.summary.lsn
+    }
+
+    /// The file the layer was opened from, if any.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// The file's length in bytes, when known.
+    pub fn file_len(&self) -> Option<u64> {
+        self.file_len
+    }
+
+    /// The block source.
+    pub fn reader(&self) -> &R {
+        self.tree.reader()
+    }
+
+    /// The B-tree index (18-byte keys, plain blob offsets).
+    pub fn tree(&self) -> &DiskBtreeReader<R, IMAGE_KEY_SIZE> {
+        &self.tree
+    }
+
+    /// First offset after the value area: `index_start_blk * 8192`.
+    pub fn value_area_end(&self) -> u64 {
+        u64::from(self.summary.index_start_blk) * PAGE
+    }
+
+    pub(crate) fn blob_opts(&self) -> &BlobReadOptions {
+        &self.blob_opts
+    }
+
+    pub(crate) fn max_run_bytes(&self) -> u64 {
+        self.max_run_bytes
+    }
+
+    /// Adds this layer's file to a corruption error.
+    pub(crate) fn ctx(&self, e: impl Into<Error>) -> Error {
+        e.into().in_file(self.path.as_deref())
+    }
+
+    /// Checks an index entry against the summary: the key inside the key range, the offset
+    /// inside the value area.
+    pub(crate) fn check_entry(&self, key: Key, offset: u64) -> Result<(), Error> {
+        if !self.summary.key_range.contains(&key) {
+            return Err(CorruptionKind::KeyOutOfRange { key }.into());
+        }
+        let value_area_end = self.value_area_end();
+        if offset < VALUE_AREA_OFFSET || offset >= value_area_end {
+            return Err(CorruptionKind::BlobOutsideValueArea {
+                offset,
+                value_area_end,
+            }
+            .into());
+        }
+        Ok(())
+    }
+
+    /// The image stored for `key` (exact match), or `None`: `buf` receives it.
+    pub async fn get_into(&self, key: Key, buf: &mut Vec<u8>) -> Result<bool, Error> {
+        self.get_inner(key, buf).await.map_err(|e| self.ctx(e))
+    }
+
+    /// The image stored for `key`, or `None` if the key is absent (it does not exist at the
+    /// layer's LSN).
+    pub async fn get(&self, key: Key) -> Result<Option<Vec<u8>>, Error> {
+        let mut buf = Vec::new();
+        Ok(self.get_into(key, &mut buf).await?.then_some(buf))
+    }
+
+    async fn get_inner(&self, key: Key, buf: &mut Vec<u8>) -> Result<bool, Error> {
+        let Some(offset) = self.tree.get(&key.to_array()).await? else {
+            buf.clear();
+            return Ok(false);
+        };
+        self.check_entry(key, offset)?;
+        strata_blob::read_blob_with(
+            self.reader(),
+            offset,
+            self.value_area_end(),
+            buf,
+            &self.blob_opts,
+        )
+        .await?;
+        Ok(true)
+    }
+
+    /// Neon's `ImageLayerInner::get_value_reconstruct_data` for one layer: Complete with the
+    /// image at the layer's LSN put into `img`, or Missing (and `img` untouched). It takes no
+    /// LSN range: the layer map consults an image layer only when its LSN is in the request's
+    /// range. On an error `img` is left as it was.
+    pub async fn get_value_reconstruct_data(
+        &self,
+        key: Key,
+        img: &mut Option<(Lsn, Vec<u8>)>,
+    ) -> Result<ValueReconstructResult, Error> {
+        let mut buf = Vec::new();
+        if self.get_into(key, &mut buf).await? {
+            *img = Some((self.summary.lsn, buf));
+            Ok(ValueReconstructResult::Complete)
+        } else {
+            Ok(ValueReconstructResult::Missing)
+        }
+    }
+}
+
+/// The golden `Q` line (`golden-image/README`) of a lookup of `key` over `lsn_range` that gave
+/// `result`, with the image's LSN when one was found:
+/// `Q <key> <lsn_start> <lsn_end> <Complete|Missing> img=<lsn|-> visited=<lsn:Image|->`.
+pub fn format_query_line(
+    key: Key,
+    lsn_range: LsnRange,
+    result: ValueReconstructResult,
+    img_lsn: Option<Lsn>,
+) -> String {
+    let mut line = format!(
+        "Q {key} {} {} {} ",
+        lsn_range.start.to_hex16(),
+        lsn_range.end.to_hex16(),
+        result.as_str()
+    );
+    match img_lsn {
+        Some(lsn) => {
+            let _ = write!(
+                line,
+                "img={} visited={}:Image",
+                lsn.to_hex16(),
+                lsn.to_hex16()
+            );
+        }
+        None => line.push_str("img=- visited=-"),
+    }
+    line
+}
+
+/// Reads and decodes block 0's summary (no validation).
+pub(crate) async fn read_summary<R: BlockReader>(reader: &R) -> Result<Summary, Error> {
+    if reader.n_blocks() == 0 {
+        return Err(strata_layer::SummaryProblem::FileTooShort { n_blocks: 0 }.into());
+    }
+    let block0 = reader.read_block(BlockNo(0)).await?;
+    Summary::decode(block0.get(..SUMMARY_LEN).unwrap_or_default())
+}
+
+/// The checks made on open (see the module docs).
+pub(crate) fn check_summary(
+    summary: &Summary,
+    n_blocks: u32,
+    expected: Option<&Summary>,
+) -> Result<(), Error> {
+    check_file_blocks(n_blocks)?;
+    if let Some(expected) = expected_mismatch(summary, expected) {
+        return Err(CorruptionKind::SummaryMismatch {
+            expected: Box::new(expected),
+            found: Box::new(*summary),
+        }
+        .into());
+    }
+    check_summary_fields(LayerKind::Image, &summary.head(), summary.index(), n_blocks)?;
+    if summary.lsn_range().is_none() {
+        return Err(CorruptionKind::LsnOverflow { lsn: summary.lsn }.into());
+    }
+    Ok(())
+}
+
+/// The expected summary (with the file's index pointers) when it differs from `summary`.
+pub(crate) fn expected_mismatch(summary: &Summary, expected: Option<&Summary>) -> Option<Summary> {
+    let mut expected = *expected?;
+    expected.index_start_blk = summary.index_start_blk;
+    expected.index_root_blk = summary.index_root_blk;
+    (expected != *summary).then_some(expected)
+}

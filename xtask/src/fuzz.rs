@@ -91,7 +91,7 @@ pub fn setup(target: &str, layers: &[(String, Vec<u8>)]) -> Setup {
             max_len: Some(LAYER_MAX_LEN),
             seeds: layer_seeds(&[]),
         },
-        "key_name_parse" => Setup {
+        "key_name_parse" | "timeline_layer_map" => Setup {
             max_len: None,
             seeds: NAME_SEEDS
                 .iter()

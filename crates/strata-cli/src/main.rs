@@ -14,7 +14,10 @@ mod image_bench;
 mod inspect;
 mod name;
 mod ops;
+mod page;
 mod progress;
+mod timeline;
+mod timeline_draw;
 mod verify;
 mod write;
 
@@ -142,6 +145,16 @@ enum Command {
         after_help = "Example:\n  strata bench\n  strata bench --keys 2000 --lookups 10000 --json"
     )]
     Bench(BenchArgs),
+    /// Inspect a timeline directory: list, draw or verify its layers, or write a test one.
+    #[command(
+        after_help = "Example:\n  strata timeline workload /tmp/tl && strata timeline ls /tmp/tl\n  strata timeline draw /tmp/tl -o layers.svg"
+    )]
+    Timeline(timeline::TimelineArgs),
+    /// Read the page of KEY at LSN from a timeline directory: layers visited, records, page.
+    #[command(
+        after_help = "Example:\n  strata page /tmp/tl 000000067F000040000000400100000000C8 0/1000500 --json"
+    )]
+    Page(page::PageArgs),
 }
 
 /// The parameters of the standard workload (WORKLOAD.md).
@@ -294,6 +307,8 @@ async fn run(command: Command, out: &mut impl Write) -> anyhow::Result<()> {
         Command::Bench(a) => {
             bench::run(a.params.params(), a.lookups, a.dir.as_deref(), a.json, out).await
         }
+        Command::Timeline(a) => timeline::run(a, out).await,
+        Command::Page(a) => page::run(a, out).await,
     }
 }
 

@@ -58,6 +58,16 @@ pub const RULES: &[(&str, Allowed)] = &[
         ]),
     ),
     (
+        "strata-timeline",
+        Allowed::Only(&[
+            "strata-key",
+            "strata-blob",
+            "strata-cache",
+            "strata-delta",
+            "strata-image",
+        ]),
+    ),
+    (
         "strata-ingest",
         Allowed::Only(&[
             "strata-key",

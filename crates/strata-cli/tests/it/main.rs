@@ -7,3 +7,4 @@ mod crash;
 mod golden;
 mod name;
 mod strata;
+mod timeline;

@@ -5,6 +5,7 @@
 mod cli;
 mod crash;
 mod golden;
+mod image;
 mod name;
 mod strata;
 mod timeline;

@@ -3,10 +3,7 @@
 //! reproducing `stdsmall`, and `summary`, `dump`, `get` and `verify` on image layers (mixed
 //! with delta layers for `verify`).
 
-#[path = "support/strata.rs"]
-mod strata;
-
-use strata::{run, run_ok, stdout};
+use crate::strata::{run, run_ok, stdout};
 use strata_testkit::{ImageManifest, golden_image_dir, image_cases, image_layer_path};
 
 #[test]

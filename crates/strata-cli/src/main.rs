@@ -20,6 +20,7 @@ mod progress;
 mod timeline;
 mod timeline_draw;
 mod verify;
+mod wal;
 mod write;
 
 use std::io::{self, Write};
@@ -166,6 +167,48 @@ enum Command {
         after_help = "Example:\n  strata ingest /var/lib/postgresql/15/main/pg_wal /tmp/tl --until 0/3000000"
     )]
     Ingest(ingest::IngestArgs),
+    /// Decode PostgreSQL WAL segment files as pg_waldump does.
+    #[command(subcommand)]
+    Wal(WalCommand),
+}
+
+/// `strata wal` subcommands.
+#[derive(Debug, Subcommand)]
+enum WalCommand {
+    /// Print every record: pg_waldump's line without the rmgr description, block references,
+    /// `--stats` per rmgr or `--json`. The end of WAL goes to stderr; exit 1 if it is damage.
+    #[command(
+        after_help = "Example:\n  strata wal dump --start 0/1000028 -b PGDATA/pg_wal\n  strata wal dump --stats PGDATA/pg_wal/000000010000000000000001"
+    )]
+    Dump(WalDumpArgs),
+}
+
+/// Arguments of `strata wal dump`.
+#[derive(Debug, Clone, Args)]
+struct WalDumpArgs {
+    /// Detailed block references, one line each (pg_waldump -b).
+    #[arg(short = 'b', long)]
+    bkp_details: bool,
+    /// Start at this LSN (X/Y); default: the first segment's start.
+    #[arg(short = 's', long)]
+    start: Option<strata_key::Lsn>,
+    /// Stop before reading past this LSN (X/Y).
+    #[arg(short = 'e', long)]
+    end: Option<strata_key::Lsn>,
+    /// Print per-rmgr statistics instead of records (pg_waldump --stats).
+    #[arg(short = 'z', long)]
+    stats: bool,
+    /// Print one JSON object per record.
+    #[arg(long)]
+    json: bool,
+    /// Timeline of the segment files (default: the lowest present).
+    #[arg(short = 't', long)]
+    timeline: Option<u32>,
+    /// WAL segment size in bytes.
+    #[arg(long, default_value_t = strata_wal::format::DEFAULT_SEGMENT_SIZE)]
+    segment_size: u64,
+    /// A pg_wal directory, a data directory, or one segment file.
+    path: PathBuf,
 }
 
 /// The parameters of the standard workload (WORKLOAD.md).
@@ -322,6 +365,19 @@ async fn run(command: Command, out: &mut impl Write) -> anyhow::Result<()> {
         Command::Page(a) => page::run(a, out).await,
         Command::Import(a) => ingest::run_import(a, out),
         Command::Ingest(a) => ingest::run_ingest(a, out).await,
+        Command::Wal(WalCommand::Dump(a)) => wal::dump(
+            &wal::DumpArgs {
+                path: a.path,
+                start: a.start,
+                end: a.end,
+                bkp_details: a.bkp_details,
+                stats: a.stats,
+                json: a.json,
+                timeline: a.timeline,
+                segment_size: a.segment_size,
+            },
+            out,
+        ),
     }
 }
 

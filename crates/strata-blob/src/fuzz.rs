@@ -12,7 +12,8 @@ use std::task::{Context, Poll, Waker};
 use crate::block::{MemBlockReader, PAGE_SIZE};
 use crate::error::Error;
 use crate::format::{BlobReadOptions, BlobSpan, HeaderMode, decode_blob};
-use crate::reader::{read_blob_with, read_run_with};
+use crate::reader::read_blob_with;
+use crate::run::read_run_with;
 
 /// Largest decompressed payload the fuzz entry points accept.
 pub const FUZZ_MAX_DECOMPRESSED_LEN: u64 = 1 << 20;

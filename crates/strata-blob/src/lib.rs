@@ -5,9 +5,16 @@
 //!   [`FileBlockReader`] from one open file, and a [`FileTable`] hands out [`TableFile`]s
 //!   that share a bounded number of descriptors.
 //! * [`BlockWriter`]: sync, append-only block sinks; [`BlockBuf`] collects them in memory.
-//! * The blob codec ([`encode_header`], [`decode_header`], [`decode_blob`], [`blob_size`]),
-//!   the [`BlobWriter`] that appends blobs to a [`WriteFile`], and async blob reads over any
-//!   reader: [`read_blob_into`] for one blob, [`read_run`] for several with one I/O.
+//! * The blob codec ([`encode_header`], [`decode_header`], [`decode_blob`], [`blob_size`]) and
+//!   the [`BlobWriter`] that appends blobs to a [`WriteFile`].
+//! * The blob read core every layer reader uses, async over any reader:
+//!   - [`BlobCursor`] for scattered reads through a page cache: a payload inside one block is a
+//!     slice of the cached page ([`Payload::Block`], no copy), one spanning blocks is copied
+//!     once ([`Payload::Owned`]); it holds one block at a time.
+//!   - [`BlobRunReader`] for reads in runs of blocks with one I/O each, through one reused
+//!     buffer: planned runs ([`BlobRunReader::load`]) or sequential read-ahead
+//!     ([`BlobRunReader::blob`]).
+//!   - one-shot forms: [`read_blob_into`] for one blob, [`read_run`] for one run.
 //! * [`Fs`] / [`WriteFile`]: the filesystem surface writers use, real ([`StdFs`]) or with
 //!   faults injected ([`fault::FaultyFs`]).
 //!
@@ -47,6 +54,7 @@ mod format;
 mod fs;
 pub mod fuzz;
 mod reader;
+mod run;
 mod writer;
 
 pub use block::{Block, BlockBuf, BlockNo, BlockReader, BlockWriter, MemBlockReader, PAGE_SIZE};
@@ -61,5 +69,6 @@ pub use format::{
     encode_header, encode_zstd_header, header_len, header_peek_len,
 };
 pub use fs::{Fs, StdFs, WriteFile, write_all_at};
-pub use reader::{BlobRun, read_blob_into, read_blob_with, read_run, read_run_with};
+pub use reader::{BlobCursor, Payload, read_blob_into, read_blob_with};
+pub use run::{BlobRun, BlobRunReader, read_run, read_run_with};
 pub use writer::{BlobWriter, BlobWriterOptions, DEFAULT_WRITE_BUFFER_SIZE};

@@ -1,26 +1,232 @@
-//! Blob reads over any [`BlockReader`] (FORMAT.md section 4): one blob block by block
-//! ([`read_blob_into`]), or a run of blobs with one `read_blocks` call ([`read_run`]).
+//! Scattered blob reads over any [`BlockReader`] (FORMAT.md section 4): the [`BlobCursor`],
+//! which reads block by block through the reader (normally a page cache) and keeps the last
+//! block, and the one-shot [`read_blob_into`] / [`read_blob_with`] built on it.
 //!
 //! Invariants:
-//! * A blob may not reach the caller's `limit` nor the reader's end; a length that would is
+//! * A blob may not reach the cursor's `limit` nor the reader's end; a length that would is
 //!   [`Corruption::BlobPastEnd`] (or [`Corruption::HeaderPastEnd`]) **before** any buffer is
 //!   sized for it, so a corrupt header cannot make a reader allocate more than the file holds.
 //! * Headers may straddle a block boundary; payloads may span any number of blocks.
-//! * Single-blob reads go through [`BlockReader::read_block`] only, so a page cache in front
-//!   sees every block.
+//! * Reads go through [`BlockReader::read_block`] only, so a page cache in front sees every
+//!   block; the cursor releases its block before it reads another, so it pins at most one
+//!   cache slot.
+//! * A payload inside one block is handed out as a slice of that block ([`Payload::Block`]);
+//!   one spanning blocks, or stored compressed, is copied (or decompressed) once into a buffer
+//!   the caller may keep ([`Payload::Owned`]).
 
 #![deny(clippy::indexing_slicing, clippy::unwrap_used)]
-
-use std::borrow::Cow;
 
 use crate::block::{Block, BlockNo, BlockReader, PAGE_SIZE};
 use crate::error::{Corruption, Error};
 use crate::format::{
-    BlobHeader, BlobReadOptions, BlobSpan, Compression, HEADER_PEEK_LEN, check_span, decode_blob,
-    decode_header, decompress_into, header_peek_len,
+    BlobReadOptions, BlobSpan, Compression, HEADER_PEEK_LEN, check_span, decode_header,
+    decompress_into, header_peek_len,
 };
 
 const PAGE: u64 = PAGE_SIZE as u64;
+
+/// The payload of one blob, as [`BlobCursor::payload`] found it.
+#[derive(Debug)]
+pub enum Payload<'a> {
+    /// Stored uncompressed inside one block: a slice of that block (of the cached page when
+    /// the cursor reads through a page cache). No copy was made.
+    Block(&'a [u8]),
+    /// Spanning blocks, or stored compressed: gathered (or decompressed) into a buffer of its
+    /// own, the only copy made, which the caller may keep.
+    Owned(Vec<u8>),
+}
+
+impl Payload<'_> {
+    /// The payload bytes.
+    pub fn bytes(&self) -> &[u8] {
+        match self {
+            Payload::Block(bytes) => bytes,
+            Payload::Owned(bytes) => bytes,
+        }
+    }
+}
+
+/// Scattered blob reads block by block through a [`BlockReader`], keeping the last block, so
+/// that neighbouring blobs cost one block read (one page-cache lookup).
+#[derive(Debug)]
+pub struct BlobCursor<'r, R> {
+    reader: &'r R,
+    /// First offset a blob may not reach, at most the reader's end.
+    limit: u64,
+    opts: BlobReadOptions,
+    current: Option<(u64, Block)>,
+}
+
+impl<'r, R: BlockReader> BlobCursor<'r, R> {
+    /// A cursor over `reader` for blobs that end before `limit` (e.g. the end of a value area;
+    /// the reader's end if that comes first).
+    pub fn new(reader: &'r R, limit: u64, opts: BlobReadOptions) -> BlobCursor<'r, R> {
+        BlobCursor {
+            reader,
+            limit: limit.min(u64::from(reader.n_blocks()) * PAGE),
+            opts,
+            current: None,
+        }
+    }
+
+    /// The first offset a blob may not reach.
+    pub fn limit(&self) -> u64 {
+        self.limit
+    }
+
+    /// Where the blob at `offset` lies: its header decoded and its end checked against the
+    /// limit. Reads only the header's block(s).
+    pub async fn span(&mut self, offset: u64) -> Result<BlobSpan, Error> {
+        let (limit, mode) = (self.limit, self.opts.mode);
+        if offset >= limit {
+            return Err(Corruption::HeaderPastEnd { offset, limit }.into());
+        }
+        let in_block = (offset % PAGE) as usize;
+        let block = self.block(offset / PAGE).await?;
+        let first = block.get(in_block).copied().unwrap_or_default();
+        let available = usize::try_from(limit - offset).unwrap_or(usize::MAX);
+        let want = header_peek_len(first, mode).min(available);
+        let header = match block.get(in_block..in_block + want) {
+            Some(peek) => decode_header(peek, offset, limit, mode)?,
+            None => {
+                // The header straddles a block boundary.
+                let mut peek = [0u8; HEADER_PEEK_LEN];
+                let peek = peek.get_mut(..want).unwrap_or_default();
+                self.copy_to(offset, peek).await?;
+                decode_header(peek, offset, limit, mode)?
+            }
+        };
+        Ok(check_span(header, offset, limit)?)
+    }
+
+    /// The payload of the blob at `offset`: borrowed from the block holding it when it lies
+    /// in one block uncompressed, otherwise copied or decompressed once (see [`Payload`]).
+    pub async fn payload(&mut self, offset: u64) -> Result<(BlobSpan, Payload<'_>), Error> {
+        let span = self.span(offset).await?;
+        let start = span.payload_offset();
+        let len = self.stored_len(&span)?;
+        let in_block = (start % PAGE) as usize;
+        let one_block = in_block + len <= PAGE_SIZE;
+        match span.header.compression {
+            Compression::None if one_block => {
+                let block = self.block(start / PAGE).await?;
+                let bytes = block.get(in_block..in_block + len).unwrap_or_default();
+                Ok((span, Payload::Block(bytes)))
+            }
+            Compression::None => {
+                let mut buf = Vec::with_capacity(len);
+                self.extend(start, len, &mut buf).await?;
+                Ok((span, Payload::Owned(buf)))
+            }
+            Compression::Zstd => {
+                let mut buf = Vec::new();
+                self.decompress(&span, len, &mut buf).await?;
+                Ok((span, Payload::Owned(buf)))
+            }
+        }
+    }
+
+    /// Reads the payload of the blob at `offset` into `buf` (cleared first, its capacity
+    /// reused), decompressing it if its header says so.
+    pub async fn read_into(&mut self, offset: u64, buf: &mut Vec<u8>) -> Result<BlobSpan, Error> {
+        buf.clear();
+        let span = self.span(offset).await?;
+        let len = self.stored_len(&span)?;
+        match span.header.compression {
+            Compression::None => {
+                buf.reserve_exact(len);
+                self.extend(span.payload_offset(), len, buf).await?;
+            }
+            Compression::Zstd => self.decompress(&span, len, buf).await?,
+        }
+        Ok(span)
+    }
+
+    /// The stored length as a `usize` (check_span bounded it by the limit, inside the reader).
+    fn stored_len(&self, span: &BlobSpan) -> Result<usize, Error> {
+        usize::try_from(span.header.stored_len).map_err(|_| {
+            Corruption::BlobPastEnd {
+                offset: span.offset,
+                len: span.header.stored_len,
+                limit: self.limit,
+            }
+            .into()
+        })
+    }
+
+    /// Decompresses the `len` stored bytes of `span` into `out`.
+    async fn decompress(
+        &mut self,
+        span: &BlobSpan,
+        len: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Error> {
+        let start = span.payload_offset();
+        let in_block = (start % PAGE) as usize;
+        let max = self.opts.max_decompressed_len;
+        if in_block + len <= PAGE_SIZE {
+            let block = self.block(start / PAGE).await?;
+            let stored = block.get(in_block..in_block + len).unwrap_or_default();
+            return Ok(decompress_into(stored, span.offset, max, out)?);
+        }
+        let mut stored = Vec::with_capacity(len);
+        self.extend(start, len, &mut stored).await?;
+        Ok(decompress_into(&stored, span.offset, max, out)?)
+    }
+
+    /// The block `blkno`, read unless it is the current one. The current block is released
+    /// first, so the cursor never holds two.
+    async fn block(&mut self, blkno: u64) -> Result<&Block, Error> {
+        let hit = match self.current.take() {
+            Some((cur, block)) if cur == blkno => Some(block),
+            // Dropped here, before the read below.
+            _ => None,
+        };
+        let block = match hit {
+            Some(block) => block,
+            None => {
+                let blkno32 = u32::try_from(blkno).map_err(|_| Corruption::BlockPastEnd {
+                    blkno: BlockNo(u32::MAX),
+                    n_blocks: self.reader.n_blocks(),
+                })?;
+                self.reader.read_block(BlockNo(blkno32)).await?
+            }
+        };
+        Ok(&self.current.insert((blkno, block)).1)
+    }
+
+    /// Fills `out` with the bytes from `offset` on (the caller checked they exist).
+    async fn copy_to(&mut self, mut offset: u64, mut out: &mut [u8]) -> Result<(), Error> {
+        while !out.is_empty() {
+            let in_block = (offset % PAGE) as usize;
+            let block = self.block(offset / PAGE).await?;
+            let n = out.len().min(PAGE_SIZE - in_block);
+            let (dst, rest) = out.split_at_mut(n);
+            dst.copy_from_slice(block.get(in_block..in_block + n).unwrap_or_default());
+            out = rest;
+            offset += n as u64;
+        }
+        Ok(())
+    }
+
+    /// Appends the `len` bytes from `offset` on to `out` (the caller checked they exist).
+    async fn extend(
+        &mut self,
+        mut offset: u64,
+        mut len: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Error> {
+        while len > 0 {
+            let in_block = (offset % PAGE) as usize;
+            let block = self.block(offset / PAGE).await?;
+            let n = len.min(PAGE_SIZE - in_block);
+            out.extend_from_slice(block.get(in_block..in_block + n).unwrap_or_default());
+            len -= n;
+            offset += n as u64;
+        }
+        Ok(())
+    }
+}
 
 /// Reads the payload of the blob at `offset` into `buf` (cleared first), decompressing it if
 /// its header says so. The blob may not reach `limit` (the first offset it may not touch,
@@ -36,7 +242,7 @@ pub async fn read_blob_into<R: BlockReader>(
 }
 
 /// [`read_blob_into`] with explicit options; also returns where the blob lies, so a caller can
-/// walk blobs packed back to back ([`BlobSpan::end`]).
+/// walk blobs packed back to back ([`BlobSpan::end`]). One [`BlobCursor::read_into`].
 pub async fn read_blob_with<R: BlockReader>(
     reader: &R,
     offset: u64,
@@ -44,209 +250,7 @@ pub async fn read_blob_with<R: BlockReader>(
     buf: &mut Vec<u8>,
     opts: &BlobReadOptions,
 ) -> Result<BlobSpan, Error> {
-    buf.clear();
-    let limit = limit.min(u64::from(reader.n_blocks()) * PAGE);
-    let mut cursor = Cursor::new(reader);
-    let header = read_header(&mut cursor, offset, limit, opts).await?;
-    let span = check_span(header, offset, limit)?;
-    // check_span bounded stored_len by the reader's size, so these allocations are too.
-    let stored_len = usize::try_from(header.stored_len).map_err(|_| Corruption::BlobPastEnd {
-        offset,
-        len: header.stored_len,
-        limit,
-    })?;
-    match header.compression {
-        Compression::None => {
-            buf.reserve_exact(stored_len);
-            cursor
-                .copy_into(span.payload_offset(), stored_len, buf)
-                .await?;
-        }
-        Compression::Zstd => {
-            let mut stored = Vec::with_capacity(stored_len);
-            cursor
-                .copy_into(span.payload_offset(), stored_len, &mut stored)
-                .await?;
-            decompress_into(&stored, offset, opts.max_decompressed_len, buf)?;
-        }
-    }
-    Ok(span)
-}
-
-/// Bytes `[start, end)` of a reader, read with one [`BlockReader::read_blocks`] call, from
-/// which blobs inside the range can be decoded without further I/O.
-#[derive(Debug, Clone)]
-pub struct BlobRun {
-    /// Whole blocks covering `[start, end)`; `data[0]` is at file offset `base`.
-    data: Vec<u8>,
-    base: u64,
-    start: u64,
-    end: u64,
-    opts: BlobReadOptions,
-}
-
-/// Reads bytes `[start, end)` of `reader` for decoding the blobs in them
-/// ([`BlobRun::blob_at`]), with default [`BlobReadOptions`].
-pub async fn read_run<R: BlockReader>(reader: &R, start: u64, end: u64) -> Result<BlobRun, Error> {
-    read_run_with(reader, start, end, &BlobReadOptions::default()).await
-}
-
-/// [`read_run`] with explicit options. `end` past the reader's end is
-/// [`Corruption::BlobPastEnd`]; `end < start` is [`Error::OutOfRange`].
-pub async fn read_run_with<R: BlockReader>(
-    reader: &R,
-    start: u64,
-    end: u64,
-    opts: &BlobReadOptions,
-) -> Result<BlobRun, Error> {
-    if end < start {
-        return Err(Error::OutOfRange {
-            offset: end,
-            start,
-            end: start,
-        });
-    }
-    let reader_end = u64::from(reader.n_blocks()) * PAGE;
-    if end > reader_end {
-        return Err(Corruption::BlobPastEnd {
-            offset: start,
-            len: end - start,
-            limit: reader_end,
-        }
-        .into());
-    }
-    let first = start / PAGE;
-    let base = first * PAGE;
-    let data = if start == end {
-        Vec::new()
-    } else {
-        // end <= reader_end, so the block count and the buffer are bounded by the reader.
-        let len =
-            usize::try_from(end.next_multiple_of(PAGE) - base).map_err(|_| Error::OutOfRange {
-                offset: end,
-                start,
-                end: reader_end,
-            })?;
-        let mut data = vec![0u8; len];
-        reader.read_blocks(BlockNo(first as u32), &mut data).await?;
-        data
-    };
-    Ok(BlobRun {
-        data,
-        base,
-        start,
-        end,
-        opts: *opts,
-    })
-}
-
-impl BlobRun {
-    /// First offset of the run.
-    pub fn start(&self) -> u64 {
-        self.start
-    }
-
-    /// First offset after the run.
-    pub fn end(&self) -> u64 {
-        self.end
-    }
-
-    /// The run's bytes, `[start, end)`.
-    pub fn bytes(&self) -> &[u8] {
-        let from = (self.start - self.base) as usize;
-        let to = (self.end - self.base) as usize;
-        self.data.get(from..to).unwrap_or_default()
-    }
-
-    /// The payload of the blob at `offset`, which must lie wholly inside the run
-    /// (an offset before `start` is [`Error::OutOfRange`], one reaching `end`
-    /// [`Corruption::BlobPastEnd`] or [`Corruption::HeaderPastEnd`]). Borrowed unless it was
-    /// decompressed.
-    pub fn blob_at(&self, offset: u64) -> Result<Cow<'_, [u8]>, Error> {
-        Ok(self.blob_span_at(offset)?.1)
-    }
-
-    /// [`BlobRun::blob_at`], also giving where the blob lies.
-    pub fn blob_span_at(&self, offset: u64) -> Result<(BlobSpan, Cow<'_, [u8]>), Error> {
-        if offset < self.start {
-            return Err(Error::OutOfRange {
-                offset,
-                start: self.start,
-                end: self.end,
-            });
-        }
-        decode_blob(&self.data, self.base, offset, self.end, &self.opts)
-    }
-}
-
-/// Reads blocks one at a time, keeping the last one.
-struct Cursor<'r, R> {
-    reader: &'r R,
-    current: Option<(u64, Block)>,
-}
-
-impl<'r, R: BlockReader> Cursor<'r, R> {
-    fn new(reader: &'r R) -> Cursor<'r, R> {
-        Cursor {
-            reader,
-            current: None,
-        }
-    }
-
-    /// The block holding byte `offset`, and where in it that byte is.
-    async fn block_at(&mut self, offset: u64) -> Result<(Block, usize), Error> {
-        let blkno = offset / PAGE;
-        let in_block = (offset % PAGE) as usize;
-        let block = match self.current.take() {
-            Some((cur, block)) if cur == blkno => block,
-            _ => {
-                let blkno32 = u32::try_from(blkno).map_err(|_| Corruption::BlockPastEnd {
-                    blkno: BlockNo(u32::MAX),
-                    n_blocks: self.reader.n_blocks(),
-                })?;
-                self.reader.read_block(BlockNo(blkno32)).await?
-            }
-        };
-        self.current = Some((blkno, block.clone()));
-        Ok((block, in_block))
-    }
-
-    /// Appends the `len` bytes from `offset` on to `out`. The caller checked they exist.
-    async fn copy_into(
-        &mut self,
-        mut offset: u64,
-        mut len: usize,
-        out: &mut Vec<u8>,
-    ) -> Result<(), Error> {
-        while len > 0 {
-            let (block, in_block) = self.block_at(offset).await?;
-            let n = len.min(PAGE_SIZE - in_block);
-            let bytes = block.get(in_block..in_block + n).unwrap_or_default();
-            out.extend_from_slice(bytes);
-            len -= n;
-            offset += n as u64;
-        }
-        Ok(())
-    }
-}
-
-/// Reads and decodes the header at `offset` (which may straddle two blocks).
-async fn read_header<R: BlockReader>(
-    cursor: &mut Cursor<'_, R>,
-    offset: u64,
-    limit: u64,
-    opts: &BlobReadOptions,
-) -> Result<BlobHeader, Error> {
-    if offset >= limit {
-        return Err(Corruption::HeaderPastEnd { offset, limit }.into());
-    }
-    let first = {
-        let (block, in_block) = cursor.block_at(offset).await?;
-        block.get(in_block).copied().unwrap_or_default()
-    };
-    let available = usize::try_from(limit - offset).unwrap_or(usize::MAX);
-    let want = header_peek_len(first, opts.mode).min(available);
-    let mut peek = Vec::with_capacity(HEADER_PEEK_LEN);
-    cursor.copy_into(offset, want, &mut peek).await?;
-    Ok(decode_header(&peek, offset, limit, opts.mode)?)
+    BlobCursor::new(reader, limit, *opts)
+        .read_into(offset, buf)
+        .await
 }

@@ -151,10 +151,19 @@ impl<F: WriteFile> BlobWriter<F> {
         len: u64,
         level: i32,
     ) -> Result<(), Error> {
-        use crate::format::{MAX_COMPRESSED_FORMAT_LEN, encode_zstd_header};
+        use crate::format::{MAX_COMPRESSED_FORMAT_LEN, SHORT_HEADER_LIMIT, encode_zstd_header};
 
         if len > MAX_COMPRESSED_FORMAT_LEN {
             return Err(Error::BlobTooLarge(len));
+        }
+        if len < SHORT_HEADER_LIMIT {
+            // Neon never compresses a short blob: a 1-byte header, payload as is (FORMAT.md 4).
+            let (header, header_len) = encode_header(len)?;
+            self.append(header.get(..header_len).unwrap_or_default())?;
+            for part in parts {
+                self.append(part)?;
+            }
+            return Ok(());
         }
         let mut payload = std::mem::take(&mut self.scratch);
         payload.clear();

@@ -3,7 +3,8 @@
 //! Invariant: every way the bytes of a tree can be wrong is a [`Corruption`] naming the index
 //! block (relative and absolute) and the rule it breaks ([`NodeProblem`], FORMAT.md section 9
 //! items 6 (node padding, `verify` only) to 13); misuse by the caller (unsorted keys, oversized values, an empty tree) has its
-//! own [`Error`] variants.
+//! own [`Error`] variants. Like `Io` and `Corrupt`, a full page cache has one shape,
+//! [`Error::CacheFull`], however deep in the block layer it was hit.
 
 use std::fmt;
 use std::io;
@@ -39,7 +40,14 @@ pub enum Error {
     /// The builder's block writer failed earlier; the builder refuses further use.
     #[error("B-tree builder failed earlier and is poisoned")]
     Poisoned,
-    /// Another error of the block layer (neither I/O nor corruption).
+    /// Every slot of the page cache the tree is read through stayed pinned for longer than
+    /// the cache's wait (see `strata-cache`'s sizing rule: one slot per concurrent reader).
+    #[error("all {n_slots} page cache slots are pinned")]
+    CacheFull {
+        /// The cache's number of slots.
+        n_slots: usize,
+    },
+    /// Another error of the block layer (neither I/O, corruption nor a full cache).
     #[error("block layer: {0}")]
     Block(#[source] strata_blob::Error),
 }
@@ -49,6 +57,7 @@ impl From<strata_blob::Error> for Error {
         match err {
             strata_blob::Error::Io(e) => Error::Io(e),
             strata_blob::Error::Corrupt(c) => Error::Corrupt(Corruption::Block(c)),
+            strata_blob::Error::CacheFull { n_slots } => Error::CacheFull { n_slots },
             other => Error::Block(other),
         }
     }

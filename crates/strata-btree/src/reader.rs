@@ -9,6 +9,10 @@
 //! * Scans check that every key they return is strictly after the previous one in scan order,
 //!   so a corrupt tree ends a scan with an error after at most one pass over its leaves.
 //! * For trees that pass these checks, results equal Neon's `visit` exactly.
+//! * Every descent (get, visit, the iterators, verify) holds at most one tree page at a time:
+//!   a downlink is copied out of its parent ([`Downlink`]) and the parent released before the
+//!   child is read, and an iterator copies leaf entries out in batches, holding no page
+//!   between calls. Through a page cache one reader pins one slot, whatever the tree's depth.
 
 #![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 
@@ -93,27 +97,31 @@ impl<R: BlockReader, const L: usize> DiskBtreeReader<R, L> {
     }
 
     /// The value stored under `key`, if any (Neon's `get`: a forwards visit that stops at once).
+    ///
+    /// Holds one tree page at a time: a parent is released before its child is read.
     pub async fn get(&self, key: &[u8; L]) -> Result<Option<u64>, Error> {
         let mut blkno = self.root_blk;
         let mut block = self.read_root().await?;
         loop {
-            let node = self.decode(blkno, &block)?;
-            let found = node.search(key);
-            if node.is_leaf() {
-                return match found {
-                    Ok(entry_idx) => {
-                        let value = node
-                            .leaf_value(entry_idx)
-                            .map_err(|p| self.corrupt(blkno, p))?;
-                        Ok(Some(value))
-                    }
-                    Err(_) => Ok(None),
-                };
-            }
-            let entry_idx = found.unwrap_or_else(|i| i.saturating_sub(1));
-            let (child, child_block) = self.read_child(blkno, &node, entry_idx).await?;
-            blkno = child;
-            block = child_block;
+            let downlink = {
+                let node = self.decode(blkno, &block)?;
+                let found = node.search(key);
+                if node.is_leaf() {
+                    return match found {
+                        Ok(entry_idx) => {
+                            let value = node
+                                .leaf_value(entry_idx)
+                                .map_err(|p| self.corrupt(blkno, p))?;
+                            Ok(Some(value))
+                        }
+                        Err(_) => Ok(None),
+                    };
+                }
+                let entry_idx = found.unwrap_or_else(|i| i.saturating_sub(1));
+                self.downlink(blkno, &node, entry_idx)?
+            };
+            drop(block);
+            (blkno, block) = self.read_child(&downlink).await?;
         }
     }
 
@@ -188,14 +196,15 @@ impl<R: BlockReader, const L: usize> DiskBtreeReader<R, L> {
         Ok(self.reader.read_block(BlockNo(file_blkno)).await?)
     }
 
-    /// Follows downlink `entry_idx` of `parent` (at `parent_blk`), checking the downlink and
-    /// the child's header, level and first key.
-    async fn read_child(
+    /// Reads downlink `entry_idx` of `parent` (at `parent_blk`) and checks that it points
+    /// strictly below the parent, so that the parent's page can be released before the child
+    /// is read ([`read_child`](Self::read_child)).
+    fn downlink(
         &self,
         parent_blk: u32,
         parent: &NodeView<'_, L>,
         entry_idx: usize,
-    ) -> Result<(u32, Block), Error> {
+    ) -> Result<Downlink<L>, Error> {
         let child = parent
             .downlink(entry_idx)
             .map_err(|p| self.corrupt(parent_blk, p))?;
@@ -206,21 +215,32 @@ impl<R: BlockReader, const L: usize> DiskBtreeReader<R, L> {
             };
             return Err(self.corrupt(parent_blk, problem));
         }
-        let downlink_key = parent.key(entry_idx);
+        Ok(Downlink {
+            parent_blk,
+            entry_idx,
+            child,
+            key: parent.key(entry_idx),
+            level: parent.level().saturating_sub(1),
+        })
+    }
+
+    /// Follows a downlink, checking the child's header, level and first key. The caller holds
+    /// no tree page while this reads one.
+    async fn read_child(&self, downlink: &Downlink<L>) -> Result<(u32, Block), Error> {
+        let child = downlink.child;
         let block = self.read_node(child).await?;
         let node = self.decode(child, &block)?;
-        let expected = parent.level().saturating_sub(1);
-        if node.level() != expected {
+        if node.level() != downlink.level {
             let problem = NodeProblem::WrongLevel {
                 level: node.level(),
-                expected,
+                expected: downlink.level,
             };
             return Err(self.corrupt(child, problem));
         }
-        if node.cmp_key(0, &downlink_key).is_ne() {
+        if node.cmp_key(0, &downlink.key).is_ne() {
             let problem = NodeProblem::FirstKeyMismatch {
-                parent: BlockNo(parent_blk),
-                entry_idx,
+                parent: BlockNo(downlink.parent_blk),
+                entry_idx: downlink.entry_idx,
             };
             return Err(self.corrupt(child, problem));
         }
@@ -228,18 +248,47 @@ impl<R: BlockReader, const L: usize> DiskBtreeReader<R, L> {
     }
 }
 
+/// A downlink taken out of its parent's page: all a descent needs to read and check the child
+/// once the parent is released.
+struct Downlink<const L: usize> {
+    parent_blk: u32,
+    entry_idx: usize,
+    child: u32,
+    /// The downlink's key: the child's first key.
+    key: [u8; L],
+    /// The level the child must have.
+    level: u8,
+}
+
+/// Leaf entries an iterator takes out of a leaf's page at once. Between calls it holds no
+/// page: the next batch re-reads the leaf (a cache hit, normally).
+const BATCH: usize = 16;
+
 /// An async iterator over leaf entries, from [`DiskBtreeReader::iter`].
 ///
-/// It holds the path from the root to the current leaf as [`Block`] handles, so it keeps no
-/// lock or guard across awaits. After an error it is finished.
+/// It holds no tree page between calls and at most one during a call: the entries of the
+/// current leaf are copied out [`BATCH`] at a time, and the internal nodes above it are
+/// remembered by block number and position only, read again when the scan climbs back to
+/// them. Through a page cache, one iterator therefore pins at most one slot, and only while it
+/// reads. After an error it is finished.
 #[derive(Debug)]
 pub struct BtreeIter<'a, R, const L: usize> {
     tree: &'a DiskBtreeReader<R, L>,
     search: [u8; L],
     dir: VisitDirection,
     state: IterState,
-    /// Root first; the last frame is the node whose entries are being taken.
+    /// Internal nodes from the root down to the current leaf's parent (no pages held).
     path: Vec<Frame>,
+    /// The leaf whose entries are being taken, while it has entries not yet in `batch`.
+    leaf: Option<Frame>,
+    /// Entries copied out of the current leaf, in scan order, with their index in it.
+    batch: [(usize, [u8; L], u64); BATCH],
+    batch_len: usize,
+    batch_pos: usize,
+    /// A problem met while copying (at the leaf's block), reported after the entries before it.
+    batch_problem: Option<(u32, NodeProblem)>,
+    /// The leaf the batch was copied from.
+    batch_blkno: u32,
     /// The key returned last, to check scan order.
     last_key: Option<[u8; L]>,
     /// Check every rule on every node entered (for `verify`).
@@ -259,26 +308,30 @@ enum IterState {
     Failed,
 }
 
-/// What [`BtreeIter::advance`] found.
-enum Advance<const L: usize> {
-    /// The next entry.
-    Entry([u8; L], u64),
-    /// The scan is over.
-    End,
-    /// The first descent from the root is due.
-    NotStarted,
-    /// Downlink `entry_idx` of the node (block number, block) is to be followed.
-    Descend(u32, Block, usize),
-}
-
-#[derive(Debug)]
+/// A node on the path (or the current leaf), by block number: its page is not held.
+#[derive(Debug, Clone, Copy)]
 struct Frame {
     blkno: u32,
-    block: Block,
     /// Forwards: index of the next entry to take. Backwards: that index plus one (0 = done).
     next: usize,
     /// Whether an entry was already taken from this node (for the order check between them).
     taken: bool,
+}
+
+/// The entry index a cursor at `next` gives in direction `dir`, advancing it; `None` once
+/// the node is used up.
+fn take_index(dir: VisitDirection, next: &mut usize, n_children: usize) -> Option<usize> {
+    match dir {
+        VisitDirection::Forwards if *next < n_children => {
+            *next += 1;
+            Some(*next - 1)
+        }
+        VisitDirection::Backwards if *next > 0 => {
+            *next -= 1;
+            Some(*next)
+        }
+        _ => None,
+    }
 }
 
 impl<'a, R: BlockReader, const L: usize> BtreeIter<'a, R, L> {
@@ -294,6 +347,12 @@ impl<'a, R: BlockReader, const L: usize> BtreeIter<'a, R, L> {
             dir,
             state: IterState::NotStarted,
             path: Vec::new(),
+            leaf: None,
+            batch: [(0, [0; L], 0); BATCH],
+            batch_len: 0,
+            batch_pos: 0,
+            batch_problem: None,
+            batch_blkno: 0,
             last_key: None,
             strict,
             stats: TreeStats::default(),
@@ -302,21 +361,14 @@ impl<'a, R: BlockReader, const L: usize> BtreeIter<'a, R, L> {
 
     /// The next entry, `None` at the end (or after an error).
     pub async fn next(&mut self) -> Option<Result<([u8; L], u64), Error>> {
-        loop {
-            // Usually the next entry is in the current leaf: no I/O, no await.
-            let io = match self.advance() {
-                Ok(Advance::Entry(key, value)) => return Some(Ok((key, value))),
-                Ok(Advance::End) => return None,
-                Ok(Advance::NotStarted) => self.descend_first().await,
-                Ok(Advance::Descend(blkno, block, entry_idx)) => {
-                    self.descend(blkno, block, entry_idx).await
-                }
-                Err(e) => Err(e),
-            };
-            if let Err(e) = io {
+        match self.step().await {
+            Ok(entry) => entry.map(Ok),
+            Err(e) => {
                 self.state = IterState::Failed;
                 self.path.clear();
-                return Some(Err(e));
+                self.leaf = None;
+                self.batch_len = 0;
+                Some(Err(e))
             }
         }
     }
@@ -327,120 +379,187 @@ impl<'a, R: BlockReader, const L: usize> BtreeIter<'a, R, L> {
         self.state == IterState::BeforeStart
     }
 
-    /// Takes the next entry of the deepest node on the path, popping finished nodes. Does no
-    /// I/O: a downlink to follow is returned as [`Advance::Descend`].
-    fn advance(&mut self) -> Result<Advance<L>, Error> {
-        match self.state {
-            IterState::NotStarted => return Ok(Advance::NotStarted),
-            IterState::Running => {}
-            IterState::Exhausted | IterState::BeforeStart | IterState::Failed => {
-                return Ok(Advance::End);
+    async fn step(&mut self) -> Result<Option<([u8; L], u64)>, Error> {
+        if self.state == IterState::NotStarted {
+            self.descend_first().await?;
+        }
+        if self.state != IterState::Running {
+            return Ok(None);
+        }
+        loop {
+            // Usually the next entry is in the batch: no I/O, no await.
+            if let Some(entry) = self.take_from_batch()? {
+                return Ok(Some(entry));
+            }
+            if let Some(leaf) = self.leaf {
+                let block = self.tree.read_node(leaf.blkno).await?;
+                self.fill_batch(&block)?;
+            } else if !self.next_leaf().await? {
+                self.state = IterState::Exhausted;
+                return Ok(None);
             }
         }
+    }
+
+    /// The next entry of the batch (checked for scan order), or the problem that ended it.
+    fn take_from_batch(&mut self) -> Result<Option<([u8; L], u64)>, Error> {
+        let tree = self.tree;
+        let next = if self.batch_pos < self.batch_len {
+            self.batch.get(self.batch_pos)
+        } else {
+            None
+        };
+        let Some(&(entry_idx, key, value)) = next else {
+            return match self.batch_problem.take() {
+                Some((blkno, problem)) => Err(tree.corrupt(blkno, problem)),
+                None => Ok(None),
+            };
+        };
+        self.batch_pos += 1;
+        if let Some(last_key) = &self.last_key {
+            let in_order = match self.dir {
+                VisitDirection::Forwards => key > *last_key,
+                VisitDirection::Backwards => key < *last_key,
+            };
+            if !in_order {
+                let blkno = self.batch_blkno;
+                return Err(tree.corrupt(blkno, NodeProblem::OutOfOrder { entry_idx }));
+            }
+        }
+        self.last_key = Some(key);
+        self.stats.n_entries += 1;
+        Ok(Some((key, value)))
+    }
+
+    /// Copies the next entries of the current leaf (whose page is `block`) into the batch,
+    /// up to [`BATCH`] of them or a bad value; forgets the leaf once it is used up.
+    fn fill_batch(&mut self, block: &Block) -> Result<(), Error> {
+        let tree = self.tree;
+        self.batch_len = 0;
+        self.batch_pos = 0;
+        let Some(leaf) = &mut self.leaf else {
+            return Ok(());
+        };
+        let blkno = leaf.blkno;
+        self.batch_blkno = blkno;
+        let node = tree.decode(blkno, block)?;
+        let n_children = node.n_children();
+        let mut used_up = false;
+        for slot in &mut self.batch {
+            let Some(entry_idx) = take_index(self.dir, &mut leaf.next, n_children) else {
+                used_up = true;
+                break;
+            };
+            match node.leaf_value(entry_idx) {
+                Ok(value) => *slot = (entry_idx, node.key(entry_idx), value),
+                Err(problem) => {
+                    self.batch_problem = Some((blkno, problem));
+                    used_up = true;
+                    break;
+                }
+            }
+            self.batch_len += 1;
+        }
+        let left = match self.dir {
+            VisitDirection::Forwards => n_children.saturating_sub(leaf.next),
+            VisitDirection::Backwards => leaf.next,
+        };
+        if used_up || left == 0 {
+            self.leaf = None;
+        }
+        Ok(())
+    }
+
+    /// Climbs from the used-up leaf to the nearest internal node with entries left and
+    /// descends to the next leaf in scan order, entering each child at its first entry
+    /// (FORMAT.md 6.5: a resumed sibling's binary search lands there). Each node's page is
+    /// released before its child's is read. `false` when no leaf is left.
+    async fn next_leaf(&mut self) -> Result<bool, Error> {
         let tree = self.tree;
         loop {
-            let Some(frame) = self.path.last_mut() else {
-                self.state = IterState::Exhausted;
-                return Ok(Advance::End);
+            let Some(&frame) = self.path.last() else {
+                return Ok(false);
             };
-            let node = tree.decode(frame.blkno, &frame.block)?;
-            let entry_idx = match self.dir {
-                VisitDirection::Forwards if frame.next < node.n_children() => {
-                    frame.next += 1;
-                    frame.next - 1
-                }
-                VisitDirection::Backwards if frame.next > 0 => {
-                    frame.next -= 1;
-                    frame.next
-                }
-                _ => {
+            let block = tree.read_node(frame.blkno).await?;
+            let downlink = {
+                let node = tree.decode(frame.blkno, &block)?;
+                let mut next = frame.next;
+                let Some(entry_idx) = take_index(self.dir, &mut next, node.n_children()) else {
                     self.path.pop();
                     continue;
-                }
-            };
-            let blkno = frame.blkno;
-            if node.is_leaf() {
-                let key = node.key(entry_idx);
-                let value = node
-                    .leaf_value(entry_idx)
-                    .map_err(|p| tree.corrupt(blkno, p))?;
-                if let Some(last_key) = &self.last_key {
-                    let in_order = match self.dir {
-                        VisitDirection::Forwards => key > *last_key,
-                        VisitDirection::Backwards => key < *last_key,
-                    };
-                    if !in_order {
-                        return Err(tree.corrupt(blkno, NodeProblem::OutOfOrder { entry_idx }));
-                    }
-                }
-                self.last_key = Some(key);
-                self.stats.n_entries += 1;
-                return Ok(Advance::Entry(key, value));
-            }
-            if frame.taken {
-                let later = match self.dir {
-                    VisitDirection::Forwards => entry_idx,
-                    VisitDirection::Backwards => entry_idx + 1,
                 };
-                node.check_ascending_at(later)
-                    .map_err(|p| tree.corrupt(blkno, p))?;
+                if frame.taken {
+                    let later = match self.dir {
+                        VisitDirection::Forwards => entry_idx,
+                        VisitDirection::Backwards => entry_idx + 1,
+                    };
+                    node.check_ascending_at(later)
+                        .map_err(|p| tree.corrupt(frame.blkno, p))?;
+                }
+                if let Some(top) = self.path.last_mut() {
+                    top.next = next;
+                    top.taken = true;
+                }
+                tree.downlink(frame.blkno, &node, entry_idx)?
+            };
+            drop(block);
+            let (child, child_block) = tree.read_child(&downlink).await?;
+            if self.enter(child, child_block, None)? {
+                return Ok(true);
             }
-            frame.taken = true;
-            return Ok(Advance::Descend(blkno, frame.block.clone(), entry_idx));
         }
     }
 
-    /// Follows downlink `entry_idx` of the node at `blkno` and enters the child at its first
-    /// entry in scan order (FORMAT.md 6.5: a resumed sibling's binary search lands there).
-    async fn descend(&mut self, blkno: u32, block: Block, entry_idx: usize) -> Result<(), Error> {
-        let parent = self.tree.decode(blkno, &block)?;
-        let (child, child_block) = self.tree.read_child(blkno, &parent, entry_idx).await?;
-        self.enter(child, child_block, None)
-    }
-
-    /// The first descent: binary search from the root down to a leaf (FORMAT.md 6.5 step 3).
+    /// The first descent: binary search from the root down to a leaf (FORMAT.md 6.5 step 3),
+    /// releasing each node's page before reading its child's.
     async fn descend_first(&mut self) -> Result<(), Error> {
         self.state = IterState::Running;
         let tree = self.tree;
         let mut blkno = tree.root_blk;
         let mut block = tree.read_root().await?;
         loop {
-            let node = tree.decode(blkno, &block)?;
-            if self.strict && self.stats.depth == 0 {
-                self.stats.depth = u32::from(node.level()) + 1;
-            }
-            let found = node.search(&self.search);
-            let entry_idx = match (self.dir, found) {
-                (_, Ok(i)) => i,
-                (VisitDirection::Forwards, Err(i)) if node.is_leaf() => i,
-                (VisitDirection::Forwards, Err(i)) => i.saturating_sub(1),
-                (VisitDirection::Backwards, Err(0)) => {
-                    self.state = IterState::BeforeStart;
-                    self.path.clear();
+            let downlink = {
+                let node = tree.decode(blkno, &block)?;
+                if self.strict && self.stats.depth == 0 {
+                    self.stats.depth = u32::from(node.level()) + 1;
+                }
+                let found = node.search(&self.search);
+                let entry_idx = match (self.dir, found) {
+                    (_, Ok(i)) => i,
+                    (VisitDirection::Forwards, Err(i)) if node.is_leaf() => i,
+                    (VisitDirection::Forwards, Err(i)) => i.saturating_sub(1),
+                    (VisitDirection::Backwards, Err(0)) => {
+                        self.state = IterState::BeforeStart;
+                        self.path.clear();
+                        return Ok(());
+                    }
+                    (VisitDirection::Backwards, Err(i)) => i - 1,
+                };
+                if node.is_leaf() {
+                    self.enter(blkno, block, Some(entry_idx))?;
                     return Ok(());
                 }
-                (VisitDirection::Backwards, Err(i)) => i - 1,
+                let downlink = tree.downlink(blkno, &node, entry_idx)?;
+                self.enter(blkno, block.clone(), Some(entry_idx))?;
+                if let Some(frame) = self.path.last_mut() {
+                    frame.taken = true;
+                    frame.next = match self.dir {
+                        VisitDirection::Forwards => entry_idx + 1,
+                        VisitDirection::Backwards => entry_idx,
+                    };
+                }
+                downlink
             };
-            if node.is_leaf() {
-                return self.enter(blkno, block, Some(entry_idx));
-            }
-            let (child, child_block) = tree.read_child(blkno, &node, entry_idx).await?;
-            self.enter(blkno, block, Some(entry_idx))?;
-            if let Some(frame) = self.path.last_mut() {
-                frame.taken = true;
-                frame.next = match self.dir {
-                    VisitDirection::Forwards => entry_idx + 1,
-                    VisitDirection::Backwards => entry_idx,
-                };
-            }
-            blkno = child;
-            block = child_block;
+            drop(block);
+            (blkno, block) = tree.read_child(&downlink).await?;
         }
     }
 
-    /// Pushes a frame for a node, to be read from `start` (or from its first entry in scan
-    /// order when `None`), checking all its entries first in strict mode.
-    fn enter(&mut self, blkno: u32, block: Block, start: Option<usize>) -> Result<(), Error> {
+    /// Makes a node current, to be read from `start` (or from its first entry in scan order
+    /// when `None`), checking all its entries first in strict mode: a leaf keeps its page, an
+    /// internal node is pushed on the path by block number and its page released. True for
+    /// a leaf.
+    fn enter(&mut self, blkno: u32, block: Block, start: Option<usize>) -> Result<bool, Error> {
         let node = self.tree.decode(blkno, &block)?;
         if self.strict {
             node.check_entries()
@@ -454,12 +573,21 @@ impl<'a, R: BlockReader, const L: usize> BtreeIter<'a, R, L> {
             (VisitDirection::Backwards, Some(i)) => i + 1,
             (VisitDirection::Backwards, None) => node.n_children(),
         };
-        self.path.push(Frame {
-            blkno,
-            block,
-            next,
-            taken: false,
-        });
-        Ok(())
+        if node.is_leaf() {
+            self.leaf = Some(Frame {
+                blkno,
+                next,
+                taken: false,
+            });
+            self.fill_batch(&block)?;
+            Ok(true)
+        } else {
+            self.path.push(Frame {
+                blkno,
+                next,
+                taken: false,
+            });
+            Ok(false)
+        }
     }
 }

@@ -24,6 +24,18 @@
 //! # });
 //! ```
 //!
+//! # Sizing
+//!
+//! A reader pins a slot for as long as it holds a page's `Block`. Strata's readers hold at
+//! most one page at a time: a B-tree descent releases a parent before reading its child, an
+//! iterator copies entries out of its leaf and holds no page between calls, and a blob read
+//! releases a block before reading the next. So **one slot per concurrent reader** is enough
+//! for every read to make progress (the cache then works as a pass-through; hits need more):
+//! `n_slots >= N` for N tasks reading at once, whatever the depth of the trees they read.
+//! Blocks a caller keeps (a page it holds on to, a value it has not dropped) pin slots of
+//! their own. With fewer slots than that, a miss waits up to
+//! [`PageCacheOptions::pinned_wait`] and fails with `CacheFull`.
+//!
 //! # Protocol
 //!
 //! **State.** A *slot* is a unit of the cache's budget: `n_slots` pages, ready or being filled.

@@ -38,21 +38,18 @@ pub enum KindArg {
     Image,
 }
 
-/// The kind block 0's magic names, or `None` for anything else (which the delta commands
-/// then report as they always have). A file shorter than two bytes is `None` too.
-pub fn kind_of(file: &Path) -> anyhow::Result<Option<LayerKind>> {
+/// The kind block 0's magic names, or `None` for anything else, including a file that cannot
+/// be read (a directory, a missing file): the delta commands then report it as they always have.
+pub fn kind_of(file: &Path) -> Option<LayerKind> {
     let mut magic = [0u8; 2];
-    let mut f = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
-    match f.read_exact(&mut magic) {
-        Ok(()) => Ok(LayerKind::of_block0(&magic)),
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(None),
-        Err(e) => Err(anyhow::Error::new(e).context(format!("reading {}", file.display()))),
-    }
+    let mut f = std::fs::File::open(file).ok()?;
+    f.read_exact(&mut magic).ok()?;
+    LayerKind::of_block0(&magic)
 }
 
 /// Whether `file` is an image layer (by its magic).
-pub fn is_image(file: &Path) -> anyhow::Result<bool> {
-    Ok(kind_of(file)? == Some(LayerKind::Image))
+pub fn is_image(file: &Path) -> bool {
+    kind_of(file) == Some(LayerKind::Image)
 }
 
 /// An image layer opened from a file through its own page cache and open-file table.
@@ -271,7 +268,7 @@ pub async fn copy(file: &Path, dir: &Path, out: &mut impl Write) -> anyhow::Resu
 pub async fn verify(files: &[PathBuf], out: &mut impl Write) -> anyhow::Result<()> {
     let mut code = 0u8;
     for file in files {
-        if !is_image(file).unwrap_or(false) {
+        if !is_image(file) {
             if let Err(e) = crate::verify::run(std::slice::from_ref(file), out).await {
                 match e.downcast_ref::<Exit>() {
                     Some(Exit(c)) => code = code.max(*c),

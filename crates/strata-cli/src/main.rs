@@ -317,27 +317,27 @@ async fn run(command: Command, out: &mut impl Write) -> anyhow::Result<()> {
     use image::{KindArg, is_image};
     match command {
         Command::Demo(a) => demo::run(a.dir, a.keys, out).await,
-        Command::Manifest { file } if is_image(&file)? => image::manifest(&file, out).await,
+        Command::Manifest { file } if is_image(&file) => image::manifest(&file, out).await,
         Command::Manifest { file } => inspect::manifest(&file, out).await,
-        Command::Query { file, queries } if is_image(&file)? => {
+        Command::Query { file, queries } if is_image(&file) => {
             image::query(&file, &queries, out).await
         }
         Command::Query { file, queries } => inspect::query(&file, &queries, out).await,
-        Command::Copy { file, dir } if is_image(&file)? => image::copy(&file, &dir, out).await,
+        Command::Copy { file, dir } if is_image(&file) => image::copy(&file, &dir, out).await,
         Command::Copy { file, dir } => write::copy(&file, &dir, out).await,
         Command::Workload { params, dir } if params.kind == KindArg::Image => {
             image::workload(params.image_params(), &dir, out)
         }
         Command::Workload { params, dir } => write::workload(params.params(), &dir, out),
-        Command::Verify { files } if files.iter().any(|f| is_image(f).unwrap_or(false)) => {
+        Command::Verify { files } if files.iter().any(|f| is_image(f)) => {
             image::verify(&files, out).await
         }
         Command::Verify { files } => verify::run(&files, out).await,
-        Command::Summary { file, json } if is_image(&file)? => {
+        Command::Summary { file, json } if is_image(&file) => {
             image::summary(&file, json, out).await
         }
         Command::Summary { file, json } => inspect::summary(&file, json, out).await,
-        Command::Dump { file, values, json } if is_image(&file)? => {
+        Command::Dump { file, values, json } if is_image(&file) => {
             image::dump(&file, values, json, out).await
         }
         Command::Dump { file, values, json } => inspect::dump(&file, values, json, out).await,
@@ -346,7 +346,7 @@ async fn run(command: Command, out: &mut impl Write) -> anyhow::Result<()> {
             key,
             lsn,
             json,
-        } if is_image(&file)? => image::get(&file, &key, &lsn, json, out).await,
+        } if is_image(&file) => image::get(&file, &key, &lsn, json, out).await,
         Command::Get {
             file,
             key,

@@ -3,8 +3,9 @@
 //! Invariants:
 //! * Lower crates' errors map Io→[`Error::Io`] and Corrupt→[`Error::Corrupt`], so
 //!   `matches!(e, Error::Corrupt(_))` holds for every error caused by a layer's bytes, whatever
-//!   level found it; their other errors keep their own variants ([`Error::Blob`],
-//!   [`Error::Btree`]).
+//!   level found it; the same holds for [`Error::CacheFull`] (a page cache whose slots all
+//!   stayed pinned, hit by the blob reads or by the B-tree); their other errors keep their own
+//!   variants ([`Error::Blob`], [`Error::Btree`]).
 //! * A [`Corruption`] says what was wrong ([`CorruptionKind`]) and, when the reader knows it,
 //!   in which file ([`Corruption::file`]); [`Error::in_file`] adds the file on the way out.
 
@@ -26,6 +27,13 @@ pub enum Error {
     /// The layer's bytes break a rule of the format: see [`Corruption`].
     #[error(transparent)]
     Corrupt(Corruption),
+    /// Every slot of the page cache the layer is read through stayed pinned for longer than
+    /// the cache's wait, whichever lower crate met it (sizing rule: `DeltaLayer`'s docs).
+    #[error("all {n_slots} page cache slots are pinned")]
+    CacheFull {
+        /// The cache's number of slots.
+        n_slots: usize,
+    },
     /// Another error of the blob layer (neither I/O nor corruption), e.g. a blob too large to
     /// write or a poisoned blob writer.
     #[error("blob layer: {0}")]
@@ -283,6 +291,7 @@ impl From<strata_blob::Error> for Error {
         match err {
             strata_blob::Error::Io(e) => Error::Io(e),
             strata_blob::Error::Corrupt(c) => Error::corrupt(CorruptionKind::Block(c)),
+            strata_blob::Error::CacheFull { n_slots } => Error::CacheFull { n_slots },
             other => Error::Blob(other),
         }
     }
@@ -293,6 +302,7 @@ impl From<strata_btree::Error> for Error {
         match err {
             strata_btree::Error::Io(e) => Error::Io(e),
             strata_btree::Error::Corrupt(c) => Error::corrupt(CorruptionKind::Btree(c)),
+            strata_btree::Error::CacheFull { n_slots } => Error::CacheFull { n_slots },
             other => Error::Btree(other),
         }
     }

@@ -24,7 +24,9 @@ use strata_key::{Key, Lsn};
 
 use crate::error::{CorruptionKind, Error};
 use crate::format::{BlobRef, DELTA_KEY_SIZE, VALUE_AREA_OFFSET};
-use crate::reader::{DeltaLayer, RunReader, SCAN_RUN_BYTES, decode_value, split_delta_key};
+use strata_blob::BlobRunReader;
+
+use crate::reader::{DeltaLayer, SCAN_RUN_BYTES, decode_value, read_value, split_delta_key};
 use crate::value::Value;
 
 /// One index entry of a delta layer.
@@ -47,7 +49,7 @@ impl DeltaEntry {
         let pos = self.blob_ref.pos();
         let res = async {
             layer.check_blob_offset(pos)?;
-            let value = layer.blob_cursor().read_value(pos).await?;
+            let value = read_value(&mut layer.blob_cursor(), pos).await?;
             check_will_init(value, self.blob_ref)
         };
         res.await.map_err(|e| layer.ctx(e))
@@ -62,7 +64,8 @@ impl DeltaEntry {
         let pos = self.blob_ref.pos();
         let res = async {
             layer.check_blob_offset(pos)?;
-            layer.blob_cursor().read_bytes(pos, buf).await
+            layer.blob_cursor().read_into(pos, buf).await?;
+            Ok::<(), Error>(())
         };
         res.await.map_err(|e| layer.ctx(e))
     }
@@ -77,7 +80,7 @@ pub struct DeltaEntryIter<'a, R> {
     pending: Option<([u8; DELTA_KEY_SIZE], u64)>,
     started: bool,
     failed: bool,
-    run: RunReader<'a, R>,
+    run: BlobRunReader<'a, R>,
 }
 
 impl<R: BlockReader> DeltaLayer<R> {
@@ -171,7 +174,7 @@ impl<R: BlockReader> DeltaEntryIter<'_, R> {
         let pos = entry.blob_ref.pos();
         let res = match self.run.blob(pos).await {
             Ok((_, payload)) => decode_value(&payload, pos),
-            Err(e) => Err(e),
+            Err(e) => Err(e.into()),
         };
         let res = res.and_then(|value| check_will_init(value, entry.blob_ref));
         res.map_err(|e| self.layer.ctx(e))

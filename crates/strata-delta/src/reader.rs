@@ -1,6 +1,7 @@
-//! [`DeltaLayer`]: an open delta layer file (FORMAT.md sections 3, 9 items 1–5, 12), and the two
-//! blob readers the read paths share: [`BlobCursor`] for scattered reads through the page cache
-//! (point lookups) and [`RunReader`] for sequential reads in large runs (full scans, verify).
+//! [`DeltaLayer`]: an open delta layer file (FORMAT.md sections 3, 9 items 1–5, 12). Blobs are
+//! read only through strata-blob's read core: a [`BlobCursor`] for scattered reads through the
+//! page cache (lookups, per-entry loads), a [`BlobRunReader`] for runs (vectored reads, full
+//! scans, verify).
 //!
 //! Invariants of an open [`DeltaLayer`] (checked by [`DeltaLayer::from_reader`]):
 //! * the source has at least 3 whole blocks;
@@ -14,14 +15,12 @@
 
 #![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 
-use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 use strata_blob::{
-    BlobReadOptions, BlobSpan, Block, BlockNo, BlockReader, Compression, FileTable,
-    HEADER_PEEK_LEN, PAGE_SIZE, TableFile, check_span, decode_blob, decode_header, header_peek_len,
-    read_blob_with,
+    BlobCursor, BlobReadOptions, BlobRunReader, BlockNo, BlockReader, FileTable, PAGE_SIZE,
+    Payload, TableFile,
 };
 use strata_btree::DiskBtreeReader;
 use strata_cache::{CachedReader, PageCache};
@@ -192,10 +191,6 @@ impl<R: BlockReader> DeltaLayer<R> {
         u64::from(self.summary.index_start_blk) * PAGE
     }
 
-    pub(crate) fn blob_opts(&self) -> &BlobReadOptions {
-        &self.blob_opts
-    }
-
     pub(crate) fn max_run_bytes(&self) -> u64 {
         self.max_run_bytes
     }
@@ -217,18 +212,18 @@ impl<R: BlockReader> DeltaLayer<R> {
         Ok(())
     }
 
-    /// A cursor for scattered blob reads through this layer's reader.
+    /// A cursor for scattered blob reads in the value area, through this layer's reader.
     pub(crate) fn blob_cursor(&self) -> BlobCursor<'_, R> {
         BlobCursor::new(self.reader(), self.value_area_end(), self.blob_opts)
     }
 
-    /// A reader for sequential blob reads in runs of `run_bytes`.
-    pub(crate) fn run_reader(&self, run_bytes: usize) -> RunReader<'_, R> {
-        RunReader::new(
+    /// A reader of value-area blobs in runs, reading ahead `read_ahead` bytes.
+    pub(crate) fn run_reader(&self, read_ahead: usize) -> BlobRunReader<'_, R> {
+        BlobRunReader::new(
             self.reader(),
             self.value_area_end(),
             self.blob_opts,
-            run_bytes,
+            read_ahead,
         )
     }
 }
@@ -343,238 +338,15 @@ pub(crate) fn decode_value_bytes(payload: Bytes, offset: u64) -> Result<Value, E
         .map_err(|error| Error::corrupt(CorruptionKind::Value { offset, error }))
 }
 
-/// Scattered blob reads block by block through a [`BlockReader`] (normally the page cache),
-/// keeping the last block so that neighbouring blobs cost one lookup.
-///
-/// Payloads inside one block are decoded in place; a payload spanning blocks is gathered
-/// into one buffer that the decoded value then shares (no second copy of a page image).
-pub(crate) struct BlobCursor<'a, R> {
-    reader: &'a R,
-    /// First offset a blob may not reach (the end of the value area, inside the file).
-    limit: u64,
-    opts: BlobReadOptions,
-    current: Option<(u64, Block)>,
-}
-
-impl<'a, R: BlockReader> BlobCursor<'a, R> {
-    pub(crate) fn new(reader: &'a R, limit: u64, opts: BlobReadOptions) -> BlobCursor<'a, R> {
-        let limit = limit.min(u64::from(reader.n_blocks()) * PAGE);
-        BlobCursor {
-            reader,
-            limit,
-            opts,
-            current: None,
-        }
-    }
-
-    /// The block `blkno`, read unless it is the current one.
-    async fn block(&mut self, blkno: u64) -> Result<&Block, Error> {
-        let hit = matches!(&self.current, Some((cur, _)) if *cur == blkno);
-        if !hit {
-            let blkno32 =
-                u32::try_from(blkno).map_err(|_| strata_blob::Corruption::BlockPastEnd {
-                    blkno: BlockNo(u32::MAX),
-                    n_blocks: self.reader.n_blocks(),
-                })?;
-            let block = self.reader.read_block(BlockNo(blkno32)).await?;
-            self.current = Some((blkno, block));
-        }
-        match &self.current {
-            Some((_, block)) => Ok(block),
-            None => Err(Error::Io(std::io::Error::other(
-                "block cursor lost its block",
-            ))),
-        }
-    }
-
-    /// Copies the bytes `[offset, offset + out.len())` into `out` (the caller checked that
-    /// they lie before the limit).
-    async fn copy_to(&mut self, mut offset: u64, mut out: &mut [u8]) -> Result<(), Error> {
-        while !out.is_empty() {
-            let in_block = (offset % PAGE) as usize;
-            let block = self.block(offset / PAGE).await?;
-            let n = out.len().min(PAGE_SIZE - in_block);
-            let (dst, rest) = out.split_at_mut(n);
-            dst.copy_from_slice(block.get(in_block..in_block + n).unwrap_or_default());
-            out = rest;
-            offset += n as u64;
-        }
-        Ok(())
-    }
-
-    /// Appends the bytes `[offset, offset + len)` to `out` (checked by the caller as above).
-    async fn extend(
-        &mut self,
-        mut offset: u64,
-        mut len: usize,
-        out: &mut Vec<u8>,
-    ) -> Result<(), Error> {
-        while len > 0 {
-            let in_block = (offset % PAGE) as usize;
-            let block = self.block(offset / PAGE).await?;
-            let n = len.min(PAGE_SIZE - in_block);
-            out.extend_from_slice(block.get(in_block..in_block + n).unwrap_or_default());
-            len -= n;
-            offset += n as u64;
-        }
-        Ok(())
-    }
-
-    /// Where the blob at `offset` lies: its header decoded and its end checked against the
-    /// limit.
-    pub(crate) async fn span(&mut self, offset: u64) -> Result<BlobSpan, Error> {
-        let (limit, mode) = (self.limit, self.opts.mode);
-        if offset >= limit {
-            return Err(strata_blob::Corruption::HeaderPastEnd { offset, limit }.into());
-        }
-        let in_block = (offset % PAGE) as usize;
-        let block = self.block(offset / PAGE).await?;
-        let first = block.get(in_block).copied().unwrap_or_default();
-        let available = usize::try_from(limit - offset).unwrap_or(usize::MAX);
-        let want = header_peek_len(first, mode).min(available);
-        let header = if in_block + want <= PAGE_SIZE {
-            let peek = block.get(in_block..in_block + want).unwrap_or_default();
-            decode_header(peek, offset, limit, mode)?
-        } else {
-            // The header straddles a block boundary.
-            let mut peek = [0u8; HEADER_PEEK_LEN];
-            let peek = peek.get_mut(..want).unwrap_or_default();
-            self.copy_to(offset, peek).await?;
-            decode_header(peek, offset, limit, mode)?
-        };
-        Ok(check_span(header, offset, limit)?)
-    }
-
-    /// Reads and decodes the value stored at `offset`.
-    pub(crate) async fn read_value(&mut self, offset: u64) -> Result<Value, Error> {
-        let span = self.span(offset).await?;
-        let payload_offset = span.payload_offset();
-        // check_span bounded the length by the limit, itself inside the file.
-        let len = usize::try_from(span.header.stored_len).map_err(|_| {
-            strata_blob::Corruption::BlobPastEnd {
-                offset,
-                len: span.header.stored_len,
-                limit: self.limit,
-            }
-        })?;
-        if span.header.compression != Compression::None {
-            let mut buf = Vec::new();
-            read_blob_with(self.reader, offset, self.limit, &mut buf, &self.opts).await?;
-            return decode_value_bytes(Bytes::from(buf), offset);
-        }
-        let in_block = (payload_offset % PAGE) as usize;
-        if in_block + len <= PAGE_SIZE {
-            let block = self.block(payload_offset / PAGE).await?;
-            let payload = block.get(in_block..in_block + len).unwrap_or_default();
-            return decode_value(payload, offset);
-        }
-        // The payload spans blocks: gather it into one buffer, which the decoded value's
-        // byte payload (a page image, usually) then shares.
-        let mut buf = Vec::with_capacity(len);
-        self.extend(payload_offset, len, &mut buf).await?;
-        decode_value_bytes(Bytes::from(buf), offset)
-    }
-
-    /// Appends the payload of the blob at `offset` to `out` (cleared first).
-    pub(crate) async fn read_bytes(&mut self, offset: u64, out: &mut Vec<u8>) -> Result<(), Error> {
-        read_blob_with(self.reader, offset, self.limit, out, &self.opts).await?;
-        Ok(())
-    }
-}
-
-/// Sequential blob reads: the value area is read in runs of whole blocks with one
-/// [`BlockReader::read_blocks`] call each, into a buffer reused from run to run.
-pub(crate) struct RunReader<'a, R> {
-    reader: &'a R,
-    limit: u64,
-    opts: BlobReadOptions,
-    run_bytes: usize,
-    /// Whole blocks; `data[0]` is at file offset `base`.
-    data: Vec<u8>,
-    base: u64,
-}
-
-impl<'a, R: BlockReader> RunReader<'a, R> {
-    pub(crate) fn new(
-        reader: &'a R,
-        limit: u64,
-        opts: BlobReadOptions,
-        run_bytes: usize,
-    ) -> RunReader<'a, R> {
-        let limit = limit.min(u64::from(reader.n_blocks()) * PAGE);
-        RunReader {
-            reader,
-            limit,
-            opts,
-            run_bytes: run_bytes.max(PAGE_SIZE),
-            data: Vec::new(),
-            base: 0,
-        }
-    }
-
-    /// Makes the buffer cover `[start, end)` (`start < end <= limit`), reading from the block
-    /// of `start` on, at least `run_bytes` when the value area has them.
-    async fn ensure(&mut self, start: u64, end: u64) -> Result<(), Error> {
-        let have_end = self.base + self.data.len() as u64;
-        if start >= self.base && end <= have_end {
-            return Ok(());
-        }
-        let first = start / PAGE;
-        let base = first * PAGE;
-        let limit_end = self.limit.next_multiple_of(PAGE);
-        let want_end = end
-            .max(base.saturating_add(self.run_bytes as u64))
-            .next_multiple_of(PAGE)
-            .min(limit_end)
-            .max(end.next_multiple_of(PAGE));
-        let len =
-            usize::try_from(want_end - base).map_err(|_| strata_blob::Corruption::BlobPastEnd {
-                offset: start,
-                len: end - start,
-                limit: self.limit,
-            })?;
-        let blkno = u32::try_from(first).map_err(|_| strata_blob::Corruption::BlockPastEnd {
-            blkno: BlockNo(u32::MAX),
-            n_blocks: self.reader.n_blocks(),
-        })?;
-        self.data.clear();
-        self.data.resize(len, 0);
-        self.base = base;
-        if let Err(e) = self
-            .reader
-            .read_blocks(BlockNo(blkno), &mut self.data)
-            .await
-        {
-            self.data.clear();
-            return Err(e.into());
-        }
-        Ok(())
-    }
-
-    /// The span and payload of the blob at `offset` (which must lie before the limit).
-    pub(crate) async fn blob(&mut self, offset: u64) -> Result<(BlobSpan, Cow<'_, [u8]>), Error> {
-        let limit = self.limit;
-        if offset >= limit {
-            return Err(strata_blob::Corruption::HeaderPastEnd { offset, limit }.into());
-        }
-        let peek_end = offset.saturating_add(HEADER_PEEK_LEN as u64).min(limit);
-        self.ensure(offset, peek_end).await?;
-        let rel = (offset - self.base) as usize;
-        let peek = self.data.get(rel..).unwrap_or_default();
-        let peek = peek.get(..HEADER_PEEK_LEN).unwrap_or(peek);
-        let peek_len = usize::try_from(peek_end - offset)
-            .unwrap_or(0)
-            .min(peek.len());
-        let header = decode_header(
-            peek.get(..peek_len).unwrap_or_default(),
-            offset,
-            limit,
-            self.opts.mode,
-        )?;
-        let span = check_span(header, offset, limit)?;
-        self.ensure(offset, span.end().max(peek_end)).await?;
-        Ok(decode_blob(
-            &self.data, self.base, offset, limit, &self.opts,
-        )?)
+/// Reads and decodes the value stored at `offset` through `cursor`: decoded in place from the
+/// (cached) block when the payload lies in one; otherwise the one copy strata-blob makes is
+/// shared by the decoded value's bytes (a page image, usually), not copied again.
+pub(crate) async fn read_value<R: BlockReader>(
+    cursor: &mut BlobCursor<'_, R>,
+    offset: u64,
+) -> Result<Value, Error> {
+    match cursor.payload(offset).await?.1 {
+        Payload::Block(bytes) => decode_value(bytes, offset),
+        Payload::Owned(buf) => decode_value_bytes(Bytes::from(buf), offset),
     }
 }

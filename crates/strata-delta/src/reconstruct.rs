@@ -27,7 +27,7 @@ use strata_btree::VisitDirection;
 use strata_key::{KEY_SIZE, Key, Lsn, LsnRange};
 
 use crate::error::{CorruptionKind, Error};
-use crate::reader::{DeltaLayer, delta_key, split_delta_key};
+use crate::reader::{DeltaLayer, delta_key, read_value, split_delta_key};
 use crate::value::{NeonWalRecord, Value};
 
 /// What a point lookup collected for one key: WAL records newest first, and the image (or
@@ -142,7 +142,7 @@ impl<R: BlockReader> DeltaLayer<R> {
         let found = inline.iter().take(n_inline).chain(spill.iter());
         for &(lsn, pos, bit) in found {
             self.check_blob_offset(pos)?;
-            let value = cursor.read_value(pos).await?;
+            let value = read_value(&mut cursor, pos).await?;
             if value.will_init() != bit {
                 return Err(CorruptionKind::WillInitMismatch { offset: pos, bit }.into());
             }

@@ -10,7 +10,7 @@
 //! * Reading: planned blobs are sorted by offset and grouped into runs of blobs that follow
 //!   each other on disk (a blob's end is the next entry's offset, as Neon's planner assumes),
 //!   at most [`OpenOptions::max_run_bytes`](crate::OpenOptions::max_run_bytes) long; each run
-//!   is one [`strata_blob::read_run_with`] call.
+//!   is one [`strata_blob::BlobRunReader::load`] call, all through one reused buffer.
 //! * Blob offsets must decrease along each walk, planned entries must lie inside the summary's
 //!   ranges, and each value's `will_init()` must equal its BlobRef's bit (see `reconstruct`),
 //!   or the lookup fails with [`Error::Corrupt`].
@@ -21,7 +21,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use strata_blob::{BlockReader, read_run_with};
+use strata_blob::BlockReader;
 use strata_btree::VisitDirection;
 use strata_key::{Key, KeyRange, Lsn};
 
@@ -223,18 +223,23 @@ impl<R: BlockReader> DeltaLayer<R> {
         values.resize_with(plan.len(), || None);
         // (pos, end, plan index), by offset.
         let mut blobs = Vec::with_capacity(plan.len());
-        let mut cursor = self.blob_cursor();
-        let value_area_end = self.value_area_end();
-        for (idx, p) in plan.iter().enumerate() {
-            self.check_blob_offset(p.pos)?;
-            let end = match p.next_pos {
-                Some(next) if next > p.pos && next <= value_area_end => next,
-                _ => cursor.span(p.pos).await?.end(),
-            };
-            blobs.push((p.pos, end, idx));
+        {
+            // Released before the runs are read: a reader pins one cache slot at most.
+            let mut cursor = self.blob_cursor();
+            let value_area_end = self.value_area_end();
+            for (idx, p) in plan.iter().enumerate() {
+                self.check_blob_offset(p.pos)?;
+                let end = match p.next_pos {
+                    Some(next) if next > p.pos && next <= value_area_end => next,
+                    _ => cursor.span(p.pos).await?.end(),
+                };
+                blobs.push((p.pos, end, idx));
+            }
         }
         blobs.sort_unstable();
         let max_run = self.max_run_bytes();
+        // One buffer for every run.
+        let mut runs = self.run_reader(0);
         let mut start_idx = 0;
         while let Some(&(run_start, first_end, _)) = blobs.get(start_idx) {
             let mut run_end = first_end;
@@ -246,7 +251,7 @@ impl<R: BlockReader> DeltaLayer<R> {
                 run_end = end;
                 end_idx += 1;
             }
-            let run = read_run_with(self.reader(), run_start, run_end, self.blob_opts()).await?;
+            let run = runs.load(run_start, run_end).await?;
             for &(pos, _, idx) in blobs.get(start_idx..end_idx).unwrap_or_default() {
                 let payload = run.blob_at(pos)?;
                 let value = decode_value(&payload, pos)?;

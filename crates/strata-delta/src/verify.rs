@@ -455,7 +455,7 @@ async fn check_body<R: BlockReader>(
         }
         prev_pos = Some(pos);
         prev_end = None;
-        let (span, payload) = match run.blob(pos).await {
+        let (span, payload) = match run.blob(pos).await.map_err(Error::from) {
             Ok(blob) => blob,
             Err(Error::Corrupt(c)) => {
                 let rule = match &c.kind {

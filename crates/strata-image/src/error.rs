@@ -4,7 +4,7 @@
 //! * Lower crates' errors map Io→[`Error::Io`] and Corrupt→[`Error::Corrupt`], so
 //!   `matches!(e, Error::Corrupt(_))` holds for every error caused by a layer's bytes, whatever
 //!   level found it; their other errors keep their own variants ([`Error::Blob`],
-//!   [`Error::Btree`]).
+//!   [`Error::Btree`]); a full page cache is [`Error::CacheFull`] whichever crate met it.
 //! * A [`Corruption`] says what was wrong ([`CorruptionKind`]) and, when the reader knows it,
 //!   in which file ([`Corruption::file`]); [`Error::in_file`] adds the file on the way out.
 
@@ -25,6 +25,13 @@ pub enum Error {
     /// The layer's bytes break a rule of the format: see [`Corruption`].
     #[error(transparent)]
     Corrupt(Corruption),
+    /// Every slot of the page cache the layer is read through stayed pinned for longer than
+    /// the cache's wait, whichever lower crate met it (the same shape as `strata-delta`'s).
+    #[error("all {n_slots} page cache slots are pinned")]
+    CacheFull {
+        /// The cache's number of slots.
+        n_slots: usize,
+    },
     /// Another error of the blob layer (neither I/O nor corruption), e.g. an image too large
     /// for a blob.
     #[error("blob layer: {0}")]
@@ -203,6 +210,7 @@ impl From<strata_blob::Error> for Error {
         match err {
             strata_blob::Error::Io(e) => Error::Io(e),
             strata_blob::Error::Corrupt(c) => Error::corrupt(CorruptionKind::Block(c)),
+            strata_blob::Error::CacheFull { n_slots } => Error::CacheFull { n_slots },
             other => Error::Blob(other),
         }
     }
@@ -213,6 +221,7 @@ impl From<strata_btree::Error> for Error {
         match err {
             strata_btree::Error::Io(e) => Error::Io(e),
             strata_btree::Error::Corrupt(c) => Error::corrupt(CorruptionKind::Btree(c)),
+            strata_btree::Error::CacheFull { n_slots } => Error::CacheFull { n_slots },
             other => Error::Btree(other),
         }
     }

@@ -6,7 +6,8 @@
 //! key is below the range's end); each entry's blob ends, at the latest, where the next entry's
 //! blob starts (or at the end of the value area), so adjacent blobs are grouped into runs of at
 //! most `max_run_bytes` (a single larger blob alone) and each run is fetched with one
-//! [`strata_blob::read_run_with`] call, which goes around the page cache.
+//! `read_blocks` call of a [`BlobRunReader`] (one buffer reused from run to run; it goes around
+//! the page cache).
 //!
 //! Invariants:
 //! * Every entry is checked before its blob is read: key inside the summary's key range
@@ -18,7 +19,7 @@
 
 #![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 
-use strata_blob::BlockReader;
+use strata_blob::{BlobRunReader, BlockReader, PAGE_SIZE};
 use strata_btree::VisitDirection;
 use strata_key::{Key, KeyRange};
 
@@ -41,6 +42,8 @@ pub struct ImageEntry {
 /// Groups entries into runs of adjacent blobs and reads them; see the module docs.
 struct RunPlanner<'a, R, F> {
     layer: &'a ImageLayer<R>,
+    /// Reads each run into one buffer reused from run to run.
+    runs: BlobRunReader<'a, R>,
     max_run: u64,
     /// Entries of the current run, in key order, each with the offset its blob must end by.
     group: Vec<(ImageEntry, u64)>,
@@ -54,8 +57,11 @@ struct RunPlanner<'a, R, F> {
 
 impl<'a, R: BlockReader, F: FnMut(ImageEntry, &[u8]) -> bool> RunPlanner<'a, R, F> {
     fn new(layer: &'a ImageLayer<R>, max_run: u64, f: F) -> Self {
+        let limit = layer.value_area_end();
+        let opts = *layer.blob_opts();
         RunPlanner {
             layer,
+            runs: BlobRunReader::new(layer.reader(), limit, opts, PAGE_SIZE),
             max_run,
             group: Vec::new(),
             group_end: 0,
@@ -110,9 +116,7 @@ impl<'a, R: BlockReader, F: FnMut(ImageEntry, &[u8]) -> bool> RunPlanner<'a, R, 
         let Some(start) = self.group.first().map(|(e, _)| e.offset) else {
             return Ok(());
         };
-        let opts = self.layer.blob_opts();
-        let run =
-            strata_blob::read_run_with(self.layer.reader(), start, self.group_end, opts).await?;
+        let run = self.runs.load(start, self.group_end).await?;
         for &(entry, end) in &self.group {
             if self.stopped {
                 break;

@@ -17,7 +17,7 @@
 
 use std::path::{Path, PathBuf};
 
-use strata_blob::{BlockReader, FileBlockReader, HEADER_PEEK_LEN};
+use strata_blob::{BlobCursor, BlobRunReader, BlockReader, FileBlockReader};
 use strata_btree::VisitDirection;
 use strata_key::Key;
 use strata_layer::{
@@ -28,6 +28,7 @@ use strata_layer::{
 use crate::error::Error;
 use crate::format::{IMAGE_KEY_SIZE, SUMMARY_LEN, Summary};
 use crate::reader::{ImageLayer, OpenOptions, expected_mismatch, read_summary};
+use crate::scan::SCAN_RUN_BYTES;
 
 impl<R: BlockReader> ImageLayer<R> {
     /// Checks every invariant listed in the module docs and lists what is broken; an empty
@@ -122,7 +123,14 @@ async fn check_body<R: BlockReader>(
     let mut iter = layer
         .tree()
         .iter(&[0u8; IMAGE_KEY_SIZE], VisitDirection::Forwards);
-    let mut buf = Vec::new();
+    let opts = *layer.blob_opts();
+    let mut runs = BlobRunReader::new(
+        layer.reader(),
+        value_area_end,
+        opts,
+        SCAN_RUN_BYTES as usize,
+    );
+    let mut cursor = BlobCursor::new(layer.reader(), value_area_end, opts);
     while let Some(entry) = iter.next().await {
         if out.full() {
             break;
@@ -144,10 +152,8 @@ async fn check_body<R: BlockReader>(
         if !order.check(offset, loc, out) {
             continue;
         }
-        let opts = layer.blob_opts();
-        match strata_blob::read_blob_with(layer.reader(), offset, value_area_end, &mut buf, opts)
-            .await
-        {
+        let read = runs.blob(offset).await.map(|(span, _)| span);
+        match read {
             Ok(span) => order.read_to(span.end()),
             Err(strata_blob::Error::Corrupt(c)) => {
                 let rule = match c {
@@ -157,8 +163,8 @@ async fn check_body<R: BlockReader>(
                 };
                 if rule == Rule::ValueDecodes {
                     // The header is sound: the blob's place still counts for packing.
-                    if let Some(end) = blob_end(layer, offset).await {
-                        order.read_to(end);
+                    if let Ok(span) = cursor.span(offset).await {
+                        order.read_to(span.end());
                     }
                 }
                 out.add(rule, loc, c.to_string());
@@ -170,16 +176,4 @@ async fn check_body<R: BlockReader>(
         check_value_area_tail(layer.reader(), order.last_end(), value_area_end, out).await?;
     }
     Ok(())
-}
-
-/// Where the blob at `offset` ends, from its header alone (`None` if the header is unsound).
-async fn blob_end<R: BlockReader>(layer: &ImageLayer<R>, offset: u64) -> Option<u64> {
-    let limit = layer.value_area_end();
-    let peek_end = offset.saturating_add(HEADER_PEEK_LEN as u64).min(limit);
-    let run = strata_blob::read_run(layer.reader(), offset, peek_end)
-        .await
-        .ok()?;
-    let mode = layer.blob_opts().mode;
-    let header = strata_blob::decode_header(run.bytes(), offset, limit, mode).ok()?;
-    Some(strata_blob::check_span(header, offset, limit).ok()?.end())
 }

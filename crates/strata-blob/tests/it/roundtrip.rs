@@ -3,9 +3,9 @@
 
 use proptest::prelude::*;
 use strata_blob::{
-    BlobReadOptions, BlobWriter, BlobWriterOptions, BlockReader, Corruption, Error,
-    FileBlockReader, FileTable, Fs, HeaderMode, MemBlockReader, PAGE_SIZE, StdFs, blob_size, fuzz,
-    read_blob_into, read_blob_with, read_run,
+    BlobCursor, BlobReadOptions, BlobRunReader, BlobWriter, BlobWriterOptions, BlockReader,
+    Compression, Corruption, Error, FileBlockReader, FileTable, Fs, HeaderMode, MemBlockReader,
+    PAGE_SIZE, Payload, StdFs, blob_size, fuzz, read_blob_into, read_blob_with, read_run,
 };
 
 const PAGE: u64 = PAGE_SIZE as u64;
@@ -56,6 +56,28 @@ async fn check_reader<R: BlockReader>(reader: &R, payloads: &[Vec<u8>], offsets:
     for (p, &off) in payloads.iter().zip(offsets) {
         read_blob_into(reader, off, end, &mut buf).await.unwrap();
         assert_eq!(&buf, p);
+    }
+    // One cursor for every blob: a payload inside one block is a slice of it, others are
+    // copied (or decompressed) once.
+    let mut cursor = BlobCursor::new(reader, end, BlobReadOptions::default());
+    for (p, &off) in payloads.iter().zip(offsets) {
+        let (span, payload) = cursor.payload(off).await.unwrap();
+        assert_eq!(payload.bytes(), &p[..]);
+        let in_block =
+            (span.payload_offset() % PAGE) as usize + span.header.stored_len as usize <= PAGE_SIZE;
+        let borrowed = span.header.compression == Compression::None && in_block;
+        assert_eq!(
+            matches!(payload, Payload::Block(_)),
+            borrowed,
+            "blob at {off}"
+        );
+        cursor.read_into(off, &mut buf).await.unwrap();
+        assert_eq!(&buf, p);
+    }
+    // Sequential reads through one reused buffer, one block read ahead at a time.
+    let mut runs = BlobRunReader::new(reader, end, BlobReadOptions::default(), 0);
+    for (p, &off) in payloads.iter().zip(offsets) {
+        assert_eq!(&*runs.blob(off).await.unwrap().1, &p[..]);
     }
     if let (Some(&first), Some(&last)) = (offsets.first(), offsets.last()) {
         let run = read_run(reader, first, end).await.unwrap();
@@ -280,4 +302,79 @@ proptest! {
             check_reader(&FileBlockReader::open(&path).unwrap(), &payloads, &offsets, end).await;
         });
     }
+}
+
+/// Neon writes any payload under 128 bytes with a 1-byte header, uncompressed, even when
+/// compression is on (FORMAT.md section 4); 128 bytes and up may be compressed.
+#[cfg(feature = "zstd")]
+#[test]
+fn compressing_writer_leaves_short_blobs_alone() {
+    let opts = BlobWriterOptions {
+        zstd_level: Some(1),
+        ..Default::default()
+    };
+    for len in [0usize, 1, 100, 127] {
+        let payload = vec![b'a'; len];
+        let mut w = BlobWriter::with_options(Vec::new(), 0, opts);
+        assert_eq!(w.write_blob(&payload).unwrap(), 0);
+        let bytes = w.into_inner().unwrap();
+        let mut expected = vec![len as u8];
+        expected.extend_from_slice(&payload);
+        assert_eq!(bytes, expected, "{len}-byte payload");
+    }
+    // From 128 bytes on a compressible payload takes the zstd header.
+    let mut w = BlobWriter::with_options(Vec::new(), 0, opts);
+    w.write_blob(&[b'a'; 128]).unwrap();
+    let bytes = w.into_inner().unwrap();
+    assert_eq!(bytes[0] & 0xF0, 0x90);
+    assert!(bytes.len() < 128);
+}
+
+/// A payload inside one block is handed out as a slice of that very block (of the cached page,
+/// through a page cache): no copy. A run reader reuses its buffer and checks its limit.
+#[tokio::test]
+async fn cursor_payloads_borrow_the_block() {
+    let payloads = vec![payload(1, 100), payload(2, 3000), payload(3, 9000)];
+    let (bytes, offsets, end) = write_mem(PAGE, &payloads, BlobWriterOptions::default());
+    let reader = MemBlockReader::from_bytes(&bytes);
+    let mut cursor = BlobCursor::new(&reader, end, BlobReadOptions::default());
+    assert_eq!(cursor.limit(), end);
+    let page = reader.read_block(strata_blob::BlockNo(1)).await.unwrap();
+    let page_range = page.as_ptr_range();
+    for &off in &offsets[..2] {
+        let (_, p) = cursor.payload(off).await.unwrap();
+        let Payload::Block(slice) = p else {
+            panic!("blob at {off} was copied")
+        };
+        assert!(page_range.contains(&slice.as_ptr()));
+    }
+    let (_, p) = cursor.payload(offsets[2]).await.unwrap();
+    assert!(matches!(p, Payload::Owned(ref v) if *v == payloads[2]));
+    // Past the limit: typed, before reading.
+    let err = cursor.payload(end).await.unwrap_err();
+    assert!(matches!(
+        err,
+        Error::Corrupt(Corruption::HeaderPastEnd { .. })
+    ));
+    let mut short = BlobCursor::new(&reader, end - 1, BlobReadOptions::default());
+    let err = short.payload(offsets[2]).await.unwrap_err();
+    assert!(matches!(
+        err,
+        Error::Corrupt(Corruption::BlobPastEnd { .. })
+    ));
+
+    let mut runs = BlobRunReader::new(&reader, end, BlobReadOptions::default(), 1 << 20);
+    let run = runs.load(offsets[1], offsets[2]).await.unwrap();
+    assert_eq!(&*run.blob_at(offsets[1]).unwrap(), &payloads[1][..]);
+    assert!(run.blob_at(offsets[2]).unwrap_err().is_corrupt());
+    let run = runs.load(offsets[0], end).await.unwrap();
+    assert_eq!(&*run.blob_at(offsets[2]).unwrap(), &payloads[2][..]);
+    assert!(matches!(
+        runs.load(offsets[0], end + PAGE).await,
+        Err(Error::Corrupt(Corruption::BlobPastEnd { .. }))
+    ));
+    assert!(matches!(
+        runs.load(5, 4).await,
+        Err(Error::OutOfRange { .. })
+    ));
 }

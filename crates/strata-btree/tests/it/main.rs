@@ -5,3 +5,4 @@
 mod corrupt;
 mod golden;
 mod model;
+mod one_page;

@@ -3,7 +3,7 @@
 //! reproducing `stdsmall`, and `summary`, `dump`, `get` and `verify` on image layers (mixed
 //! with delta layers for `verify`).
 
-use crate::strata::{run, run_ok, stdout};
+use crate::strata::{run, run_ok, stderr, stdout};
 use strata_testkit::{ImageManifest, golden_image_dir, image_cases, image_layer_path};
 
 #[test]
@@ -98,5 +98,10 @@ fn image_workload_is_stdsmall_and_inspection_commands_work() {
         out.status.code(),
         Some(1),
         "a corrupt image layer is an invalid file"
+    );
+    assert!(
+        stderr(&out).contains("corrupt image layer"),
+        "{}",
+        stderr(&out)
     );
 }

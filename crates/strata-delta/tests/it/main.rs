@@ -2,6 +2,7 @@
 //!
 //! One test binary for the crate (each file below is a module), so `cargo test` links it once.
 
+mod cache_slots;
 mod crafted;
 mod faults;
 mod faults_write;

@@ -253,7 +253,8 @@ fn rule_6_zero_padding() {
 
 #[test]
 fn rules_7_8_9_13_btree_nodes() {
-    let cases: [(fn(&mut Vec<u8>), Rule, fn(&NodeProblem) -> bool); 4] = [
+    type Case = (fn(&mut Vec<u8>), Rule, fn(&NodeProblem) -> bool);
+    let cases: [Case; 4] = [
         (
             |b| b[LEAF..LEAF + 2].copy_from_slice(&[0, 0]),
             Rule::NodeHasChildren,

@@ -1,0 +1,236 @@
+//! Blob reads in runs (FORMAT.md section 4): bytes `[start, end)` of a reader fetched with one
+//! [`BlockReader::read_blocks`] call, from which the blobs inside are decoded without further
+//! I/O. [`read_run`] makes one [`BlobRun`]; a [`BlobRunReader`] reuses one buffer from run to
+//! run, for planned reads ([`BlobRunReader::load`]) and for sequential scans that read ahead
+//! ([`BlobRunReader::blob`]).
+//!
+//! Invariants:
+//! * A run never reaches past its limit (the reader's end, or the caller's limit when smaller);
+//!   a run or blob that would is [`Corruption::BlobPastEnd`] (or
+//!   [`Corruption::HeaderPastEnd`]) before any buffer is sized for it.
+//! * The buffer holds whole blocks; a failed read leaves it empty, never half filled.
+//! * Multi-block reads bypass a page cache (`strata-cache` serves a one-block `read_blocks`
+//!   from its pages); either way the bytes are the file's.
+
+#![deny(clippy::indexing_slicing, clippy::unwrap_used)]
+
+use std::borrow::Cow;
+
+use crate::block::{BlockNo, BlockReader, PAGE_SIZE};
+use crate::error::{Corruption, Error};
+use crate::format::{
+    BlobReadOptions, BlobSpan, HEADER_PEEK_LEN, check_span, decode_blob, decode_header,
+};
+
+const PAGE: u64 = PAGE_SIZE as u64;
+
+/// Bytes `[start, end)` of a reader, read with one [`BlockReader::read_blocks`] call, from
+/// which blobs inside the range can be decoded without further I/O.
+#[derive(Debug, Clone)]
+pub struct BlobRun {
+    /// Whole blocks covering `[start, end)`; `data[0]` is at file offset `base`.
+    data: Vec<u8>,
+    base: u64,
+    start: u64,
+    end: u64,
+    opts: BlobReadOptions,
+}
+
+/// Reads bytes `[start, end)` of `reader` for decoding the blobs in them
+/// ([`BlobRun::blob_at`]), with default [`BlobReadOptions`].
+pub async fn read_run<R: BlockReader>(reader: &R, start: u64, end: u64) -> Result<BlobRun, Error> {
+    read_run_with(reader, start, end, &BlobReadOptions::default()).await
+}
+
+/// [`read_run`] with explicit options. `end` past the reader's end is
+/// [`Corruption::BlobPastEnd`]; `end < start` is [`Error::OutOfRange`].
+pub async fn read_run_with<R: BlockReader>(
+    reader: &R,
+    start: u64,
+    end: u64,
+    opts: &BlobReadOptions,
+) -> Result<BlobRun, Error> {
+    let mut runs = BlobRunReader::new(reader, u64::MAX, *opts, 0);
+    runs.load(start, end).await?;
+    Ok(runs.run)
+}
+
+impl BlobRun {
+    fn empty(opts: BlobReadOptions) -> BlobRun {
+        BlobRun {
+            data: Vec::new(),
+            base: 0,
+            start: 0,
+            end: 0,
+            opts,
+        }
+    }
+
+    /// First offset of the run.
+    pub fn start(&self) -> u64 {
+        self.start
+    }
+
+    /// First offset after the run.
+    pub fn end(&self) -> u64 {
+        self.end
+    }
+
+    /// The run's bytes, `[start, end)`.
+    pub fn bytes(&self) -> &[u8] {
+        let from = (self.start - self.base) as usize;
+        let to = (self.end - self.base) as usize;
+        self.data.get(from..to).unwrap_or_default()
+    }
+
+    /// The payload of the blob at `offset`, which must lie wholly inside the run
+    /// (an offset before `start` is [`Error::OutOfRange`], one reaching `end`
+    /// [`Corruption::BlobPastEnd`] or [`Corruption::HeaderPastEnd`]). Borrowed unless it was
+    /// decompressed.
+    pub fn blob_at(&self, offset: u64) -> Result<Cow<'_, [u8]>, Error> {
+        Ok(self.blob_span_at(offset)?.1)
+    }
+
+    /// [`BlobRun::blob_at`], also giving where the blob lies.
+    pub fn blob_span_at(&self, offset: u64) -> Result<(BlobSpan, Cow<'_, [u8]>), Error> {
+        if offset < self.start {
+            return Err(Error::OutOfRange {
+                offset,
+                start: self.start,
+                end: self.end,
+            });
+        }
+        decode_blob(&self.data, self.base, offset, self.end, &self.opts)
+    }
+
+    /// Whether `[start, end)` is inside the blocks held.
+    fn covers(&self, start: u64, end: u64) -> bool {
+        start >= self.base && end <= self.base + self.data.len() as u64
+    }
+}
+
+/// Blob reads in runs through one buffer, reused from run to run (see the module docs).
+#[derive(Debug)]
+pub struct BlobRunReader<'r, R> {
+    reader: &'r R,
+    /// First offset a run may not reach, at most the reader's end.
+    limit: u64,
+    /// Bytes [`blob`](Self::blob) reads at once, unless a single blob needs more.
+    read_ahead: usize,
+    run: BlobRun,
+}
+
+impl<'r, R: BlockReader> BlobRunReader<'r, R> {
+    /// A run reader over `reader` for blobs that end before `limit` (the reader's end if that
+    /// comes first); sequential reads ([`blob`](Self::blob)) fetch at least `read_ahead` bytes
+    /// (rounded up to whole blocks) at a time.
+    pub fn new(
+        reader: &'r R,
+        limit: u64,
+        opts: BlobReadOptions,
+        read_ahead: usize,
+    ) -> BlobRunReader<'r, R> {
+        BlobRunReader {
+            reader,
+            limit: limit.min(u64::from(reader.n_blocks()) * PAGE),
+            read_ahead: read_ahead.max(PAGE_SIZE),
+            run: BlobRun::empty(opts),
+        }
+    }
+
+    /// The first offset a run may not reach.
+    pub fn limit(&self) -> u64 {
+        self.limit
+    }
+
+    /// Reads exactly the blocks covering `[start, end)` (one [`BlockReader::read_blocks`]
+    /// call, into the reused buffer) and gives the run, to decode the blobs planned inside it.
+    /// `end` past the limit is [`Corruption::BlobPastEnd`]; `end < start` is
+    /// [`Error::OutOfRange`].
+    pub async fn load(&mut self, start: u64, end: u64) -> Result<&BlobRun, Error> {
+        if end < start {
+            return Err(Error::OutOfRange {
+                offset: end,
+                start,
+                end: start,
+            });
+        }
+        if end > self.limit {
+            return Err(Corruption::BlobPastEnd {
+                offset: start,
+                len: end - start,
+                limit: self.limit,
+            }
+            .into());
+        }
+        let base = start / PAGE * PAGE;
+        if start == end {
+            self.run.data.clear();
+            self.run.base = base;
+        } else {
+            self.fill(base, end.next_multiple_of(PAGE)).await?;
+        }
+        self.run.start = start;
+        self.run.end = end;
+        Ok(&self.run)
+    }
+
+    /// The span and payload of the blob at `offset` (which must lie before the limit), read
+    /// from the buffer, which is refilled from `offset`'s block on when it does not hold the
+    /// whole blob: at least `read_ahead` bytes, as far as the limit allows. Borrowed from the
+    /// buffer unless it was stored compressed.
+    pub async fn blob(&mut self, offset: u64) -> Result<(BlobSpan, Cow<'_, [u8]>), Error> {
+        let limit = self.limit;
+        if offset >= limit {
+            return Err(Corruption::HeaderPastEnd { offset, limit }.into());
+        }
+        let peek_end = offset.saturating_add(HEADER_PEEK_LEN as u64).min(limit);
+        self.ensure(offset, peek_end).await?;
+        let rel = (offset - self.run.base) as usize;
+        let peek = self.run.data.get(rel..).unwrap_or_default();
+        let peek_len = usize::try_from(peek_end - offset).unwrap_or(0);
+        let peek = peek.get(..peek_len).unwrap_or(peek);
+        let header = decode_header(peek, offset, limit, self.run.opts.mode)?;
+        let span = check_span(header, offset, limit)?;
+        self.ensure(offset, span.end().max(peek_end)).await?;
+        decode_blob(&self.run.data, self.run.base, offset, limit, &self.run.opts)
+    }
+
+    /// Makes the buffer cover `[start, end)` (`start < end <= limit`), reading from the block
+    /// of `start` on, at least `read_ahead` bytes when the limit allows.
+    async fn ensure(&mut self, start: u64, end: u64) -> Result<(), Error> {
+        if self.run.covers(start, end) {
+            return Ok(());
+        }
+        let base = start / PAGE * PAGE;
+        let want_end = end
+            .max(base.saturating_add(self.read_ahead as u64))
+            .next_multiple_of(PAGE)
+            .min(self.limit.next_multiple_of(PAGE))
+            .max(end.next_multiple_of(PAGE));
+        self.fill(base, want_end).await?;
+        self.run.start = start;
+        self.run.end = want_end.min(self.limit);
+        Ok(())
+    }
+
+    /// Reads the whole blocks `[base, end)` into the buffer; empty after a failure.
+    async fn fill(&mut self, base: u64, end: u64) -> Result<(), Error> {
+        let past_end = || Corruption::BlockPastEnd {
+            blkno: BlockNo(u32::MAX),
+            n_blocks: self.reader.n_blocks(),
+        };
+        // `end` is bounded by the reader's end, so the buffer is bounded by the reader.
+        let len = usize::try_from(end - base).map_err(|_| past_end())?;
+        let first = u32::try_from(base / PAGE).map_err(|_| past_end())?;
+        let data = &mut self.run.data;
+        data.clear();
+        data.resize(len, 0);
+        self.run.base = base;
+        if let Err(e) = self.reader.read_blocks(BlockNo(first), data).await {
+            data.clear();
+            return Err(e);
+        }
+        Ok(())
+    }
+}

@@ -107,7 +107,7 @@ pub async fn run(args: PageArgs, out: &mut impl Write) -> anyhow::Result<()> {
 
 fn visit_json(v: &Visit) -> Json {
     json!({
-        "layer": v.layer,
+        "layer": v.layer.to_string(),
         "level": v.level,
         "lo": v.lo.to_string(),
         "hi": v.hi.to_string(),

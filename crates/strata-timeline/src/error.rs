@@ -166,6 +166,8 @@ pub enum CorruptionKind {
     /// The delta layer reader refused the file (its summary disagrees with the name, a bad
     /// index, a bad blob, ...).
     Delta(Arc<strata_delta::Error>),
+    /// The image layer reader refused the file.
+    Image(Arc<strata_image::Error>),
     /// The layer's summary names other ids or ranges than its file name and directory.
     SummaryMismatch {
         /// What the name and directory say.
@@ -185,6 +187,7 @@ impl fmt::Display for Corruption {
         }
         match &self.kind {
             CorruptionKind::Delta(e) => write!(f, "{e}"),
+            CorruptionKind::Image(e) => write!(f, "{e}"),
             CorruptionKind::SummaryMismatch { expected, actual } => write!(
                 f,
                 "in-file summary does not match expected summary. actual = {actual} expected = {expected}"
@@ -198,6 +201,7 @@ impl std::error::Error for Corruption {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match &self.kind {
             CorruptionKind::Delta(e) => Some(&**e),
+            CorruptionKind::Image(e) => Some(&**e),
             _ => None,
         }
     }
@@ -215,6 +219,20 @@ impl Error {
             other => Error::Corrupt(Corruption {
                 layer: Some(layer.to_owned()),
                 kind: CorruptionKind::Delta(Arc::new(other)),
+            }),
+        }
+    }
+
+    /// Maps an image layer error of `layer` as [`Error::from_delta`] does.
+    pub(crate) fn from_image(layer: &str, e: strata_image::Error) -> Error {
+        match e {
+            strata_image::Error::Io(source) => Error::LayerIo {
+                layer: layer.to_owned(),
+                source,
+            },
+            other => Error::Corrupt(Corruption {
+                layer: Some(layer.to_owned()),
+                kind: CorruptionKind::Image(Arc::new(other)),
             }),
         }
     }

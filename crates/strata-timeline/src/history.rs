@@ -10,6 +10,8 @@ use bytes::Bytes;
 use strata_delta::NeonWalRecord;
 use strata_key::Lsn;
 
+use crate::desc::LayerDesc;
+
 /// The history of one page as of a request LSN: a base image (or none) and the records
 /// to apply on it, oldest first.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -45,8 +47,8 @@ impl VisitResult {
 /// One layer visit of a traversal.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Visit {
-    /// The layer's name (without generation).
-    pub layer: String,
+    /// The layer (its name without generation is its `Display` form).
+    pub layer: LayerDesc,
     /// Which timeline level: 0 the timeline asked, 1 its ancestor, ...
     pub level: usize,
     /// The LSN range read, `[lo, hi)`.

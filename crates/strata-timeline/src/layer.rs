@@ -14,12 +14,13 @@
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use bytes::Bytes;
 use strata_blob::{FileTable, TableFile};
 use strata_cache::{CachedReader, PageCache};
 use strata_delta::{
-    DeltaLayer, OpenOptions, Summary, ValueReconstructResult, ValueReconstructState,
-    VectoredReconstructState,
+    DeltaLayer, ValueReconstructResult, ValueReconstructState, VectoredReconstructState,
 };
+use strata_image::ImageLayer;
 use strata_key::{Key, KeyRange, Lsn, LsnRange, TenantId, TimelineId};
 use tokio::sync::OnceCell;
 
@@ -42,6 +43,8 @@ pub struct TimelineIds {
 pub enum ResidentLayer {
     /// A delta layer.
     Delta(DeltaLayer<CachedReader<TableFile>>),
+    /// An image layer.
+    Image(ImageLayer<CachedReader<TableFile>>),
 }
 
 /// A layer of a timeline directory.
@@ -130,30 +133,43 @@ impl TimelineLayer {
     }
 
     async fn open(&self) -> Result<ResidentLayer, Error> {
-        if !self.desc.is_delta {
-            return Err(Error::Unsupported {
-                layer: self.file_name.clone(),
-                what: "image layers need strata-image, not merged yet",
-            });
+        let io = |source| Error::LayerIo {
+            layer: self.file_name.clone(),
+            source,
+        };
+        if self.desc.is_delta {
+            let layer =
+                DeltaLayer::open_with(&self.path, &self.cache, &self.files, Default::default())
+                    .await
+                    .map_err(|e| match e {
+                        strata_delta::Error::Blob(strata_blob::Error::Io(source)) => io(source),
+                        e => Error::from_delta(&self.file_name, e),
+                    })?;
+            let s = layer.summary();
+            self.check_summary(s.tenant_id, s.timeline_id, s.key_range, s.lsn_range)?;
+            Ok(ResidentLayer::Delta(layer))
+        } else {
+            let layer =
+                ImageLayer::open_with(&self.path, &self.cache, &self.files, Default::default())
+                    .await
+                    .map_err(|e| Error::from_image(&self.file_name, e))?;
+            let s = layer.summary();
+            let lsns = LsnRange::new(s.lsn, Lsn(s.lsn.0.saturating_add(1)));
+            self.check_summary(s.tenant_id, s.timeline_id, s.key_range, lsns)?;
+            Ok(ResidentLayer::Image(layer))
         }
-        let layer =
-            DeltaLayer::open_with(&self.path, &self.cache, &self.files, OpenOptions::default())
-                .await
-                .map_err(|e| match e {
-                    strata_delta::Error::Blob(strata_blob::Error::Io(source)) => Error::LayerIo {
-                        layer: self.file_name.clone(),
-                        source,
-                    },
-                    e => Error::from_delta(&self.file_name, e),
-                })?;
-        self.check_summary(layer.summary())?;
-        Ok(ResidentLayer::Delta(layer))
     }
 
-    fn check_summary(&self, s: &Summary) -> Result<(), Error> {
-        let ids_ok = self.ids.tenant_id.is_none_or(|t| t == s.tenant_id)
-            && self.ids.timeline_id.is_none_or(|t| t == s.timeline_id);
-        if ids_ok && s.key_range == self.desc.key_range && s.lsn_range == self.desc.lsn_range {
+    fn check_summary(
+        &self,
+        tenant_id: TenantId,
+        timeline_id: TimelineId,
+        key_range: KeyRange,
+        lsn_range: LsnRange,
+    ) -> Result<(), Error> {
+        let ids_ok = self.ids.tenant_id.is_none_or(|t| t == tenant_id)
+            && self.ids.timeline_id.is_none_or(|t| t == timeline_id);
+        if ids_ok && key_range == self.desc.key_range && lsn_range == self.desc.lsn_range {
             return Ok(());
         }
         let show = |tenant: Option<TenantId>,
@@ -179,12 +195,7 @@ impl TimelineLayer {
                     self.desc.key_range,
                     self.desc.lsn_range,
                 ),
-                actual: show(
-                    Some(s.tenant_id),
-                    Some(s.timeline_id),
-                    s.key_range,
-                    s.lsn_range,
-                ),
+                actual: show(Some(tenant_id), Some(timeline_id), key_range, lsn_range),
             },
         }))
     }
@@ -203,6 +214,16 @@ impl TimelineLayer {
                         .collect()
                 })
                 .map_err(|e| Error::from_delta(&self.file_name, e)),
+            ResidentLayer::Image(image) => image
+                .verify()
+                .await
+                .map(|findings| {
+                    findings
+                        .iter()
+                        .map(|f| format!("{}: {}", f.location, f.message))
+                        .collect()
+                })
+                .map_err(|e| Error::from_image(&self.file_name, e)),
         }
     }
 }
@@ -227,34 +248,78 @@ impl ReadLayer for TimelineLayer {
                 .await
                 .map(visit)
                 .map_err(|e| Error::from_delta(&self.file_name, e)),
+            ResidentLayer::Image(image) => {
+                let page = image
+                    .get(key)
+                    .await
+                    .map_err(|e| Error::from_image(&self.file_name, e))?;
+                Ok(match page {
+                    Some(page) => {
+                        state.img = Some((image.lsn(), Bytes::from(page)));
+                        VisitResult::Complete
+                    }
+                    None => VisitResult::Missing,
+                })
+            }
         }
     }
 
     async fn get_values_reconstruct_data(
         &self,
-        keys: &[(Key, Lsn)],
-        hi: Lsn,
+        reads: &[(Key, LsnRange)],
     ) -> Result<Vec<(VisitResult, ValueReconstructState)>, Error> {
         match self.load().await? {
             ResidentLayer::Delta(delta) => {
-                let mut states = VectoredReconstructState::new();
-                let mut keyspace = Vec::with_capacity(keys.len());
-                for &(key, lo) in keys {
-                    if let Some(cached) = lo.checked_sub(1) {
-                        states.set_cached_lsn(key, cached);
+                // strata-delta's vectored read takes one end LSN: one coalesced read per
+                // distinct ceiling among the keys (one in the common case).
+                let mut found = std::collections::BTreeMap::new();
+                let ceilings: std::collections::BTreeSet<Lsn> =
+                    reads.iter().map(|(_, r)| r.end).collect();
+                for hi in ceilings {
+                    let mut states = VectoredReconstructState::new();
+                    let mut keyspace = Vec::new();
+                    for &(key, range) in reads.iter().filter(|(_, r)| r.end == hi) {
+                        if let Some(cached) = range.start.checked_sub(1) {
+                            states.set_cached_lsn(key, cached);
+                        }
+                        keyspace.push(KeyRange::new(key, key.next()));
                     }
-                    keyspace.push(KeyRange::new(key, key.next()));
+                    delta
+                        .get_values_reconstruct_data(&keyspace, hi, &mut states)
+                        .await
+                        .map_err(|e| Error::from_delta(&self.file_name, e))?;
+                    found.extend(states.into_keys());
                 }
-                delta
-                    .get_values_reconstruct_data(&keyspace, hi, &mut states)
-                    .await
-                    .map_err(|e| Error::from_delta(&self.file_name, e))?;
-                let mut found = states.into_keys();
-                Ok(keys
+                Ok(reads
                     .iter()
                     .map(|(key, _)| match found.remove(key) {
                         Some(k) => (visit(k.result), k.state),
                         None => (VisitResult::Continue, ValueReconstructState::default()),
+                    })
+                    .collect())
+            }
+            ResidentLayer::Image(image) => {
+                let ranges: Vec<KeyRange> = reads
+                    .iter()
+                    .map(|(k, _)| KeyRange::new(*k, k.next()))
+                    .collect();
+                let found = image
+                    .get_vectored(&ranges)
+                    .await
+                    .map_err(|e| Error::from_image(&self.file_name, e))?;
+                let mut found: std::collections::BTreeMap<Key, Vec<u8>> =
+                    found.into_iter().collect();
+                Ok(reads
+                    .iter()
+                    .map(|(key, _)| match found.remove(key) {
+                        Some(page) => {
+                            let state = ValueReconstructState {
+                                records: Vec::new(),
+                                img: Some((image.lsn(), Bytes::from(page))),
+                            };
+                            (VisitResult::Complete, state)
+                        }
+                        None => (VisitResult::Missing, ValueReconstructState::default()),
                     })
                     .collect())
             }

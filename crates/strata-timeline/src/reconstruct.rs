@@ -11,10 +11,10 @@
 //! * The single-key ([`reconstruct`]) and vectored ([`reconstruct_many`]) forms run the same
 //!   cursor; the vectored one only batches the reads, so its answer per key is the
 //!   single-key answer.
-//! * Vectored batching reads the pending layer with the greatest `lsn.end` first. A key's
-//!   chain of layers has strictly decreasing `lsn.end` (search picks the greatest), so within
-//!   one timeline every layer is read once per distinct ceiling (`cont`) among the keys that
-//!   need it: once when they start at the same LSN and meet no images at different LSNs.
+//! * Vectored batching visits the pending layer with the greatest `lsn.end` first, with every
+//!   key pending at it, each with its own LSN range. A key's chain of layers has strictly
+//!   decreasing `lsn.end` (search picks the greatest), so no key can become pending at a
+//!   layer already visited: within one timeline each layer is visited at most once per call.
 //! * The layer-map snapshot of each timeline is taken once per call ([`Level`]): a reader
 //!   sees one map from start to end, and the layers it holds stay open (they are `Arc`s).
 //! * Requests at LSN 0 or `u64::MAX` are [`Error::InvalidLsn`]; `u64::MAX - 1` works (HEAD's
@@ -46,20 +46,19 @@ pub trait ReadLayer: Send + Sync {
         state: &mut ValueReconstructState,
     ) -> impl Future<Output = Result<VisitResult, Error>> + Send;
 
-    /// The same for many keys read below one ceiling `hi`: `keys` are `(key, lo)` pairs,
-    /// sorted by key, without duplicates; the answer has one entry per key, in order. The
-    /// default reads key by key; layers override it to coalesce their reads.
+    /// The same for many keys at once: `reads` are `(key, lsn_range)` pairs sorted by key,
+    /// without duplicate keys; the answer has one entry per read, in order. The default
+    /// reads key by key; layers override it to coalesce their reads.
     fn get_values_reconstruct_data(
         &self,
-        keys: &[(Key, Lsn)],
-        hi: Lsn,
+        reads: &[(Key, LsnRange)],
     ) -> impl Future<Output = Result<Vec<(VisitResult, ValueReconstructState)>, Error>> + Send {
         async move {
-            let mut out = Vec::with_capacity(keys.len());
-            for &(key, lo) in keys {
+            let mut out = Vec::with_capacity(reads.len());
+            for &(key, lsn_range) in reads {
                 let mut state = ValueReconstructState::default();
                 let result = self
-                    .get_value_reconstruct_data(key, LsnRange::new(lo, hi), &mut state)
+                    .get_value_reconstruct_data(key, lsn_range, &mut state)
                     .await?;
                 out.push((result, state));
             }
@@ -201,20 +200,18 @@ impl Cursor {
         if collected.img.is_some() {
             self.state.img = collected.img;
         }
-        let layer = levels
-            .get(read.level)
-            .and_then(|l| l.map.get(read.layer))
-            .map(|(desc, _)| desc.to_string())
-            .unwrap_or_default();
-        self.visits.push(Visit {
-            layer,
-            level: read.level,
-            lo: read.lo,
-            hi: read.hi,
-            result,
-            n_records,
-            found_image,
-        });
+        // `check_read` found the layer before the read, so it is there.
+        if let Some((layer, _)) = levels.get(read.level).and_then(|l| l.map.get(read.layer)) {
+            self.visits.push(Visit {
+                layer: *layer,
+                level: read.level,
+                lo: read.lo,
+                hi: read.hi,
+                result,
+                n_records,
+                found_image,
+            });
+        }
         self.result = result;
         self.cont = read.lo;
     }
@@ -307,8 +304,8 @@ pub async fn reconstruct<L: ReadLayer>(
     }
 }
 
-/// [`reconstruct`] for every key of `keys` (sorted, distinct), reading each layer once per
-/// distinct ceiling. A key's own failure (not found, no progress) is its entry; a failed layer
+/// [`reconstruct`] for every key of `keys` (sorted, distinct), visiting each layer at most
+/// once per timeline. A key's own failure (not found, no progress) is its entry; a failed layer
 /// read fails the whole call.
 pub async fn reconstruct_many<L: ReadLayer>(
     levels: &[Level<'_, L>],
@@ -354,21 +351,22 @@ pub async fn reconstruct_many<L: ReadLayer>(
         };
         let mut batch: Vec<usize> = (0..active.len())
             .filter(|&i| {
-                active.get(i).and_then(|a| a.1).is_some_and(|r| {
-                    r.level == next.level && r.layer == next.layer && r.hi == next.hi
-                })
+                active
+                    .get(i)
+                    .and_then(|a| a.1)
+                    .is_some_and(|r| r.level == next.level && r.layer == next.layer)
             })
             .collect();
         batch.sort_by_key(|&i| active.get(i).map(|a| a.0.key));
-        let mut keys_lo = Vec::with_capacity(batch.len());
+        let mut reads = Vec::with_capacity(batch.len());
         for &i in &batch {
             if let Some((cursor, Some(read))) = active.get(i) {
                 check_read(levels, *read, cursor.key)?;
-                keys_lo.push((cursor.key, read.lo));
+                reads.push((cursor.key, LsnRange::new(read.lo, read.hi)));
             }
         }
-        let layer = check_read(levels, next, keys_lo.first().map_or(Key::MIN, |k| k.0))?;
-        let results = layer.get_values_reconstruct_data(&keys_lo, next.hi).await?;
+        let layer = check_read(levels, next, reads.first().map_or(Key::MIN, |k| k.0))?;
+        let results = layer.get_values_reconstruct_data(&reads).await?;
         if results.len() != batch.len() {
             return Err(Error::NoSuchLayer(format!(
                 "layer answered {} of {} keys",

@@ -270,3 +270,62 @@ async fn vectored_equals_single_key() {
         }
     }
 }
+
+/// A layer counting its vectored reads.
+struct Counting {
+    inner: MemLayer,
+    calls: std::sync::atomic::AtomicUsize,
+}
+
+impl ReadLayer for Counting {
+    async fn get_value_reconstruct_data(
+        &self,
+        key: Key,
+        lsn_range: LsnRange,
+        state: &mut ValueReconstructState,
+    ) -> Result<VisitResult, Error> {
+        self.inner
+            .get_value_reconstruct_data(key, lsn_range, state)
+            .await
+    }
+
+    async fn get_values_reconstruct_data(
+        &self,
+        reads: &[(Key, LsnRange)],
+    ) -> Result<Vec<(VisitResult, ValueReconstructState)>, Error> {
+        self.calls
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner.get_values_reconstruct_data(reads).await
+    }
+}
+
+#[tokio::test]
+async fn vectored_reads_each_layer_once() {
+    let map: LayerMap<Arc<Counting>> =
+        LayerMap::new(example_map().layers().iter().map(|(d, l)| {
+            let counting = Counting {
+                inner: (**l).clone(),
+                calls: Default::default(),
+            };
+            (*d, Arc::new(counting))
+        }))
+        .0;
+    let levels = vec![Level {
+        map: &map,
+        ancestor_lsn: None,
+    }];
+    let keys: Vec<Key> = (0..100).map(k).collect();
+    let many = reconstruct_many(&levels, &keys, Lsn(0x58)).await.unwrap();
+    assert!(many[&k(30)].is_ok());
+    for (desc, layer) in map.layers() {
+        let calls = layer.calls.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(calls <= 1, "{desc} read {calls} times");
+    }
+    // D3, D2 (keys with floors 0x30 and 0x41), D1 (ceilings 0x50 and 0x30), I1, I2: once each.
+    let used = map
+        .layers()
+        .iter()
+        .filter(|(_, l)| l.calls.load(std::sync::atomic::Ordering::Relaxed) == 1)
+        .count();
+    assert_eq!(used, 5);
+}

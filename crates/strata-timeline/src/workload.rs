@@ -1,12 +1,12 @@
 //! The timeline workload: a timeline directory in the standard workload's shape (WORKLOAD.md:
 //! its keys, ids, image size and record sizes, its splitmix64 stream) spread over layers, so
-//! that a page read crosses many of them: a base layer of page images at `0x1000000`, then
+//! that a page read crosses many of them: an image layer of page images at `0x1000000`, then
 //! `n_deltas` L0 deltas, each holding one record for every key.
 //!
 //! Invariants: the output is a pure function of [`TimelineWorkload`]; [`expected_history`]
 //! says what a read of any key at any LSN must collect, so benchmarks and tests check every
-//! answer. Until image layers can be written here the base images sit in an L0 delta of their
-//! own (`lsn_range = base..base + 1`), which the traversal reads the same way.
+//! answer. [`write_single_layer_workload`] writes the same entries into one delta layer, the
+//! reference a many-layer read is measured against.
 
 use std::path::Path;
 
@@ -15,7 +15,8 @@ use strata_delta::{
     DeltaLayerWriter, NeonWalRecord, SplitMix64, Value, WORKLOAD_LSN_BASE, WORKLOAD_LSN_STEP,
     WORKLOAD_TENANT, WORKLOAD_TIMELINE, workload_key,
 };
-use strata_key::{Key, Lsn, LsnRange};
+use strata_image::ImageLayerWriter;
+use strata_key::{Key, KeyRange, Lsn, LsnRange};
 
 use crate::error::Error;
 
@@ -114,13 +115,42 @@ pub fn workload_layers(w: &TimelineWorkload) -> Vec<WorkloadLayer> {
     layers
 }
 
-/// Writes the workload into `dir` (which must exist), one L0 delta per layer of
-/// [`workload_layers`]; returns the file names, oldest first.
+/// Writes the workload into `dir` (which must exist): the images as one image layer, then one
+/// L0 delta per further layer of [`workload_layers`]; returns the file names, oldest first.
 pub fn write_timeline_workload(dir: &Path, w: &TimelineWorkload) -> Result<Vec<String>, Error> {
-    workload_layers(w)
-        .into_iter()
-        .map(|(lsns, entries)| write_l0(dir, lsns, &entries))
-        .collect()
+    let mut layers = workload_layers(w).into_iter();
+    let mut names = Vec::new();
+    if let Some((_, images)) = layers.next() {
+        names.push(write_images(dir, w, &images)?);
+    }
+    for (lsns, entries) in layers {
+        names.push(write_l0(dir, lsns, &entries)?);
+    }
+    Ok(names)
+}
+
+fn write_images(
+    dir: &Path,
+    w: &TimelineWorkload,
+    images: &[(Key, Lsn, Value)],
+) -> Result<String, Error> {
+    let map = |e: strata_image::Error| Error::from_image("(timeline workload writer)", e);
+    let (Some(first), Some(last)) = (images.first(), images.last()) else {
+        return Err(Error::Unsupported {
+            layer: "(timeline workload writer)".into(),
+            what: "a workload needs at least one key",
+        });
+    };
+    let keys = KeyRange::new(first.0, last.0.next());
+    let mut writer =
+        ImageLayerWriter::new(dir, WORKLOAD_TENANT, WORKLOAD_TIMELINE, keys, w.image_lsn())
+            .map_err(map)?;
+    for (key, _, value) in images {
+        if let Value::Image(img) = value {
+            writer.put_image(*key, img).map_err(map)?;
+        }
+    }
+    Ok(writer.finish().map_err(map)?.file_name)
 }
 
 /// Writes the same entries as [`write_timeline_workload`] into ONE delta layer (the reference

@@ -37,9 +37,10 @@ fn ls_lists_layers_and_problems() {
     std::fs::write(dir.path().join("ephemeral-3"), b"x").unwrap();
     let d = dir.path().to_str().unwrap();
     let text = run_ok(["timeline", "ls", d]);
+    assert_eq!(text.lines().filter(|l| l.starts_with("image ")).count(), 1);
     assert_eq!(
         text.lines().filter(|l| l.starts_with("delta-L0 ")).count(),
-        5,
+        4,
         "{text}"
     );
     assert!(text.contains("problem unknown junk"), "{text}");
@@ -54,7 +55,8 @@ fn ls_lists_layers_and_problems() {
         serde_json::from_str(&run_ok(["timeline", "ls", "--json", d])).unwrap();
     assert_eq!(json["layers"].as_array().unwrap().len(), 5);
     assert_eq!(json["layers"][0]["lsn_start"], "0/1000000");
-    assert_eq!(json["layers"][0]["kind"], "delta");
+    assert_eq!(json["layers"][0]["kind"], "image");
+    assert_eq!(json["layers"][1]["kind"], "delta");
     assert_eq!(json["problems"].as_array().unwrap().len(), 2);
     assert!(
         dir.path().join("ephemeral-3").exists(),
@@ -75,7 +77,7 @@ fn draw_writes_an_svg_with_every_layer() {
     let svg = std::fs::read_to_string(&svg_path).unwrap();
     assert!(svg.starts_with("<svg"));
     assert_eq!(svg.matches("<title>").count(), 5);
-    assert!(svg.contains("5 layers (5 delta, 0 image)"));
+    assert!(svg.contains("5 layers (4 delta, 1 image)"), "{svg}");
 }
 
 #[test]

@@ -133,3 +133,37 @@ async fn a_sound_timeline_verifies_clean() {
     let findings = open(dir.path()).verify().await;
     assert!(findings.is_empty(), "{findings:?}");
 }
+
+#[tokio::test]
+async fn image_layer_damage_and_missing_key() {
+    use crate::support::write_image;
+    let dir = tempfile::tempdir().unwrap();
+    let (e, _, _) = timeline(dir.path());
+    // An image layer at 0x38 over keys 0..4 holding key 0 only: key 2 "does not exist" there.
+    let page = model_page(&e, vm_key(0), Lsn(0x38)).unwrap();
+    let keys = KeyRange::new(vm_key(0), vm_key(4));
+    let name = write_image(dir.path(), keys, Lsn(0x38), &[(vm_key(0), page.clone())]).unwrap();
+    let tl = open(dir.path());
+    assert_eq!(tl.get_page(vm_key(0), Lsn(0x3A)).await.unwrap(), page);
+    let err = tl.get_page(vm_key(2), Lsn(0x3A)).await.unwrap_err();
+    assert!(
+        matches!(err, Error::KeyNotFound { lsn: Lsn(0x38), .. }),
+        "{err}"
+    );
+    assert!(tl.verify().await.is_empty());
+    // The same file under a name with another LSN: a summary mismatch naming it.
+    let liar = name.replace("__0000000000000038", "__0000000000000039");
+    std::fs::rename(dir.path().join(&name), dir.path().join(&liar)).unwrap();
+    let tl = open(dir.path());
+    let err = tl.get_page(vm_key(0), Lsn(0x3A)).await.unwrap_err();
+    assert_eq!(err.layer(), Some(liar.as_str()), "{err}");
+    assert!(
+        matches!(&err, Error::Corrupt(c) if matches!(c.kind, CorruptionKind::SummaryMismatch { .. }))
+    );
+    // Reads that do not need it go on.
+    still_answers(&tl, &e).await;
+    assert_eq!(
+        Some(tl.get_page(vm_key(0), Lsn(0x30)).await.unwrap()),
+        model_page(&e, vm_key(0), Lsn(0x30))
+    );
+}

@@ -1,13 +1,16 @@
-//! Model-based property tests: random stacks of L0 deltas (whole key range) and L1 deltas (key
-//! slices) written with `DeltaLayerWriter`, holding page images and Neon records; every
-//! `get_page` and `get_pages` answer must equal the model of `support::model_page`.
+//! Model-based property tests: random stacks of L0 deltas (whole key range), L1 deltas (key
+//! slices) and image layers (holding the model's pages at their LSN, anywhere in the stack,
+//! so also inside a delta's LSN span) written with Strata's writers, holding page images and
+//! Neon records; every `get_page` and `get_pages` answer must equal the model of
+//! `support::model_page` (an image layer lacking a key answers "not found", which is also
+//! what the model says: no image at or below).
 
 use std::collections::BTreeSet;
 
 use proptest::prelude::*;
 use strata_key::{Key, KeyRange, Lsn, LsnRange};
 
-use crate::support::{Entries, clear, image, model_page, open, vm_key, write_delta};
+use crate::support::{Entries, clear, image, model_page, open, vm_key, write_delta, write_image};
 
 /// Highest LSN entries get.
 const MAX_LSN: u64 = 200;
@@ -19,6 +22,8 @@ struct Case {
     cuts: Vec<u64>,
     /// Per segment: 0 = one L0 delta; otherwise a bit mask of key slice boundaries.
     layouts: Vec<u8>,
+    /// Image layers: (LSN, first key, number of keys), holding the model's pages there.
+    images: Vec<(u64, u32, u32)>,
 }
 
 fn case() -> impl Strategy<Value = Case> {
@@ -28,12 +33,14 @@ fn case() -> impl Strategy<Value = Case> {
             prop::collection::vec((0..n_keys, 1..=MAX_LSN, any::<bool>(), any::<u8>()), 0..40),
             prop::collection::vec(2..=MAX_LSN, 0..6),
             prop::collection::vec(any::<u8>(), 7),
+            prop::collection::vec((1..=MAX_LSN, 0..n_keys, 1..=n_keys), 0..4),
         )
-            .prop_map(|(n_keys, entries, cuts, layouts)| Case {
+            .prop_map(|(n_keys, entries, cuts, layouts, images)| Case {
                 n_keys,
                 entries,
                 cuts,
                 layouts,
+                images,
             })
     })
 }
@@ -73,6 +80,13 @@ fn write_layers(dir: &std::path::Path, case: &Case, entries: &Entries) -> Vec<St
         for kb in bounds.windows(2) {
             names.extend(write_delta(dir, entries, KeyRange::new(kb[0], kb[1]), lsns));
         }
+    }
+    for &(lsn, first, n) in &case.images {
+        let keys = KeyRange::new(vm_key(first), vm_key(first + n));
+        let pages: Vec<_> = (first..first + n)
+            .filter_map(|k| model_page(entries, vm_key(k), Lsn(lsn)).map(|p| (vm_key(k), p)))
+            .collect();
+        names.extend(write_image(dir, keys, Lsn(lsn), &pages));
     }
     names
 }

@@ -9,6 +9,7 @@ use bytes::Bytes;
 use strata_blob::FileTable;
 use strata_cache::PageCache;
 use strata_delta::{DeltaLayerWriter, NeonWalRecord, Value, WORKLOAD_TENANT, WORKLOAD_TIMELINE};
+use strata_image::ImageLayerWriter;
 use strata_key::{Key, KeyRange, Lsn, LsnRange};
 use strata_timeline::{Timeline, TimelineIds, TimelineOptions, apply_neon};
 
@@ -65,6 +66,19 @@ pub fn write_delta(
         w.put_value(*k, *l, v).unwrap();
     }
     Some(w.finish(keys.end).unwrap().file_name)
+}
+
+/// Writes `pages` (sorted by key, inside `keys`) as an image layer at `lsn` in `dir`; `None`
+/// when there are none. Returns the file name.
+pub fn write_image(dir: &Path, keys: KeyRange, lsn: Lsn, pages: &[(Key, Bytes)]) -> Option<String> {
+    if pages.is_empty() {
+        return None;
+    }
+    let mut w = ImageLayerWriter::new(dir, WORKLOAD_TENANT, WORKLOAD_TIMELINE, keys, lsn).unwrap();
+    for (key, page) in pages {
+        w.put_image(*key, page).unwrap();
+    }
+    Some(w.finish().unwrap().file_name)
 }
 
 /// The options every test opens with: the workload's ids.

@@ -32,6 +32,8 @@ mod error;
 mod import;
 mod ingest;
 mod layout;
+#[cfg(feature = "pg-fixture")]
+pub mod pgfixture;
 mod records;
 mod walingest;
 mod walsource;

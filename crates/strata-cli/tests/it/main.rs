@@ -9,3 +9,4 @@ mod image;
 mod name;
 mod strata;
 mod timeline;
+mod wal;

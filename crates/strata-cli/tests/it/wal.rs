@@ -6,10 +6,7 @@
 
 use std::path::Path;
 
-#[path = "support/strata.rs"]
-mod strata;
-
-use strata::{run, run_ok, stderr, stdout};
+use crate::strata::{run, run_ok, stderr, stdout};
 use strata_key::Lsn;
 use strata_wal::format::{DEFAULT_SEGMENT_SIZE, segment_file_name};
 use strata_wal::waldump::record_text;

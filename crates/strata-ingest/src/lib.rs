@@ -32,7 +32,6 @@ mod error;
 mod import;
 mod ingest;
 mod layout;
-#[cfg(feature = "pg-fixture")]
 pub mod pgfixture;
 mod records;
 mod walingest;

@@ -1,4 +1,4 @@
-//! A real PostgreSQL 15 run for tests (feature `pg-fixture`; WAL.md 7.2): initdb, a copy of
+//! A real PostgreSQL 15 run for tests (this crate's and strata-cli's; WAL.md 7.2): initdb, a copy of
 //! the fresh directory as the import source, a server that keeps all its WAL, a workload
 //! (pgbench -i, a DROP, a VACUUM truncation, wal_compression lz4 FPIs, a short pgbench run,
 //! and short transactions, savepoints and rollbacks past a CLOG page boundary), then a clean
@@ -45,7 +45,7 @@ pub struct PgRun {
 }
 
 fn is_root() -> bool {
-    // SAFETY-free check: the effective uid of this process, read from /proc.
+    // The effective uid of this process, read from /proc.
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {

@@ -2,7 +2,8 @@
 //! failure. Each step prints its command, its duration, and a summary table at the end.
 //!
 //! Steps: `cargo fmt --check`; `cargo clippy --workspace --all-targets -D warnings`;
-//! `cargo test --workspace` (unit, integration and doc tests); `cargo doc` with
+//! PostgreSQL 15 for strata-wal's oracle tests (`apt-get install -y postgresql-15`, only when
+//! [`POSTGRES_BIN`] is missing, only as root; otherwise a clear error); `cargo test --workspace` (unit, integration and doc tests); `cargo doc` with
 //! `RUSTDOCFLAGS=-D warnings`; tidy (in process); `cargo bench --no-run`; and the fuzz smoke
 //! step: every fuzz target for [`SMOKE_FUZZ_SECS`] seconds (installing cargo-fuzz first if it
 //! is missing), so a decoder that starts to panic fails the gate wherever it runs, whether or
@@ -19,6 +20,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 
 use crate::{command, fuzz, tidy};
+
+/// The binary whose absence makes the `postgres` step install PostgreSQL 15.
+pub const POSTGRES_BIN: &str = "/usr/lib/postgresql/15/bin/postgres";
 
 /// Seconds each fuzz target runs in the smoke step when `STRATA_FUZZ_SMOKE_SECS` is unset.
 pub const SMOKE_FUZZ_SECS: u64 = 30;
@@ -49,6 +53,7 @@ pub fn run(no_fuzz: bool) -> anyhow::Result<()> {
                 ])
             }),
         ),
+        ("postgres", Box::new(ensure_postgres)),
         (
             "test",
             Box::new(|| cargo(&["test", "--workspace", "--no-fail-fast"])),
@@ -116,6 +121,32 @@ pub fn fuzz_smoke_secs(no_fuzz: bool, smoke_secs: Option<&str>) -> anyhow::Resul
         None => SMOKE_FUZZ_SECS,
     };
     Ok((secs > 0).then_some(secs))
+}
+
+/// Installs PostgreSQL 15 (Debian's `postgresql-15`) unless [`POSTGRES_BIN`] exists; the
+/// strata-wal oracle tests run it and `pg_waldump`.
+fn ensure_postgres() -> anyhow::Result<()> {
+    if std::path::Path::new(POSTGRES_BIN).is_file() {
+        eprintln!("xtask ci: {POSTGRES_BIN} present");
+        return Ok(());
+    }
+    let uid = std::process::Command::new("id").arg("-u").output()?;
+    if uid.stdout.trim_ascii() != b"0" {
+        bail!(
+            "{POSTGRES_BIN} is missing and this is not root: install PostgreSQL 15 \
+             (`sudo apt-get install -y postgresql-15`); strata-wal's oracle tests need it"
+        );
+    }
+    command::run(std::process::Command::new("apt-get").arg("update"))?;
+    command::run(
+        std::process::Command::new("apt-get")
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .args(["install", "-y", "postgresql-15"]),
+    )?;
+    if !std::path::Path::new(POSTGRES_BIN).is_file() {
+        bail!("apt-get installed postgresql-15 but {POSTGRES_BIN} is still missing");
+    }
+    Ok(())
 }
 
 fn cargo(args: &[&str]) -> anyhow::Result<()> {

@@ -64,6 +64,21 @@ pub const NAME_SEEDS: [&str; 8] = [
     "000000067F000032BE0000400000000020B6-000000067F000032BE0000400000000020B7__0000000001696070.AbCd1234.___temp",
 ];
 
+/// `-max_len` of `wal_decode`: a few WAL pages.
+pub const WAL_MAX_LEN: usize = 64 * 1024;
+
+/// `-max_len` of `wal_image_restore`: a header and an uncompressed page.
+pub const WAL_IMAGE_MAX_LEN: usize = 6 + 8192;
+
+/// Seeds of `wal_decode` in its built-WAL mode (mode byte 1; `(rmgr, size / 61)` pairs, `FE` a
+/// switch, `FF` the end; then `(offset / 16 u16, xor)` flips): records within a page, across
+/// pages and across a switch, undamaged and with one flipped byte.
+pub const WAL_DECODE_SEEDS: [&[u8]; 3] = [
+    &[1, 0, 1, 10, 3, 1, 200, 9, 40, 0xFF],
+    &[1, 0, 1, 1, 250, 0xFE, 0, 10, 2, 11, 255, 0xFF],
+    &[1, 0, 1, 1, 250, 2, 90, 0xFF, 0, 0x10, 0x02, 0x40],
+];
+
 /// How [`run`] prepares one target.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Setup {
@@ -98,6 +113,18 @@ pub fn setup(target: &str, layers: &[(String, Vec<u8>)]) -> Setup {
                 .enumerate()
                 .map(|(i, name)| (format!("seed-name-{i}"), name.as_bytes().to_vec()))
                 .collect(),
+        },
+        "wal_decode" => Setup {
+            max_len: Some(WAL_MAX_LEN),
+            seeds: WAL_DECODE_SEEDS
+                .iter()
+                .enumerate()
+                .map(|(i, seed)| (format!("seed-built-{i}"), seed.to_vec()))
+                .collect(),
+        },
+        "wal_image_restore" => Setup {
+            max_len: Some(WAL_IMAGE_MAX_LEN),
+            seeds: Vec::new(),
         },
         _ => Setup::default(),
     }
@@ -353,6 +380,9 @@ mod tests {
         assert_eq!(names.seeds.len(), NAME_SEEDS.len());
         assert!(names.seeds.iter().any(|(_, b)| b.ends_with(b"___temp")));
         assert_eq!(setup("value_decode", &layers), Setup::default());
+        let wal = setup("wal_decode", &layers);
+        assert_eq!(wal.max_len, Some(WAL_MAX_LEN));
+        assert!(wal.seeds.iter().all(|(_, b)| b[0] & 1 == 1));
     }
 
     #[test]
@@ -404,6 +434,8 @@ mod tests {
             "value_decode",
             "delta_open_scan",
             "image_open_scan",
+            "wal_decode",
+            "wal_image_restore",
         ] {
             assert!(
                 names.iter().any(|n| n == expected),

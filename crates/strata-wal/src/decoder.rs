@@ -32,8 +32,9 @@ use crate::format::{
 use crate::record::{Record, decode_record};
 
 const PAGE: u64 = WAL_PAGE_SIZE as u64;
-/// Consumed bytes are dropped from the buffer once there are this many and they are at least
-/// half of it.
+/// When more bytes are fed, consumed bytes are dropped from the buffer if they are all of it, or
+/// at least this many and at least half of it (so a caller feeding everything at once pays no
+/// copies, and one feeding pieces keeps about a record buffered).
 const COMPACT_MIN: usize = 256 * 1024;
 /// Starts at or above this are refused, so LSN arithmetic cannot overflow.
 const MAX_START: u64 = 1 << 63;
@@ -127,6 +128,7 @@ impl WalDecoder {
 
     /// Appends the next bytes of the stream.
     pub fn feed(&mut self, mut bytes: &[u8]) {
+        self.compact();
         let buf_end = self.buf_lsn + self.buf.len() as u64;
         if self.next > buf_end {
             // After an XLOG_SWITCH: the rest of the segment is unused and is not even kept.
@@ -174,7 +176,6 @@ impl WalDecoder {
                     self.prev = Some(record.lsn);
                     self.last_record = Some(record.lsn);
                     self.next = record.next.0;
-                    self.compact();
                     if record.lsn >= self.opts.skip_before {
                         return Ok(Some(*record));
                     }

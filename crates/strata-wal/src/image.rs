@@ -54,41 +54,28 @@ pub fn restore_page(
     {
         // Decompress (or copy) into the page's first `rawsize` bytes, then open the hole.
         let dst = page.get_mut(..rawsize).ok_or_else(geometry)?;
-        match compression {
+        let got = match compression {
             Compression::None => {
                 if raw.len() != rawsize {
                     return Err(geometry());
                 }
                 dst.copy_from_slice(raw);
+                rawsize
             }
-            Compression::Pglz => {
-                let got = pglz_decompress(raw, dst)?;
-                if got != rawsize {
-                    return Err(ImageError::WrongLength {
-                        got,
-                        expected: rawsize,
-                    });
-                }
-            }
+            Compression::Pglz => pglz_decompress(raw, dst)?,
             Compression::Lz4 => {
-                let got = lz4_flex::block::decompress_into(raw, dst).map_err(ImageError::Lz4)?;
-                if got != rawsize {
-                    return Err(ImageError::WrongLength {
-                        got,
-                        expected: rawsize,
-                    });
-                }
+                lz4_flex::block::decompress_into(raw, dst).map_err(ImageError::Lz4)?
             }
             Compression::Zstd => {
-                let got = zstd::bulk::decompress_to_buffer(raw, dst).map_err(ImageError::Zstd)?;
-                if got != rawsize {
-                    return Err(ImageError::WrongLength {
-                        got,
-                        expected: rawsize,
-                    });
-                }
+                zstd::bulk::decompress_to_buffer(raw, dst).map_err(ImageError::Zstd)?
             }
             Compression::Unknown => return Err(ImageError::UnknownCompression(bimg_info)),
+        };
+        if got != rawsize {
+            return Err(ImageError::WrongLength {
+                got,
+                expected: rawsize,
+            });
         }
     }
     if hole_length > 0 {

@@ -192,15 +192,8 @@ pub fn decode_record(
     let remaining = bytes.len().saturating_sub(RECORD_HEADER_LEN) as u64;
     let apply_bit = version.bkpimage_apply();
 
-    struct Parsed {
-        id: u8,
-        fork_flags: u8,
-        rel: RelFileNode,
-        blkno: u32,
-        data_len: u16,
-        image: Option<(u16, u16, u16, u8)>,
-    }
-    let mut parsed: Vec<Parsed> = Vec::new();
+    // Payload ranges are filled in once the headers are known to add up.
+    let mut blocks: Vec<BlockRef> = Vec::new();
     let mut datatotal: u64 = 0;
     let mut main_len: u64 = 0;
     let mut origin = None;
@@ -224,7 +217,7 @@ pub fn decode_record(
             XLR_BLOCK_ID_ORIGIN => origin = Some(cur.u16().ok_or_else(short)?),
             XLR_BLOCK_ID_TOPLEVEL_XID => toplevel_xid = Some(cur.u32().ok_or_else(short)?),
             id if id <= XLR_MAX_BLOCK_ID => {
-                if parsed.last().is_some_and(|p| id <= p.id) {
+                if blocks.last().is_some_and(|p| id <= p.id) {
                     return Err(fail(RecordError::OutOfOrderBlockId(id)));
                 }
                 let fork_flags = cur.u8().ok_or_else(short)?;
@@ -256,7 +249,15 @@ pub fn decode_record(
                     datatotal += u64::from(bimg_len);
                     check_image(has_hole, compressed, bimg_len, hole_offset, hole_length)
                         .map_err(fail)?;
-                    image = Some((bimg_len, hole_offset, hole_length, bimg_info));
+                    image = Some(BlockImage {
+                        bimg_len,
+                        hole_offset,
+                        hole_length,
+                        bimg_info,
+                        apply: bimg_info & apply_bit != 0,
+                        compression: version.compression(bimg_info),
+                        bytes: 0..0,
+                    });
                 }
                 let rel = if fork_flags & BKPBLOCK_SAME_REL == 0 {
                     let rel = RelFileNode {
@@ -270,13 +271,13 @@ pub fn decode_record(
                     last_rel.ok_or_else(|| fail(RecordError::SameRelWithoutPrevious))?
                 };
                 let blkno = cur.u32().ok_or_else(short)?;
-                parsed.push(Parsed {
+                blocks.push(BlockRef {
                     id,
                     fork_flags,
                     rel,
                     blkno,
-                    data_len,
                     image,
+                    data: 0..usize::from(data_len),
                 });
             }
             other => return Err(fail(RecordError::InvalidBlockId(other))),
@@ -294,31 +295,11 @@ pub fn decode_record(
         pos += len;
         range
     };
-    let mut blocks = Vec::with_capacity(parsed.len());
-    for p in parsed {
-        let image = p
-            .image
-            .map(|(bimg_len, hole_offset, hole_length, bimg_info)| {
-                let bytes = take(usize::from(bimg_len));
-                BlockImage {
-                    bimg_len,
-                    hole_offset,
-                    hole_length,
-                    bimg_info,
-                    apply: bimg_info & apply_bit != 0,
-                    compression: version.compression(bimg_info),
-                    bytes,
-                }
-            });
-        let data = take(usize::from(p.data_len));
-        blocks.push(BlockRef {
-            id: p.id,
-            fork_flags: p.fork_flags,
-            rel: p.rel,
-            blkno: p.blkno,
-            image,
-            data,
-        });
+    for block in &mut blocks {
+        if let Some(img) = &mut block.image {
+            img.bytes = take(usize::from(img.bimg_len));
+        }
+        block.data = take(block.data.len());
     }
     let main_data = take(main_len as usize);
     Ok(Record {

@@ -106,6 +106,13 @@ fn flip(seg: &mut [u8], lsn: u64, xor: u8) {
     seg[(lsn - base) as usize] ^= xor;
 }
 
+/// A copy of `seg` with the byte at `lsn` flipped.
+fn flipped(seg: &[u8], lsn: u64, xor: u8) -> Vec<u8> {
+    let mut s = seg.to_vec();
+    flip(&mut s, lsn, xor);
+    s
+}
+
 /// Rewrites the CRC of the one-page record at `lsn` after an edit.
 fn fix_crc(seg: &mut [u8], r: &Record) {
     let off = (r.lsn.0 - fixture().start().0) as usize;
@@ -133,9 +140,7 @@ fn record_header_damage() {
         ("xl_crc", at + 21, 0x10),
     ];
     for (case, lsn, xor) in cases {
-        let mut s = seg.clone();
-        flip(&mut s, lsn, xor);
-        let end = check(case, s);
+        let end = check(case, flipped(&seg, lsn, xor));
         assert_eq!(end.last_record, Some(r.header.prev), "{case}");
     }
     let mut s = seg.clone();
@@ -180,9 +185,7 @@ fn continuation_page_damage() {
         ("timeline going back", page + 4, 0x01),
     ];
     for (case, lsn, xor) in cases {
-        let mut s = seg.clone();
-        flip(&mut s, lsn, xor);
-        check(case, s);
+        check(case, flipped(&seg, lsn, xor));
     }
     // A zeroed continuation page, and one from the next segment at the same offset.
     let base = fixture().start().0;

@@ -76,8 +76,9 @@ fn every_record_and_block_matches_pg_waldump() {
     assert_eq!(
         records.len(),
         pg_lines.len(),
-        "record count (pg_waldump's last: {:?})",
-        pg_lines.last()
+        "record count (pg_waldump's last: {:?}; its stderr: {})",
+        pg_lines.last(),
+        fx.dump_err
     );
     assert_eq!(records.len(), pg_groups.len());
 

@@ -257,6 +257,15 @@ fn generate() -> anyhow::Result<Fixture> {
     let plain = waldump(&["-p", &wal, "-s", &start])?;
     let bkp = waldump(&["-p", &wal, "-s", &start, "-b"])?;
     let stats = waldump(&["-p", &wal, "-s", &start, "--stats"])?;
+    for out in [&plain, &bkp, &stats] {
+        if out.stdout.is_empty() {
+            bail!(
+                "pg_waldump printed nothing ({}): {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
     Ok(Fixture {
         segments,
         dump: String::from_utf8(plain.stdout)?,

@@ -36,14 +36,8 @@ pub async fn run(
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     anyhow::ensure!(params.keys > 0, "--keys must be at least 1");
-    let tmp;
-    let dir = match dir {
-        Some(d) => d,
-        None => {
-            tmp = tempfile_dir()?;
-            tmp.path()
-        }
-    };
+    let (_tmp, dir) = bench_dir(dir)?;
+    let dir = dir.as_path();
     eprintln!(
         "strata bench: K={} R={} S={} seed={} lookups={} in {}",
         params.keys,
@@ -165,7 +159,21 @@ async fn lookups_after_warmup(
     Ok(timed)
 }
 
-pub(crate) fn tempfile_dir() -> anyhow::Result<tempfile::TempDir> {
+/// `dir`, or a new temp dir (removed when the returned guard drops).
+pub(crate) fn bench_dir(
+    dir: Option<&Path>,
+) -> anyhow::Result<(Option<tempfile::TempDir>, std::path::PathBuf)> {
+    match dir {
+        Some(d) => Ok((None, d.to_path_buf())),
+        None => {
+            let tmp = tempfile_dir()?;
+            let path = tmp.path().to_path_buf();
+            Ok((Some(tmp), path))
+        }
+    }
+}
+
+fn tempfile_dir() -> anyhow::Result<tempfile::TempDir> {
     tempfile::Builder::new()
         .prefix("strata-bench-")
         .tempdir()

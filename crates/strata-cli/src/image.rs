@@ -1,6 +1,6 @@
 //! The commands on image layers, and the choice between the two kinds: [`kind_of`] reads block
 //! 0's magic, and `main.rs` sends a file to this module's `manifest`, `query`, `summary`, `dump`,
-//! `get`, `copy` and `verify` when it is an image layer (to the delta commands otherwise).
+//! `get` and `copy` when it is an image layer (`verify.rs` picks each file's verifier itself) (to the delta commands otherwise).
 //! `workload --kind image` is [`workload`].
 //!
 //! Invariants: `manifest` and `query` print exactly the golden image formats
@@ -9,20 +9,18 @@
 //! byte-identical, its path the last stdout line; the `--json` forms print one JSON document.
 
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Context;
 use serde_json::{Value as Json, json};
 use strata_blob::{FileTable, StdFs, TableFile};
 use strata_cache::{CachedReader, PageCache};
 use strata_image::{
-    ImageLayer, ImageLayerWriter, ImageLayerWriterOptions, ImageWorkloadParams, OpenOptions,
-    Summary,
+    ImageLayer, ImageLayerWriter, ImageLayerWriterOptions, ImageWorkloadParams, Summary,
 };
 use strata_key::Key;
 use strata_layer::LayerKind;
 
-use crate::error::{EXIT_INVALID, EXIT_USAGE_OR_IO, Exit};
 use crate::progress;
 
 /// Page-cache slots of the inspection commands (their big reads go around the cache).
@@ -114,15 +112,8 @@ pub async fn summary(file: &Path, json_out: bool, out: &mut impl Write) -> anyho
         .map_err(strata_image::Error::from)
         .map_err(|e| e.in_file(Some(file)))?;
     if json_out {
-        let mut v = summary_json(s.layer.summary());
-        v["file"] = json!(file.display().to_string());
-        v["file_size"] = json!(file_size);
-        v["btree_depth"] = json!(stats.depth);
-        v["index_nodes"] = json!(stats.n_nodes);
-        v["entries"] = json!(stats.n_entries);
-        serde_json::to_writer_pretty(&mut *out, &v)?;
-        writeln!(out)?;
-        return Ok(());
+        let v = summary_json(s.layer.summary());
+        return crate::inspect::write_summary_json(v, file, file_size, &stats, out);
     }
     writeln!(out, "file: {}", file.display())?;
     writeln!(out, "kind: image")?;
@@ -162,13 +153,7 @@ pub async fn dump(
         s.layer.dump(out, values).await?;
         return Ok(());
     }
-    let head = json!({
-        "file": file.display().to_string(),
-        "summary": summary_json(s.layer.summary()),
-    });
-    let head = serde_json::to_string(&head)?;
-    let open = head.strip_suffix('}').unwrap_or(&head);
-    write!(out, "{open},\"entries\":[")?;
+    crate::inspect::open_dump_json(summary_json(s.layer.summary()), file, out)?;
     let mut first = true;
     let mut res: anyhow::Result<()> = Ok(());
     s.layer
@@ -261,47 +246,6 @@ pub async fn copy(file: &Path, dir: &Path, out: &mut impl Write) -> anyhow::Resu
     );
     writeln!(out, "{}", desc.path.display())?;
     Ok(())
-}
-
-/// `strata verify FILE...` when some file is an image layer: each file is checked by its own
-/// kind's verifier; output and exit codes as `verify.rs` documents.
-pub async fn verify(files: &[PathBuf], out: &mut impl Write) -> anyhow::Result<()> {
-    let mut code = 0u8;
-    for file in files {
-        if !is_image(file) {
-            if let Err(e) = crate::verify::run(std::slice::from_ref(file), out).await {
-                match e.downcast_ref::<Exit>() {
-                    Some(Exit(c)) => code = code.max(*c),
-                    None => return Err(e),
-                }
-            }
-            continue;
-        }
-        match strata_image::verify_file(file, &OpenOptions::default()).await {
-            Ok(findings) if findings.is_empty() => writeln!(out, "ok {}", file.display())?,
-            Ok(findings) => {
-                for finding in &findings {
-                    writeln!(out, "{}: {finding}", file.display())?;
-                }
-                code = code.max(EXIT_INVALID);
-            }
-            Err(e @ strata_image::Error::Io(_)) => {
-                out.flush()?;
-                eprintln!("strata: error: {}: {e}", file.display());
-                code = code.max(EXIT_USAGE_OR_IO);
-            }
-            Err(e) => {
-                writeln!(out, "{}: {e}", file.display())?;
-                code = code.max(EXIT_INVALID);
-            }
-        }
-    }
-    if code == 0 {
-        Ok(())
-    } else {
-        out.flush()?;
-        Err(Exit(code).into())
-    }
 }
 
 /// `strata workload --kind image [...] DIR`: writes the image workload and prints its path.

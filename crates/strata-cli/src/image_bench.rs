@@ -20,7 +20,7 @@ use strata_blob::StdFs;
 use strata_image::{ImageLayerWriter, ImageWorkloadParams as Params};
 use strata_layer::{LayerDesc, SplitMix64, WORKLOAD_TENANT, WORKLOAD_TIMELINE, workload_key};
 
-use crate::bench::{fig, print_figures, tempfile_dir};
+use crate::bench::{bench_dir, fig, print_figures};
 use crate::error::CheckFailed;
 use crate::image::ImageSession;
 use crate::ops::{LOOKUP_STREAM, Timed, WARMUP_STREAM, max_rss_mb};
@@ -38,14 +38,8 @@ pub async fn run(
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     anyhow::ensure!(params.keys > 0, "--keys must be at least 1");
-    let tmp;
-    let dir = match dir {
-        Some(d) => d,
-        None => {
-            tmp = tempfile_dir()?;
-            tmp.path()
-        }
-    };
+    let (_tmp, dir) = bench_dir(dir)?;
+    let dir = dir.as_path();
     eprintln!(
         "strata bench --kind image: K={} S={} seed={} gets={} in {}",
         params.keys,

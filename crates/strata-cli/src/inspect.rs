@@ -81,15 +81,7 @@ pub async fn summary(file: &Path, json_out: bool, out: &mut impl Write) -> anyho
         .map_err(strata_delta::Error::from)
         .map_err(|e| e.in_file(Some(file)))?;
     if json_out {
-        let mut v = summary_json(sum);
-        v["file"] = json!(file.display().to_string());
-        v["file_size"] = json!(file_size);
-        v["btree_depth"] = json!(stats.depth);
-        v["index_nodes"] = json!(stats.n_nodes);
-        v["entries"] = json!(stats.n_entries);
-        serde_json::to_writer_pretty(&mut *out, &v)?;
-        writeln!(out)?;
-        return Ok(());
+        return write_summary_json(summary_json(sum), file, file_size, &stats, out);
     }
     writeln!(out, "file: {}", file.display())?;
     writeln!(out, "file_size: {file_size}")?;
@@ -113,6 +105,38 @@ pub async fn summary(file: &Path, json_out: bool, out: &mut impl Write) -> anyho
     writeln!(out, "btree_depth: {}", stats.depth)?;
     writeln!(out, "index_nodes: {}", stats.n_nodes)?;
     writeln!(out, "entries: {}", stats.n_entries)?;
+    Ok(())
+}
+
+/// `summary --json`: the summary's fields `v` with the file's facts and index statistics.
+pub(crate) fn write_summary_json(
+    mut v: Json,
+    file: &Path,
+    file_size: u64,
+    stats: &strata_btree::TreeStats,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    v["file"] = json!(file.display().to_string());
+    v["file_size"] = json!(file_size);
+    v["btree_depth"] = json!(stats.depth);
+    v["index_nodes"] = json!(stats.n_nodes);
+    v["entries"] = json!(stats.n_entries);
+    serde_json::to_writer_pretty(&mut *out, &v)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+/// The start of `dump --json`, `{"file":..,"summary":{..},"entries":[`; the caller streams the
+/// entries and closes with `]}`.
+pub(crate) fn open_dump_json(
+    summary: Json,
+    file: &Path,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let head = json!({ "file": file.display().to_string(), "summary": summary });
+    let head = serde_json::to_string(&head)?;
+    let open = head.strip_suffix('}').unwrap_or(&head);
+    write!(out, "{open},\"entries\":[")?;
     Ok(())
 }
 
@@ -146,14 +170,7 @@ pub async fn dump(
         s.layer.dump(out, values).await?;
         return Ok(());
     }
-    let head = json!({
-        "file": file.display().to_string(),
-        "summary": summary_json(s.layer.summary()),
-    });
-    let head = serde_json::to_string(&head)?;
-    // `{"file":..,"summary":{..}` then `,"entries":[` ... `]}`.
-    let open = head.strip_suffix('}').unwrap_or(&head);
-    write!(out, "{open},\"entries\":[")?;
+    open_dump_json(summary_json(s.layer.summary()), file, out)?;
     let mut iter = s.layer.iter();
     let mut first = true;
     while let Some(entry) = iter.next().await {

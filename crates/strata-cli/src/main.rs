@@ -329,9 +329,6 @@ async fn run(command: Command, out: &mut impl Write) -> anyhow::Result<()> {
             image::workload(params.image_params(), &dir, out)
         }
         Command::Workload { params, dir } => write::workload(params.params(), &dir, out),
-        Command::Verify { files } if files.iter().any(|f| is_image(f)) => {
-            image::verify(&files, out).await
-        }
         Command::Verify { files } => verify::run(&files, out).await,
         Command::Summary { file, json } if is_image(&file) => {
             image::summary(&file, json, out).await

@@ -17,7 +17,7 @@ use std::time::Instant;
 
 use strata_blob::FileTable;
 use strata_cache::PageCache;
-use strata_key::{Key, Lsn};
+use strata_key::{Key, Lsn, TenantId, TimelineId};
 use strata_timeline::{Timeline, TimelineOptions};
 use strata_wal::{DecoderOptions, EndOfWal, WalDecoder};
 
@@ -121,12 +121,17 @@ pub async fn ingest_wal(
         resume,
         opts.read_chunk,
     );
-    let mut open = OpenLayer::new(Lsn(resume.0 + 1));
-    let started = Instant::now();
-    let mut p = IngestProgress {
-        start_lsn: resume,
-        lsn: resume,
-        ..IngestProgress::default()
+    let mut flush = Flusher {
+        open: OpenLayer::new(Lsn(resume.0 + 1)),
+        timeline,
+        import_lsn,
+        ids: (tenant, timeline_id),
+        started: Instant::now(),
+        p: IngestProgress {
+            start_lsn: resume,
+            lsn: resume,
+            ..IngestProgress::default()
+        },
     };
     let stop = loop {
         let record = match decoder.next_record() {
@@ -136,8 +141,7 @@ pub async fn ingest_wal(
                     Some(chunk) => decoder.feed(&chunk),
                     None => decoder.finish(),
                 }
-                p.seconds = started.elapsed().as_secs_f64();
-                progress(&p);
+                flush.report(progress);
                 continue;
             }
             Err(end) => break end_text(&end),
@@ -147,59 +151,56 @@ pub async fn ingest_wal(
         }
         let mut puts = Puts::default();
         ingest_record(&mut cat, &record, &mut puts)?;
-        open.add(record.next, puts);
-        p.records += 1;
-        p.lsn = record.next;
-        p.wal_bytes = record.next.0 - resume.0;
-        if open.bytes() >= opts.checkpoint_distance {
-            flush(
-                &mut open,
-                timeline,
-                timeline_dir,
-                import_lsn,
-                (tenant, timeline_id),
-                &mut p,
-            )?;
-            p.seconds = started.elapsed().as_secs_f64();
-            progress(&p);
+        flush.open.add(record.next, puts);
+        flush.p.records += 1;
+        flush.p.lsn = record.next;
+        flush.p.wal_bytes = record.next.0 - resume.0;
+        if flush.open.bytes() >= opts.checkpoint_distance {
+            flush.flush()?;
+            flush.report(progress);
         }
     };
-    flush(
-        &mut open,
-        timeline,
-        timeline_dir,
-        import_lsn,
-        (tenant, timeline_id),
-        &mut p,
-    )?;
-    p.seconds = started.elapsed().as_secs_f64();
-    p.stop = Some(stop);
-    progress(&p);
-    Ok(p)
+    flush.p.stop = Some(stop);
+    flush.flush()?;
+    flush.report(progress);
+    Ok(flush.p)
 }
 
 fn end_text(end: &EndOfWal) -> String {
     end.reason.to_string()
 }
 
-fn flush(
-    open: &mut OpenLayer,
-    timeline: &Timeline,
-    dir: &Path,
+/// The open layer and where its flushes go.
+struct Flusher<'a> {
+    open: OpenLayer,
+    timeline: &'a Timeline,
     import_lsn: Lsn,
-    ids: (strata_key::TenantId, strata_key::TimelineId),
-    p: &mut IngestProgress,
-) -> Result<(), Error> {
-    let last = open.last();
-    if let Some(desc) = open.flush(dir, ids.0, ids.1)? {
-        timeline.add_layer(&desc.file_name)?;
-        p.layers += 1;
-        p.layer_bytes += desc.file_size;
-        if let Some(last) = last {
-            layout::write_metadata(dir, last, import_lsn)?;
+    ids: (TenantId, TimelineId),
+    started: Instant,
+    p: IngestProgress,
+}
+
+impl Flusher<'_> {
+    /// Writes the open layer, adds it to the timeline and moves `metadata` to its end.
+    fn flush(&mut self) -> Result<(), Error> {
+        let last = self.open.last();
+        let dir = self.timeline.dir();
+        if let Some(desc) = self.open.flush(dir, self.ids.0, self.ids.1)? {
+            self.timeline.add_layer(&desc.file_name)?;
+            self.p.layers += 1;
+            self.p.layer_bytes += desc.file_size;
+            if let Some(last) = last {
+                layout::write_metadata(dir, last, self.import_lsn)?;
+            }
         }
+        Ok(())
     }
-    Ok(())
+
+    /// Calls `progress` with the time spent so far.
+    fn report(&mut self, progress: &mut dyn FnMut(&IngestProgress)) {
+        self.p.seconds = self.started.elapsed().as_secs_f64();
+        progress(&self.p);
+    }
 }
 
 /// Opens the timeline in `dir` as ingest and import leave it (ids from the path or zero,

@@ -28,7 +28,7 @@ pub fn restore_image(
 }
 
 /// The page an image with these header fields and stored bytes describes; the building block
-/// of [`restore_image`], usable on headers that did not come from a decoded record (fuzzing).
+/// of [`Record::restore_image`](crate::Record::restore_image), usable on headers that did not come from a decoded record (fuzzing).
 pub fn restore_page(
     compression: Compression,
     bimg_info: u8,

@@ -358,16 +358,19 @@ mod tests {
     #[test]
     fn unknown_crates_are_reported() {
         let workspace = [
-            pkg("strata-wal", &[]),
+            pkg("strata-unknown", &[]),
             pkg(
                 "strata-cli",
-                &[("strata-wal", DepKind::Normal), ("xtask", DepKind::Normal)],
+                &[
+                    ("strata-unknown", DepKind::Normal),
+                    ("xtask", DepKind::Normal),
+                ],
             ),
         ];
         let messages: Vec<_> = check(&workspace).into_iter().map(|v| v.message).collect();
         assert_eq!(messages.len(), 3, "{messages:?}");
         assert!(messages[0].contains("not in the edge table"));
-        assert!(messages[1].contains("`strata-wal`, a Strata crate not in the edge table"));
+        assert!(messages[1].contains("`strata-unknown`, a Strata crate not in the edge table"));
         assert!(messages[2].contains("`strata-cli` -> `xtask`"));
     }
 

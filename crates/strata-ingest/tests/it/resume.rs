@@ -2,7 +2,7 @@
 //! errors of import and ingest on directories they cannot take.
 
 use strata_ingest::{
-    Error, ImportOptions, import_datadir, open_for_ingest, open_timeline, read_u32,
+    Catalog, Error, ImportOptions, import_datadir, open_for_ingest, open_timeline,
 };
 use strata_key::{Key, Lsn, SlruKind};
 
@@ -38,21 +38,22 @@ fn stopping_at_until_and_resuming_gives_the_same_answers() {
         let y = rt.block_on(b.get_page(key, f.final_lsn)).unwrap();
         assert!(x == y, "{key} differs");
     }
-    let sizes: Vec<_> = rt
-        .block_on(a.get_history(Key::DBDIR, f.final_lsn))
-        .unwrap()
-        .history
-        .records;
-    assert!(sizes.is_empty());
-    assert_eq!(read_u32(&[1, 0, 0, 0]).unwrap(), 1);
+    // The whole catalog (every fork's size, every SLRU segment, the directories) agrees.
+    let ca = rt.block_on(Catalog::load(&a, f.final_lsn)).unwrap();
+    let cb = rt.block_on(Catalog::load(&b, f.final_lsn)).unwrap();
+    assert!(ca.rel_sizes.len() > 500);
+    assert_eq!(ca.rel_sizes, cb.rel_sizes);
+    assert_eq!(ca.slru_sizes, cb.slru_sizes);
+    assert_eq!(ca.db_dir, cb.db_dir);
+    assert_eq!(ca.checkpoint, cb.checkpoint);
 }
 
 #[test]
 fn import_and_ingest_refuse_what_they_cannot_take() {
     let f = fixture();
     let tmp = tempfile::tempdir().unwrap();
-    // A running (here: the final, shut down but not redo == checkpoint?) data directory is fine;
-    // a directory that already holds a timeline is not.
+    // A directory that already holds a timeline cannot be imported into; one without an
+    // import cannot be ingested into.
     let err = import_datadir(
         &f.run.base,
         &f.timeline,

@@ -267,7 +267,7 @@ const BATCH: usize = 16;
 /// An async iterator over leaf entries, from [`DiskBtreeReader::iter`].
 ///
 /// It holds no tree page between calls and at most one during a call: the entries of the
-/// current leaf are copied out [`BATCH`] at a time, and the internal nodes above it are
+/// current leaf are copied out `BATCH` at a time, and the internal nodes above it are
 /// remembered by block number and position only, read again when the scan climbs back to
 /// them. Through a page cache, one iterator therefore pins at most one slot, and only while it
 /// reads. After an error it is finished.

@@ -3,7 +3,7 @@
 //! `cargo test`.
 //!
 //! Input: text, one directory entry name per line. Every name is classified
-//! ([`classify_entry`](crate::classify_entry), which must not panic), the layer names build a
+//! ([`classify_entry`], which must not panic), the layer names build a
 //! [`LayerMap`], and the map is queried at keys and LSNs around every layer boundary.
 //! Invariants checked (a panic here is the bug the fuzzer looks for):
 //! * a class is a pure function of the name, and a layer's descriptor prints as a name that

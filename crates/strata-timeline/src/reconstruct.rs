@@ -2,7 +2,7 @@
 //! kind that implements [`ReadLayer`], and the step from collected history to a page (3.7).
 //!
 //! Invariants:
-//! * One [`Cursor`] per key runs Neon's loop: `cont` starts at `L + 1`, every read is
+//! * One `Cursor` per key runs Neon's loop: `cont` starts at `L + 1`, every read is
 //!   `[max(1, floor), cont)` of the layer `search(key, cont)` returns, `cont` then drops to
 //!   the read's start; the loop ends at `Complete`, at `cont == 1`, or with the errors of 3.5.
 //!   The LSN ranges read are disjoint and descending, so no record is collected twice and

@@ -35,7 +35,8 @@ use crate::lookup::{self, Collect, Scratch, ScratchPool, Via};
 use crate::reconstruct::{ValueReconstructResult, ValueReconstructState};
 use crate::value::Value;
 use crate::vectored::VectoredReconstructState;
-use crate::verify::{self, Finding};
+use crate::verify;
+use strata_layer::Finding;
 
 const PAGE: u64 = PAGE_SIZE as u64;
 

@@ -25,7 +25,7 @@ use crate::{command, fuzz, tidy};
 pub const POSTGRES_BIN: &str = "/usr/lib/postgresql/15/bin/postgres";
 
 /// Seconds each fuzz target runs in the smoke step when `STRATA_FUZZ_SMOKE_SECS` is unset.
-pub const SMOKE_FUZZ_SECS: u64 = 30;
+pub const SMOKE_FUZZ_SECS: u64 = 20;
 
 type StepFn = Box<dyn FnOnce() -> anyhow::Result<()>>;
 

@@ -21,7 +21,7 @@ usage: cargo xtask <command> [options]
 
 commands:
   ci [--no-fuzz]        fmt --check, clippy -D warnings, tests, docs -D warnings, tidy, benches
-                        compile, then the fuzz smoke step: every target for 30 s, or for
+                        compile, then the fuzz smoke step: every target for 20 s, or for
                         STRATA_FUZZ_SMOKE_SECS (0 skips it); --no-fuzz always skips it
   tidy                  crate edges against STYLE.md and ARCHITECTURE.md's graph, unused
                         dependencies, paths in docs/format.md, `//!` headers, file-size cap,

@@ -11,6 +11,7 @@ mod demo;
 mod error;
 mod image;
 mod image_bench;
+mod ingest;
 mod inspect;
 mod name;
 mod ops;
@@ -156,6 +157,16 @@ enum Command {
         after_help = "Example:\n  strata page /tmp/tl 000000067F000040000000400100000000C8 0/1000500 --json"
     )]
     Page(page::PageArgs),
+    /// Import a cleanly shut-down PostgreSQL data directory into image layers at its
+    /// checkpoint LSN.
+    #[command(after_help = "Example:\n  strata import /var/lib/postgresql/15/main /tmp/tl --json")]
+    Import(ingest::ImportArgs),
+    /// Ingest PostgreSQL WAL into L0 delta layers of a timeline an import made (resumes where
+    /// its layers end).
+    #[command(
+        after_help = "Example:\n  strata ingest /var/lib/postgresql/15/main/pg_wal /tmp/tl --until 0/3000000"
+    )]
+    Ingest(ingest::IngestArgs),
     /// Decode PostgreSQL WAL segment files as pg_waldump does.
     #[command(subcommand)]
     Wal(WalCommand),
@@ -349,6 +360,8 @@ async fn run(command: Command, out: &mut impl Write) -> anyhow::Result<()> {
         }
         Command::Timeline(a) => timeline::run(a, out).await,
         Command::Page(a) => page::run(a, out).await,
+        Command::Import(a) => ingest::run_import(a, out),
+        Command::Ingest(a) => ingest::run_ingest(a, out).await,
         Command::Wal(WalCommand::Dump(a)) => wal::dump(
             &wal::DumpArgs {
                 path: a.path,

@@ -20,7 +20,8 @@
 //! use bytes::Bytes;
 //! use strata_blob::FileTable;
 //! use strata_cache::PageCache;
-//! use strata_delta::{DeltaLayerWriter, NeonWalRecord, Value, WORKLOAD_TENANT, WORKLOAD_TIMELINE};
+//! use strata_delta::workload::{WORKLOAD_TENANT, WORKLOAD_TIMELINE};
+//! use strata_delta::{DeltaLayerWriter, NeonWalRecord, Value};
 //! use strata_key::{Key, Lsn, LsnRange};
 //! use strata_timeline::{Timeline, TimelineIds, TimelineOptions};
 //!

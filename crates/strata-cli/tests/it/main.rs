@@ -6,6 +6,7 @@ mod cli;
 mod crash;
 mod golden;
 mod image;
+mod ingest;
 mod name;
 mod strata;
 mod timeline;

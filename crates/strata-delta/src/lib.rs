@@ -82,7 +82,8 @@ pub use format::{
 };
 pub use iter::{DeltaEntry, DeltaEntryIter};
 pub use layer::{DEFAULT_MAX_RUN_BYTES, DeltaLayer, OpenOptions};
-pub use reconstruct::{ValueReconstructResult, ValueReconstructState};
+pub use reconstruct::ValueReconstructState;
+pub use strata_layer::ValueReconstructResult;
 pub use strata_layer::{Finding, Location, MAX_FINDINGS, Rule};
 pub use text::rewrite_summary;
 pub use value::{MultiXactMember, NeonWalRecord, Value, ValueError};

@@ -121,6 +121,25 @@ impl Summary {
         }
     }
 
+    /// The head both layer kinds share (magic, version, ids, key range).
+    pub fn head(&self) -> strata_layer::SummaryHead {
+        strata_layer::SummaryHead {
+            magic: self.magic,
+            format_version: self.format_version,
+            tenant_id: self.tenant_id,
+            timeline_id: self.timeline_id,
+            key_range: self.key_range,
+        }
+    }
+
+    /// The index pointers.
+    pub fn index(&self) -> strata_layer::IndexPointers {
+        strata_layer::IndexPointers {
+            index_start_blk: self.index_start_blk,
+            index_root_blk: self.index_root_blk,
+        }
+    }
+
     /// The 96-byte serialized form (bincode big-endian fixint, as Neon writes it).
     pub fn encode(&self) -> [u8; SUMMARY_LEN] {
         let mut out = [0u8; SUMMARY_LEN];

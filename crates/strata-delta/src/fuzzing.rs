@@ -22,7 +22,8 @@ use crate::layer::{DeltaLayer, OpenOptions};
 use crate::reconstruct::ValueReconstructState;
 use crate::text::{dump, write_manifest};
 use crate::vectored::VectoredReconstructState;
-use crate::verify::{Finding, verify_reader};
+use crate::verify::verify_reader;
+use strata_layer::Finding;
 
 /// Largest decompressed blob [`open_scan`] accepts (bounds what a small input can allocate).
 pub const FUZZ_MAX_DECOMPRESSED_LEN: u64 = 1 << 20;

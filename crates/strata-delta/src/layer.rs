@@ -32,10 +32,12 @@ use crate::format::{DELTA_FILE_MAGIC, DELTA_KEY_SIZE, FORMAT_VERSION, SUMMARY_LE
 use crate::guard::{EntryGuard, decode_value, decode_value_bytes};
 use crate::iter::{DeltaEntry, DeltaEntryIter};
 use crate::lookup::{self, Collect, Scratch, ScratchPool, Via};
-use crate::reconstruct::{ValueReconstructResult, ValueReconstructState};
+use crate::reconstruct::ValueReconstructState;
 use crate::value::Value;
 use crate::vectored::VectoredReconstructState;
-use crate::verify::{self, Finding};
+use crate::verify;
+use strata_layer::Finding;
+use strata_layer::ValueReconstructResult;
 
 const PAGE: u64 = PAGE_SIZE as u64;
 

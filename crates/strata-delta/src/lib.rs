@@ -82,11 +82,13 @@ pub use format::{
 };
 pub use iter::{DeltaEntry, DeltaEntryIter};
 pub use layer::{DEFAULT_MAX_RUN_BYTES, DeltaLayer, OpenOptions};
-pub use reconstruct::{ValueReconstructResult, ValueReconstructState};
+pub use reconstruct::ValueReconstructState;
+pub use strata_layer::ValueReconstructResult;
+pub use strata_layer::{Finding, Location, MAX_FINDINGS, Rule};
 pub use text::rewrite_summary;
 pub use value::{MultiXactMember, NeonWalRecord, Value, ValueError};
 pub use vectored::{KeyReconstruct, VectoredReconstructState};
-pub use verify::{Finding, Location, MAX_FINDINGS, Rule, verify_file, verify_reader};
+pub use verify::{verify_file, verify_reader};
 pub use writer::{DeltaLayerWriter, DeltaLayerWriterOptions, LayerDesc};
 
 // The types this crate's API takes and returns, so that depending on strata-delta alone is

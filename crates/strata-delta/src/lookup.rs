@@ -32,8 +32,9 @@ use crate::error::Error;
 use crate::format::{BlobRef, DeltaKey};
 use crate::guard::{OffsetOrder, check_will_init, decode_checked};
 use crate::layer::{DeltaLayer, read_value};
-use crate::reconstruct::{ValueReconstructResult, ValueReconstructState};
+use crate::reconstruct::ValueReconstructState;
 use crate::value::Value;
+use strata_layer::ValueReconstructResult;
 
 /// One blob to read.
 #[derive(Debug, Clone, Copy)]

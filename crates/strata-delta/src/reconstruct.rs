@@ -1,6 +1,8 @@
 //! What a point lookup ([`DeltaLayer::get_value_reconstruct_data`](crate::DeltaLayer::get_value_reconstruct_data))
-//! collects for one key (Neon's `ValueReconstructState`),. The lookup itself is in
-//! `lookup.rs`; the golden `Q` line of a result is `text::format_query_line`.
+//! collects for one key (Neon's `ValueReconstructState`). The lookup itself is in
+//! `lookup.rs`; the golden `Q` line of a result is `text::format_query_line`. The lookup's
+//! outcome is strata-layer's `ValueReconstructResult` (a delta layer answers `Complete` or
+//! `Continue`).
 //!
 //! Invariant: records are appended to the state newest first; the image replaces `img`.
 
@@ -19,23 +21,4 @@ pub struct ValueReconstructState {
     pub records: Vec<(Lsn, NeonWalRecord)>,
     /// The page image the records apply to, with its LSN.
     pub img: Option<(Lsn, Bytes)>,
-}
-
-/// Whether a lookup found everything it needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ValueReconstructResult {
-    /// An image or a will_init record was found: older layers are not needed.
-    Complete,
-    /// The history continues in older layers.
-    Continue,
-}
-
-impl ValueReconstructResult {
-    /// `"Complete"` or `"Continue"`, as in the golden query files.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ValueReconstructResult::Complete => "Complete",
-            ValueReconstructResult::Continue => "Continue",
-        }
-    }
 }

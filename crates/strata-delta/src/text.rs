@@ -26,8 +26,9 @@ use crate::error::{CorruptionKind, Error};
 use crate::format::{DELTA_FILE_MAGIC, SUMMARY_LEN, Summary};
 use crate::guard::decode_value;
 use crate::layer::DeltaLayer;
-use crate::reconstruct::{ValueReconstructResult, ValueReconstructState};
+use crate::reconstruct::ValueReconstructState;
 use crate::value::{NeonWalRecord, Value};
+use strata_layer::ValueReconstructResult;
 
 /// Serialized values up to this length are printed in full in a manifest; longer ones as
 /// their SHA-256.

@@ -9,7 +9,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use strata_key::{Key, Lsn};
 
-use crate::reconstruct::{ValueReconstructResult, ValueReconstructState};
+use crate::reconstruct::ValueReconstructState;
+use strata_layer::ValueReconstructResult;
 
 /// The result for one key of a vectored lookup.
 #[derive(Debug, Clone, PartialEq, Eq)]

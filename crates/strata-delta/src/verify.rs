@@ -15,192 +15,30 @@
 
 #![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 
-use strata_blob::{BlockNo, BlockReader, FileBlockReader, PAGE_SIZE};
-use strata_btree::{NodeProblem, VisitDirection};
-use strata_key::{Key, Lsn};
+use strata_blob::{BlockReader, FileBlockReader};
+use strata_btree::VisitDirection;
+use strata_layer::{
+    BlobOrder, Finding, Findings, LayerKind, Location, Rule, check_block0_padding,
+    check_value_area_tail, summary_problems, tree_finding,
+};
 
 use crate::error::{CorruptionKind, Error};
-use crate::format::{
-    BlobRef, DELTA_FILE_MAGIC, DELTA_KEY_SIZE, DeltaKey, FORMAT_VERSION, SUMMARY_LEN, Summary,
-    VALUE_AREA_OFFSET,
-};
+use crate::format::{BlobRef, DELTA_KEY_SIZE, DeltaKey, SUMMARY_LEN, Summary};
 use crate::guard::decode_checked;
 use crate::layer::{DeltaLayer, OpenOptions, SCAN_RUN_BYTES, index_in_file, read_summary};
-
-const PAGE: u64 = PAGE_SIZE as u64;
-
-/// The most findings one verification collects; it stops looking after that many.
-pub const MAX_FINDINGS: usize = 1000;
-
-/// An invariant of FORMAT.md section 9 (the item number is [`Rule::item`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[non_exhaustive]
-pub enum Rule {
-    /// 1: the file is at least 3 blocks long and a whole number of blocks.
-    FileSize,
-    /// 2: magic `0x5A61` and format version 3.
-    MagicVersion,
-    /// 3: non-empty key and LSN ranges.
-    NonEmptyRanges,
-    /// 4: the summary matches what the file name and owner imply (the expected summary).
-    MatchesName,
-    /// 5: `2 <= index_start_blk`, the root inside the file, and (strict) the root is the last
-    /// block.
-    IndexPointers,
-    /// 6: zero bytes after the summary, after the last blob, and after each node's used area.
-    ZeroPadding,
-    /// 7: every node has at least one entry.
-    NodeHasChildren,
-    /// 8: `prefix_len + suffix_len == 26`, and the node fits its block.
-    NodeKeyLength,
-    /// 9: keys strictly increasing inside each node.
-    NodeKeysSorted,
-    /// 10: each child one level below its parent, leaves at level 0.
-    NodeLevels,
-    /// 11: downlinks start with `0x80` and point below their parent.
-    Downlinks,
-    /// 12: an internal key equals its child's first key; children do not overlap.
-    InternalKeys,
-    /// 13: leaf values start with a byte `< 0x80`.
-    LeafValues,
-    /// 14: each entry's key and LSN lie in the summary's ranges.
-    EntryInRanges,
-    /// 15: each blob lies in the value area `[8192, index_start_blk * 8192)`.
-    BlobInValueArea,
-    /// 16: (strict) blobs packed back to back from 8192 in key order, the index right after.
-    BlobsPacked,
-    /// 17: each payload is exactly one serialized `Value`.
-    ValueDecodes,
-    /// 18: the BlobRef will_init bit equals the value's `will_init()`.
-    WillInitMatches,
-}
-
-impl Rule {
-    /// The item number in FORMAT.md section 9.
-    pub fn item(self) -> u8 {
-        match self {
-            Rule::FileSize => 1,
-            Rule::MagicVersion => 2,
-            Rule::NonEmptyRanges => 3,
-            Rule::MatchesName => 4,
-            Rule::IndexPointers => 5,
-            Rule::ZeroPadding => 6,
-            Rule::NodeHasChildren => 7,
-            Rule::NodeKeyLength => 8,
-            Rule::NodeKeysSorted => 9,
-            Rule::NodeLevels => 10,
-            Rule::Downlinks => 11,
-            Rule::InternalKeys => 12,
-            Rule::LeafValues => 13,
-            Rule::EntryInRanges => 14,
-            Rule::BlobInValueArea => 15,
-            Rule::BlobsPacked => 16,
-            Rule::ValueDecodes => 17,
-            Rule::WillInitMatches => 18,
-        }
-    }
-}
-
-/// Where a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Location {
-    /// The file as a whole.
-    File,
-    /// The summary in block 0.
-    Summary,
-    /// A byte offset in the file.
-    Offset(u64),
-    /// An index node.
-    IndexBlock {
-        /// Block number relative to `index_start_blk`.
-        blkno: u32,
-        /// Absolute block number.
-        file_blkno: u32,
-    },
-    /// An index entry and its blob.
-    Entry {
-        /// The entry's key.
-        key: Key,
-        /// The entry's LSN.
-        lsn: Lsn,
-        /// Its blob's offset.
-        offset: u64,
-    },
-}
-
-/// One broken invariant.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Finding {
-    /// The invariant.
-    pub rule: Rule,
-    /// Where.
-    pub location: Location,
-    /// What exactly.
-    pub message: String,
-}
-
-impl fmt::Display for Location {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Location::File => write!(f, "file"),
-            Location::Summary => write!(f, "summary"),
-            Location::Offset(o) => write!(f, "offset {o:#x}"),
-            Location::IndexBlock { blkno, file_blkno } => {
-                write!(f, "index block {blkno} (file block {file_blkno})")
-            }
-            Location::Entry { key, lsn, offset } => {
-                write!(f, "entry {key}@{} (blob {offset:#x})", lsn.to_hex16())
-            }
-        }
-    }
-}
-
-impl fmt::Display for Finding {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "rule {} ({:?}) at {}: {}",
-            self.rule.item(),
-            self.rule,
-            self.location,
-            self.message
-        )
-    }
-}
-
-/// Collected findings, capped at [`MAX_FINDINGS`].
-struct Findings(Vec<Finding>);
-
-impl Findings {
-    fn add(&mut self, rule: Rule, location: Location, message: impl Into<String>) {
-        if self.0.len() < MAX_FINDINGS {
-            self.0.push(Finding {
-                rule,
-                location,
-                message: message.into(),
-            });
-        }
-    }
-
-    fn full(&self) -> bool {
-        self.0.len() >= MAX_FINDINGS
-    }
-}
 
 /// [`DeltaLayer::verify`]: every invariant of FORMAT.md section 9 on an open layer.
 pub(crate) async fn verify_layer<R: BlockReader>(
     layer: &DeltaLayer<R>,
 ) -> Result<Vec<Finding>, Error> {
-    let mut out = Findings(Vec::new());
+    let mut out = Findings::new();
     let n_blocks = layer.reader().n_blocks();
     check_summary_rules(layer.summary(), n_blocks, layer.file_len(), None, &mut out);
-    check_block0(layer.reader(), &mut out).await?;
+    check_block0_padding(layer.reader(), SUMMARY_LEN, &mut out).await?;
     check_body(layer, &mut out).await?;
-    Ok(out.0)
+    Ok(out.into_vec())
 }
 
 /// Verifies the layer held by `reader`, even one that [`DeltaLayer::from_reader`] refuses.
@@ -210,26 +48,26 @@ pub async fn verify_reader<R: BlockReader>(
     path: Option<&Path>,
     opts: &OpenOptions,
 ) -> Result<Vec<Finding>, Error> {
-    let mut out = Findings(Vec::new());
+    let mut out = Findings::new();
     let n_blocks = reader.n_blocks();
     let summary = match read_summary(&reader).await {
         Ok(summary) => summary,
         Err(Error::Corrupt(_)) => {
             let msg = format!("{n_blocks} whole blocks: no summary");
             out.add(Rule::FileSize, Location::File, msg);
-            return Ok(out.0);
+            return Ok(out.into_vec());
         }
         Err(e) => return Err(e.in_file(path)),
     };
     let expected = opts.expected_summary.as_ref();
     check_summary_rules(&summary, n_blocks, opts.file_len, expected, &mut out);
-    check_block0(&reader, &mut out).await?;
+    check_block0_padding(&reader, SUMMARY_LEN, &mut out).await?;
     if n_blocks < 3 || !index_in_file(&summary, n_blocks) {
-        return Ok(out.0);
+        return Ok(out.into_vec());
     }
     let layer = DeltaLayer::new_unchecked(reader, summary, path.map(PathBuf::from), opts);
     check_body(&layer, &mut out).await?;
-    Ok(out.0)
+    Ok(out.into_vec())
 }
 
 /// Verifies the layer file at `path` (read directly, without a page cache).
@@ -248,31 +86,12 @@ fn check_summary_rules(
     expected: Option<&Summary>,
     out: &mut Findings,
 ) {
-    match file_len {
-        Some(len) if len % PAGE != 0 || len < 3 * PAGE => {
-            let msg = format!("file length {len} is not a multiple of 8192 of at least 24576");
-            out.add(Rule::FileSize, Location::File, msg);
-        }
-        _ if n_blocks < 3 => {
-            let msg = format!("{n_blocks} whole blocks, a delta layer has at least 3");
-            out.add(Rule::FileSize, Location::File, msg);
-        }
-        _ => {}
-    }
-    if s.magic != DELTA_FILE_MAGIC {
-        let msg = format!("magic {:#06x}, expected {DELTA_FILE_MAGIC:#06x}", s.magic);
-        out.add(Rule::MagicVersion, Location::Summary, msg);
-    }
-    if s.format_version != FORMAT_VERSION {
-        let msg = format!(
-            "format version {}, expected {FORMAT_VERSION}",
-            s.format_version
-        );
-        out.add(Rule::MagicVersion, Location::Summary, msg);
-    }
-    if s.key_range.is_empty() {
-        let msg = format!("empty key range {}..{}", s.key_range.start, s.key_range.end);
-        out.add(Rule::NonEmptyRanges, Location::Summary, msg);
+    for p in summary_problems(LayerKind::Delta, &s.head(), s.index(), n_blocks, file_len) {
+        let location = match p.rule() {
+            Rule::FileSize => Location::File,
+            _ => Location::Summary,
+        };
+        out.add(p.rule(), location, p.to_string());
     }
     if s.lsn_range.is_empty() {
         let msg = format!(
@@ -291,87 +110,6 @@ fn check_summary_rules(
             out.add(Rule::MatchesName, Location::Summary, msg);
         }
     }
-    if !index_in_file(s, n_blocks) {
-        let msg = format!(
-            "index start block {} + root {} not inside the file's {n_blocks} blocks (or start < 2)",
-            s.index_start_blk, s.index_root_blk
-        );
-        out.add(Rule::IndexPointers, Location::Summary, msg);
-    } else if u64::from(s.index_start_blk) + u64::from(s.index_root_blk) + 1 != u64::from(n_blocks)
-    {
-        let msg = format!(
-            "root at file block {} is not the last of the {n_blocks} blocks",
-            u64::from(s.index_start_blk) + u64::from(s.index_root_blk)
-        );
-        out.add(Rule::IndexPointers, Location::Summary, msg);
-    }
-}
-
-/// Item 6 for block 0: zeros after the summary.
-async fn check_block0<R: BlockReader>(reader: &R, out: &mut Findings) -> Result<(), Error> {
-    if reader.n_blocks() == 0 {
-        return Ok(());
-    }
-    let block = match reader.read_block(BlockNo(0)).await {
-        Ok(block) => block,
-        Err(strata_blob::Error::Io(e)) => return Err(e.into()),
-        Err(_) => return Ok(()),
-    };
-    let tail = block.get(SUMMARY_LEN..).unwrap_or_default();
-    if let Some(pos) = tail.iter().position(|&b| b != 0) {
-        let offset = (SUMMARY_LEN + pos) as u64;
-        out.add(
-            Rule::ZeroPadding,
-            Location::Offset(offset),
-            "non-zero byte after the summary",
-        );
-    }
-    Ok(())
-}
-
-/// The rule a B-tree node problem breaks.
-fn node_rule(problem: &NodeProblem) -> Rule {
-    match problem {
-        NodeProblem::NoChildren => Rule::NodeHasChildren,
-        NodeProblem::KeyLength { .. } | NodeProblem::Overflow { .. } => Rule::NodeKeyLength,
-        NodeProblem::Unsorted { .. } => Rule::NodeKeysSorted,
-        NodeProblem::OutOfOrder { .. } | NodeProblem::FirstKeyMismatch { .. } => Rule::InternalKeys,
-        NodeProblem::WrongLevel { .. } => Rule::NodeLevels,
-        NodeProblem::BadLeafValue { .. } => Rule::LeafValues,
-        NodeProblem::NonZeroPadding { .. } => Rule::ZeroPadding,
-        NodeProblem::BadDownlink { .. } | NodeProblem::ChildNotBelowParent { .. } => {
-            Rule::Downlinks
-        }
-        _ => Rule::Downlinks,
-    }
-}
-
-/// Turns a B-tree error into a finding; I/O errors are returned.
-fn tree_finding(err: strata_btree::Error, out: &mut Findings) -> Result<(), Error> {
-    match err {
-        strata_btree::Error::Corrupt(c) => {
-            let (rule, location) = match &c {
-                strata_btree::Corruption::Node {
-                    blkno,
-                    file_blkno,
-                    problem,
-                } => (
-                    node_rule(problem),
-                    Location::IndexBlock {
-                        blkno: blkno.0,
-                        file_blkno: file_blkno.0,
-                    },
-                ),
-                strata_btree::Corruption::RootOutOfRange { .. } => {
-                    (Rule::IndexPointers, Location::Summary)
-                }
-                _ => (Rule::Downlinks, Location::File),
-            };
-            out.add(rule, location, c.to_string());
-            Ok(())
-        }
-        other => Err(other.into()),
-    }
 }
 
 /// Items 6–18 on the index and the value area.
@@ -381,24 +119,21 @@ async fn check_body<R: BlockReader>(
 ) -> Result<(), Error> {
     // Items 6–13: the whole tree, strictly; stop at the first broken node.
     if let Err(e) = layer.tree().verify().await {
-        return tree_finding(e, out);
+        return Ok(tree_finding(e, out)?);
     }
     let guard = layer.guard();
     let mut run = layer.run_reader(SCAN_RUN_BYTES);
     let mut iter = layer
         .tree()
         .iter(&[0u8; DELTA_KEY_SIZE], VisitDirection::Forwards);
-    let mut prev_pos: Option<u64> = None;
-    // Where the previous blob ended, when it could be read.
-    let mut prev_end: Option<u64> = None;
-    let mut last_end = VALUE_AREA_OFFSET;
+    let mut order = BlobOrder::new(layer.value_area_end());
     while let Some(entry) = iter.next().await {
         if out.full() {
             break;
         }
         let (raw, blob_ref) = match entry {
             Ok(entry) => entry,
-            Err(e) => return tree_finding(e, out),
+            Err(e) => return Ok(tree_finding(e, out)?),
         };
         let entry = DeltaKey::from_array(raw);
         let (key, lsn) = (entry.key(), entry.lsn());
@@ -412,34 +147,9 @@ async fn check_body<R: BlockReader>(
         if let Err(kind) = guard.check_ranges(key, lsn) {
             out.add(Rule::EntryInRanges, loc, kind.to_string());
         }
-        if let Err(kind) = guard.check_in_value_area(pos) {
-            out.add(Rule::BlobInValueArea, loc, kind.to_string());
-            prev_end = None;
+        if !order.check(pos, loc, out) {
             continue;
         }
-        match (prev_pos, prev_end) {
-            (None, _) if pos != VALUE_AREA_OFFSET => {
-                out.add(
-                    Rule::BlobsPacked,
-                    loc,
-                    "the first blob does not start at 0x2000",
-                );
-            }
-            (Some(prev), _) if pos <= prev => {
-                let msg = format!("offset does not increase after {prev:#x}");
-                out.add(Rule::BlobsPacked, loc, msg);
-                // Already read (or skipped): reading it again could repeat the work without
-                // bound.
-                continue;
-            }
-            (Some(_), Some(end)) if pos != end => {
-                let msg = format!("blob does not start where the previous one ended ({end:#x})");
-                out.add(Rule::BlobsPacked, loc, msg);
-            }
-            _ => {}
-        }
-        prev_pos = Some(pos);
-        prev_end = None;
         let (span, payload) = match run.blob(pos).await.map_err(Error::from) {
             Ok(blob) => blob,
             Err(Error::Corrupt(c)) => {
@@ -456,8 +166,7 @@ async fn check_body<R: BlockReader>(
             }
             Err(e) => return Err(e.in_file(layer.path())),
         };
-        prev_end = Some(span.end());
-        last_end = last_end.max(span.end());
+        order.read_to(span.end());
         match decode_checked(&payload, blob) {
             Ok(_) => {}
             Err(Error::Corrupt(c)) => {
@@ -470,47 +179,9 @@ async fn check_body<R: BlockReader>(
             Err(e) => return Err(e.in_file(layer.path())),
         }
     }
-    if prev_pos.is_some() && !out.full() {
-        check_value_area_end(layer, last_end, out).await?;
-    }
-    Ok(())
-}
-
-/// Items 6 and 16 after the last blob: the index starts at the next block boundary, and the
-/// bytes before it are zero.
-async fn check_value_area_end<R: BlockReader>(
-    layer: &DeltaLayer<R>,
-    last_end: u64,
-    out: &mut Findings,
-) -> Result<(), Error> {
-    let value_area_end = layer.value_area_end();
-    if last_end.next_multiple_of(PAGE) != value_area_end {
-        let msg =
-            format!("the blobs end at {last_end:#x} but the index starts at {value_area_end:#x}");
-        out.add(Rule::BlobsPacked, Location::Offset(last_end), msg);
-    }
-    let mut offset = last_end;
-    while offset < value_area_end {
-        let Ok(blkno) = u32::try_from(offset / PAGE) else {
-            break;
-        };
-        let block = match layer.reader().read_block(BlockNo(blkno)).await {
-            Ok(block) => block,
-            Err(strata_blob::Error::Io(e)) => return Err(e.into()),
-            Err(_) => break,
-        };
-        let from = (offset % PAGE) as usize;
-        let tail = block.get(from..).unwrap_or_default();
-        if let Some(pos) = tail.iter().position(|&b| b != 0) {
-            let at = offset + pos as u64;
-            out.add(
-                Rule::ZeroPadding,
-                Location::Offset(at),
-                "non-zero byte after the last blob",
-            );
-            break;
-        }
-        offset = (offset / PAGE + 1) * PAGE;
+    if order.any() && !out.full() {
+        let (last_end, end) = (order.last_end(), layer.value_area_end());
+        check_value_area_tail(layer.reader(), last_end, end, out).await?;
     }
     Ok(())
 }

@@ -1,5 +1,6 @@
-//! The standard workload of `WORKLOAD.md` (and `golden/README`): the [`SplitMix64`] generator
-//! and [`Workload`], an iterator over the workload's entries in (key, LSN) order.
+//! The standard workload of `WORKLOAD.md` (and `golden/README`): [`Workload`], an iterator over
+//! the workload's entries in (key, LSN) order, drawn from strata-layer's [`SplitMix64`] (the
+//! generator, ids and `workload_key` are re-exported from there).
 //!
 //! Invariants:
 //! * One random stream, consumed in the order the workload text gives: per key the image's
@@ -9,30 +10,17 @@
 //!   memory: the iterator yields one value at a time.
 
 use bytes::Bytes;
-use strata_key::{Key, KeyRange, Lsn, LsnRange, TenantId, TimelineId};
+use strata_key::{Key, KeyRange, Lsn, LsnRange};
 
 use crate::value::{NeonWalRecord, Value};
 
-/// The tenant of the standard workload (and of every golden case).
-pub const WORKLOAD_TENANT: TenantId = TenantId([
-    0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0x00, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff,
-]);
-/// The timeline of the standard workload (and of every golden case).
-pub const WORKLOAD_TIMELINE: TimelineId = TimelineId([
-    0xff, 0xee, 0xdd, 0xcc, 0xbb, 0xaa, 0x00, 0x99, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11,
-]);
-/// The first LSN of the workload.
-pub const WORKLOAD_LSN_BASE: u64 = 0x100_0000;
+pub use strata_layer::{
+    SplitMix64, WORKLOAD_KEYS_PER_REL, WORKLOAD_LSN_BASE, WORKLOAD_TENANT, WORKLOAD_TIMELINE,
+    workload_key,
+};
+
 /// The LSN step between consecutive entries.
 pub const WORKLOAD_LSN_STEP: u64 = 16;
-/// Keys per relation: key `k` is block `k mod 5000` of relation `16385 + k div 5000`.
-pub const WORKLOAD_KEYS_PER_REL: u64 = 5000;
-
-/// The splitmix64 generator (all arithmetic mod 2^64).
-#[derive(Clone, Debug)]
-pub struct SplitMix64 {
-    state: u64,
-}
 
 /// Parameters of the standard workload.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,56 +44,6 @@ pub struct Workload {
     k: u64,
     /// Next entry of key `k`: 0 the image, 1..=R the records.
     j: u64,
-}
-
-impl SplitMix64 {
-    /// A generator with the given seed as its state.
-    pub fn new(seed: u64) -> SplitMix64 {
-        SplitMix64 { state: seed }
-    }
-
-    /// The next output.
-    pub fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// `next() % n` (for `n == 0` it draws and returns 0).
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next_u64().checked_rem(n).unwrap_or(0)
-    }
-
-    /// `n` bytes: the little-endian bytes of `ceil(n/8)` outputs, truncated to `n`.
-    pub fn bytes(&mut self, n: usize) -> Vec<u8> {
-        let mut out = vec![0; n];
-        self.fill(&mut out);
-        out
-    }
-
-    /// Appends [`SplitMix64::bytes`]`(n)` to `out`.
-    pub fn bytes_into(&mut self, n: usize, out: &mut Vec<u8>) {
-        let start = out.len();
-        out.resize(start + n, 0);
-        if let Some(tail) = out.get_mut(start..) {
-            self.fill(tail);
-        }
-    }
-
-    /// Fills `buf` as [`SplitMix64::bytes`]`(buf.len())` would.
-    pub fn fill(&mut self, buf: &mut [u8]) {
-        let mut chunks = buf.chunks_exact_mut(8);
-        for chunk in &mut chunks {
-            chunk.copy_from_slice(&self.next_u64().to_le_bytes());
-        }
-        let rest = chunks.into_remainder();
-        if !rest.is_empty() {
-            let last = self.next_u64().to_le_bytes();
-            rest.copy_from_slice(last.get(..rest.len()).unwrap_or_default());
-        }
-    }
 }
 
 impl Default for WorkloadParams {
@@ -143,18 +81,6 @@ impl WorkloadParams {
     /// The workload's entries.
     pub fn entries(&self) -> Workload {
         Workload::new(*self)
-    }
-}
-
-/// `key(k) = Key(0, 1663, 16384, 16385 + k div 5000, 0, k mod 5000)`.
-pub fn workload_key(k: u64) -> Key {
-    Key {
-        field1: 0,
-        field2: 1663,
-        field3: 16384,
-        field4: 16385 + (k / WORKLOAD_KEYS_PER_REL) as u32,
-        field5: 0,
-        field6: (k % WORKLOAD_KEYS_PER_REL) as u32,
     }
 }
 
@@ -218,14 +144,6 @@ impl Iterator for Workload {
 #[expect(clippy::unwrap_used, reason = "tests")]
 mod tests {
     use super::*;
-
-    #[test]
-    fn splitmix_seed_0() {
-        let mut r = SplitMix64::new(0);
-        assert_eq!(r.next_u64(), 0xE220A8397B1DCDAF);
-        assert_eq!(r.next_u64(), 0x6E789E6AA1B965F4);
-        assert_eq!(r.next_u64(), 0x06C45D188009454F);
-    }
 
     #[test]
     fn bytes_are_little_endian_draws_truncated() {

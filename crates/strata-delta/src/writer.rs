@@ -23,29 +23,20 @@
 //! * The B-tree index is built in memory (as Neon's `BlockBuf`): about 8 KiB per ~260–540
 //!   entries.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use rand::Rng;
-use rand::distr::Alphanumeric;
-use strata_blob::{
-    BlobWriter, BlobWriterOptions, BlockNo, BlockWriter, DEFAULT_WRITE_BUFFER_SIZE, Fs, PAGE_SIZE,
-    StdFs, WriteFile, write_all_at,
-};
+use strata_blob::{BlobWriter, BlobWriterOptions, DEFAULT_WRITE_BUFFER_SIZE, Fs, PAGE_SIZE, StdFs};
 use strata_btree::DiskBtreeBuilder;
+use strata_key::name::{DeltaLayerName, delta_temp_name};
 use strata_key::{Key, KeyRange, Lsn, LsnRange, TenantId, TimelineId};
+pub use strata_layer::LayerDesc;
+use strata_layer::{CreateMode, IndexBuf, LayerKind, PendingFile, temp_random, write_tail};
 
 use crate::error::Error;
 use crate::format::{
-    BlobRef, DELTA_KEY_SIZE, DeltaKey, MAX_LAYER_FILE_SIZE, SUMMARY_LEN, Summary, VALUE_AREA_OFFSET,
+    BlobRef, DELTA_KEY_SIZE, DeltaKey, MAX_LAYER_FILE_SIZE, Summary, VALUE_AREA_OFFSET,
 };
 use crate::value::Value;
-
-/// Suffix of temporary layer file names (FORMAT.md section 10).
-const TEMP_FILE_SUFFIX: &str = "___temp";
-/// Length of the random part of a temp file name.
-const TEMP_RANDOM_LEN: usize = 8;
-/// The index is written to the file in pieces of at most this many bytes.
-const INDEX_WRITE_CHUNK: usize = 128 * PAGE_SIZE;
 
 /// Knobs of a [`DeltaLayerWriter`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,27 +46,6 @@ pub struct DeltaLayerWriterOptions {
     pub max_file_size: u64,
     /// Size of the value area's write buffer (each write covers this many bytes).
     pub write_buffer_size: usize,
-}
-
-/// What [`DeltaLayerWriter::finish`] wrote.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LayerDesc {
-    /// The layer file's path (in the writer's directory, under its final name).
-    pub path: PathBuf,
-    /// The final file name, `{key_start}-{key_end}__{lsn_start:016X}-{lsn_end:016X}`.
-    pub file_name: String,
-    /// The layer's tenant.
-    pub tenant_id: TenantId,
-    /// The layer's timeline.
-    pub timeline_id: TimelineId,
-    /// The layer's key range.
-    pub key_range: KeyRange,
-    /// The layer's LSN range.
-    pub lsn_range: LsnRange,
-    /// The file's size in bytes (a multiple of 8192).
-    pub file_size: u64,
-    /// Number of (key, LSN) entries.
-    pub n_entries: u64,
 }
 
 /// Writes one delta layer; see the module docs. `F` is the filesystem ([`StdFs`], or a
@@ -111,10 +81,8 @@ pub struct LayerDesc {
 /// # });
 /// ```
 pub struct DeltaLayerWriter<F: Fs = StdFs> {
-    fs: F,
-    dir: PathBuf,
-    /// The file we created, under its current name, while it is ours to remove on failure.
-    created: Option<PathBuf>,
+    /// The file, under its current name, while it is ours to remove on failure.
+    file: PendingFile<F>,
     tenant_id: TenantId,
     timeline_id: TimelineId,
     key_start: Key,
@@ -127,12 +95,6 @@ pub struct DeltaLayerWriter<F: Fs = StdFs> {
     /// Reused buffer for values' heads.
     head: Vec<u8>,
     poisoned: bool,
-}
-
-/// The index blocks, contiguous in memory, to be written in large pieces.
-#[derive(Debug, Default)]
-struct IndexBuf {
-    bytes: Vec<u8>,
 }
 
 impl Default for DeltaLayerWriterOptions {
@@ -183,13 +145,8 @@ impl<F: Fs> DeltaLayerWriter<F> {
                 end: lsn_range.end,
             });
         }
-        let random: String = rand::rng()
-            .sample_iter(&Alphanumeric)
-            .take(TEMP_RANDOM_LEN)
-            .map(char::from)
-            .collect();
-        let temp_path = dir.join(temp_file_name(key_start, lsn_range, &random));
-        let file = fs.create(&temp_path)?;
+        let temp_name = delta_temp_name(key_start, lsn_range, &temp_random());
+        let (pending, file) = PendingFile::create(fs, dir, &temp_name, CreateMode::Truncate)?;
         let blobs = BlobWriter::with_options(
             file,
             VALUE_AREA_OFFSET,
@@ -199,9 +156,7 @@ impl<F: Fs> DeltaLayerWriter<F> {
             },
         );
         Ok(DeltaLayerWriter {
-            fs,
-            dir: dir.to_path_buf(),
-            created: Some(temp_path),
+            file: pending,
             tenant_id,
             timeline_id,
             key_start,
@@ -354,7 +309,7 @@ impl<F: Fs> DeltaLayerWriter<F> {
 
         let page = PAGE_SIZE as u64;
         let index_start_blk = value_end.div_ceil(page);
-        let file_size = index_start_blk * page + index.bytes.len() as u64;
+        let file_size = index_start_blk * page + index.bytes().len() as u64;
         if file_size > self.opts.max_file_size {
             return Err(Error::FileTooLarge {
                 size: file_size,
@@ -365,12 +320,6 @@ impl<F: Fs> DeltaLayerWriter<F> {
             size: file_size,
             limit: self.opts.max_file_size,
         })?;
-        let mut offset = u64::from(index_start_blk) * page;
-        for chunk in index.bytes.chunks(INDEX_WRITE_CHUNK) {
-            write_all_at(&mut file, chunk, offset)?;
-            offset += chunk.len() as u64;
-        }
-
         let key_range = KeyRange::new(self.key_start, key_end);
         let summary = Summary::new(
             self.tenant_id,
@@ -380,24 +329,11 @@ impl<F: Fs> DeltaLayerWriter<F> {
             index_start_blk,
             root,
         );
-        let mut block0 = vec![0u8; PAGE_SIZE];
-        if let Some(dst) = block0.get_mut(..SUMMARY_LEN) {
-            dst.copy_from_slice(&summary.encode());
-        }
-        write_all_at(&mut file, &block0, 0)?;
-        file.sync_all()?;
-        drop(file);
-
+        write_tail(&mut file, index_start_blk, &index, &summary.encode())?;
         let file_name = final_file_name(key_range, self.lsn_range);
-        let path = self.dir.join(&file_name);
-        let Some(temp_path) = self.created.clone() else {
-            return Err(Error::Poisoned);
-        };
-        self.fs.rename(&temp_path, &path)?;
-        self.created = Some(path.clone());
-        self.fs.sync_dir(&self.dir)?;
-        self.created = None;
+        let path = self.file.commit(file, &file_name)?;
         Ok(LayerDesc {
+            kind: LayerKind::Delta,
             path,
             file_name,
             tenant_id: self.tenant_id,
@@ -414,31 +350,23 @@ impl<F: Fs> DeltaLayerWriter<F> {
             self.poisoned = true;
             self.blobs = None;
             self.tree = None;
-            self.remove_file();
+            self.file.discard();
         }
         res
-    }
-
-    /// Removes our file, if any. A failure to remove is ignored: the temp name marks the file
-    /// as garbage for the next directory scan.
-    fn remove_file(&mut self) {
-        if let Some(path) = self.created.take() {
-            let _ = self.fs.remove_file(&path);
-        }
     }
 }
 
 impl<F: Fs> Drop for DeltaLayerWriter<F> {
     fn drop(&mut self) {
         self.blobs = None;
-        self.remove_file();
+        self.file.discard();
     }
 }
 
 impl<F: Fs> std::fmt::Debug for DeltaLayerWriter<F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DeltaLayerWriter")
-            .field("file", &self.created)
+            .field("file", &self.file.path())
             .field("key_start", &self.key_start)
             .field("lsn_range", &self.lsn_range)
             .field("n_entries", &self.n_entries())
@@ -448,37 +376,9 @@ impl<F: Fs> std::fmt::Debug for DeltaLayerWriter<F> {
     }
 }
 
-impl BlockWriter for IndexBuf {
-    fn write_block(&mut self, block: &[u8; PAGE_SIZE]) -> Result<BlockNo, strata_blob::Error> {
-        let blkno = u32::try_from(self.bytes.len() / PAGE_SIZE).map_err(|_| {
-            strata_blob::Error::Io(std::io::Error::new(
-                std::io::ErrorKind::FileTooLarge,
-                "more than u32::MAX index blocks",
-            ))
-        })?;
-        self.bytes.extend_from_slice(block);
-        Ok(BlockNo(blkno))
-    }
-}
-
-/// `{key_start}-XXX__{lsn_start:016X}-{lsn_end:016X}.{random}.___temp` (FORMAT.md section 10).
-fn temp_file_name(key_start: Key, lsn_range: LsnRange, random: &str) -> String {
-    format!(
-        "{key_start}-XXX__{}-{}.{random}.{TEMP_FILE_SUFFIX}",
-        lsn_range.start.to_hex16(),
-        lsn_range.end.to_hex16()
-    )
-}
-
 /// `{key_start}-{key_end}__{lsn_start:016X}-{lsn_end:016X}` (FORMAT.md section 10).
 fn final_file_name(key_range: KeyRange, lsn_range: LsnRange) -> String {
-    format!(
-        "{}-{}__{}-{}",
-        key_range.start,
-        key_range.end,
-        lsn_range.start.to_hex16(),
-        lsn_range.end.to_hex16()
-    )
+    DeltaLayerName::new(key_range, lsn_range).to_string()
 }
 
 #[cfg(test)]
@@ -496,7 +396,7 @@ mod tests {
              0000000001696070-00000000016960E9"
         );
         assert_eq!(
-            temp_file_name(start, lsns, "aB3dE5gH"),
+            delta_temp_name(start, lsns, "aB3dE5gH"),
             "000000000000000000000000000000000000-XXX__0000000001696070-00000000016960E9.\
              aB3dE5gH.___temp"
         );

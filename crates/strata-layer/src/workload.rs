@@ -77,6 +77,15 @@ impl SplitMix64 {
         out
     }
 
+    /// Appends [`SplitMix64::bytes`]`(n)` to `out`.
+    pub fn bytes_into(&mut self, n: usize, out: &mut Vec<u8>) {
+        let start = out.len();
+        out.resize(start + n, 0);
+        if let Some(tail) = out.get_mut(start..) {
+            self.fill(tail);
+        }
+    }
+
     /// Fills `buf` as [`SplitMix64::bytes`]`(buf.len())` would.
     pub fn fill(&mut self, buf: &mut [u8]) {
         let mut chunks = buf.chunks_exact_mut(8);

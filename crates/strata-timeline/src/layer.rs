@@ -231,7 +231,9 @@ impl TimelineLayer {
 fn visit(result: ValueReconstructResult) -> VisitResult {
     match result {
         ValueReconstructResult::Complete => VisitResult::Complete,
-        ValueReconstructResult::Continue => VisitResult::Continue,
+        // A delta layer never answers Missing (an image layer's "nothing here"); either way
+        // the history continues below.
+        ValueReconstructResult::Continue | ValueReconstructResult::Missing => VisitResult::Continue,
     }
 }
 

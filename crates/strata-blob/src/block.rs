@@ -27,6 +27,19 @@ impl BlockNo {
     }
 }
 
+impl BlockNo {
+    /// The number of the block after `count` blocks (block `count`, counting from 0), or
+    /// [`Error::TooManyBlocks`] past `u32::MAX`: what an appending writer numbers its next
+    /// block.
+    pub fn after(count: u64) -> Result<BlockNo, Error> {
+        u32::try_from(count)
+            .map(BlockNo)
+            .map_err(|_| Error::TooManyBlocks {
+                n_blocks: count.saturating_add(1),
+            })
+    }
+}
+
 impl fmt::Display for BlockNo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.fmt(f)
@@ -184,12 +197,7 @@ impl BlockBuf {
 
 impl BlockWriter for BlockBuf {
     fn write_block(&mut self, block: &[u8; PAGE_SIZE]) -> Result<BlockNo, Error> {
-        let blkno = BlockNo(u32::try_from(self.blocks.len()).map_err(|_| {
-            Error::Io(std::io::Error::new(
-                std::io::ErrorKind::FileTooLarge,
-                "more than u32::MAX blocks",
-            ))
-        })?);
+        let blkno = BlockNo::after(self.blocks.len() as u64)?;
         self.blocks.push(Block::from_array(block));
         Ok(blkno)
     }
@@ -235,5 +243,32 @@ impl BlockReader for MemBlockReader {
 
     fn n_blocks(&self) -> u32 {
         self.blocks.len() as u32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn block_numbers_stop_at_u32_max() {
+        assert_eq!(BlockNo::after(0).ok(), Some(BlockNo(0)));
+        assert_eq!(
+            BlockNo::after(u64::from(u32::MAX)).ok(),
+            Some(BlockNo(u32::MAX))
+        );
+        let err = BlockNo::after(u64::from(u32::MAX) + 1);
+        assert!(matches!(
+            err,
+            Err(Error::TooManyBlocks { n_blocks }) if n_blocks == u64::from(u32::MAX) + 2
+        ));
+        assert!(matches!(
+            BlockNo::after(u64::MAX),
+            Err(Error::TooManyBlocks { n_blocks: u64::MAX })
+        ));
+        // BlockBuf numbers its blocks with it.
+        let mut buf = BlockBuf::new();
+        assert_eq!(buf.write_block(&[1; PAGE_SIZE]).ok(), Some(BlockNo(0)));
+        assert_eq!(buf.write_block(&[2; PAGE_SIZE]).ok(), Some(BlockNo(1)));
     }
 }

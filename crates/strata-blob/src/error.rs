@@ -35,6 +35,20 @@ pub enum Error {
         /// First offset after the range.
         end: u64,
     },
+    /// More blocks than a block number can address (`u32::MAX`): a file, or a buffer of
+    /// written blocks, that large is beyond the format.
+    #[error("{n_blocks} blocks are more than the format addresses (u32::MAX)")]
+    TooManyBlocks {
+        /// The number of blocks asked for.
+        n_blocks: u64,
+    },
+    /// A file being written was used after it was committed or discarded.
+    #[error("the file was already committed or discarded")]
+    AlreadyFinished,
+    /// The async runtime shut down before a file-system call handed to its blocking pool
+    /// could run (see [`run_blocking`](crate::run_blocking)).
+    #[error("the runtime shut down before a blocking file-system call ran")]
+    Shutdown,
     /// Every slot of a page cache stayed held (pinned by readers, or reserved by fills in
     /// flight) for longer than the cache's wait, so a missing block could not be loaded.
     #[error("all {n_slots} page cache slots are pinned")]

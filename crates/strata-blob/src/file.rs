@@ -17,7 +17,6 @@
 //! the blocking pool can wrap its own reader.
 
 use std::fs::File;
-use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
@@ -79,12 +78,8 @@ impl BlockReader for FileBlockReader {
 
 /// Whole blocks in a file of `len` bytes.
 pub(crate) fn n_blocks_of_len(len: u64) -> Result<u32, Error> {
-    u32::try_from(len / PAGE_SIZE as u64).map_err(|_| {
-        Error::Io(io::Error::new(
-            io::ErrorKind::FileTooLarge,
-            "file has more than u32::MAX blocks",
-        ))
-    })
+    let n_blocks = len / PAGE_SIZE as u64;
+    u32::try_from(n_blocks).map_err(|_| Error::TooManyBlocks { n_blocks })
 }
 
 /// Checks that `count` blocks from `first` lie within `n_blocks`.
@@ -160,6 +155,20 @@ mod tests {
             })
         ));
         assert!(reader.read_block(BlockNo(u32::MAX)).await.is_err());
+    }
+
+    #[test]
+    fn a_length_past_u32_max_blocks_is_too_many_blocks() {
+        let max = u64::from(u32::MAX) * PAGE_SIZE as u64;
+        assert_eq!(
+            n_blocks_of_len(max + PAGE_SIZE as u64 - 1).ok(),
+            Some(u32::MAX)
+        );
+        let err = n_blocks_of_len(max + PAGE_SIZE as u64);
+        assert!(matches!(
+            err,
+            Err(Error::TooManyBlocks { n_blocks }) if n_blocks == u64::from(u32::MAX) + 1
+        ));
     }
 
     #[tokio::test]

@@ -15,6 +15,13 @@
 //!     buffer: planned runs ([`BlobRunReader::load`]) or sequential read-ahead
 //!     ([`BlobRunReader::blob`]).
 //!   - one-shot forms: [`read_blob_into`] for one blob, [`read_run`] for one run.
+//! * Type erasure: [`DynBlockReader`] is the `dyn`-compatible form of [`BlockReader`] (boxed
+//!   futures), implemented for every reader; [`SharedReader`] is a cheap-to-clone handle to
+//!   any reader and a [`BlockReader`] itself, so layers opened in different ways share a type.
+//! * [`StepStream`]: a `futures_core::Stream` over an async iterator's state, which the layer
+//!   crates' entry iterators turn into.
+//! * [`run_blocking`] / [`open_table_file`]: file-system calls off a tokio multi-thread
+//!   runtime's worker threads (inline elsewhere); block reads stay inline `pread`s.
 //! * [`Fs`] / [`WriteFile`]: the filesystem surface writers use, real ([`StdFs`]) or with
 //!   faults injected ([`fault::FaultyFs`]).
 //!
@@ -46,6 +53,7 @@
 //! ```
 
 mod block;
+mod dyn_reader;
 mod error;
 pub mod fault;
 mod file;
@@ -53,11 +61,14 @@ mod file_table;
 mod format;
 mod fs;
 pub mod fuzz;
+mod offload;
 mod reader;
 mod run;
+mod stream;
 mod writer;
 
 pub use block::{Block, BlockBuf, BlockNo, BlockReader, BlockWriter, MemBlockReader, PAGE_SIZE};
+pub use dyn_reader::{BoxFuture, DynBlockReader, SharedReader};
 pub use error::{Corruption, Error};
 pub use file::FileBlockReader;
 pub use file_table::{FileTable, FileTableStats, TableFile};
@@ -69,6 +80,8 @@ pub use format::{
     encode_header, encode_zstd_header, header_len, header_peek_len,
 };
 pub use fs::{Fs, StdFs, WriteFile, write_all_at};
+pub use offload::{open_table_file, run_blocking};
 pub use reader::{BlobCursor, Payload, read_blob_into, read_blob_with};
 pub use run::{BlobRun, BlobRunReader, read_run, read_run_with};
+pub use stream::{Step, StepStream};
 pub use writer::{BlobWriter, BlobWriterOptions, DEFAULT_WRITE_BUFFER_SIZE};

@@ -27,7 +27,7 @@ use std::path::Path;
 
 use strata_blob::{BlobWriter, BlobWriterOptions, DEFAULT_WRITE_BUFFER_SIZE, Fs, PAGE_SIZE, StdFs};
 use strata_btree::DiskBtreeBuilder;
-use strata_key::name::{DeltaLayerName, delta_temp_name};
+use strata_key::name::{DeltaLayerName, TempLayerName};
 use strata_key::{Key, KeyRange, Lsn, LsnRange, TenantId, TimelineId};
 pub use strata_layer::LayerDesc;
 use strata_layer::{CreateMode, IndexBuf, LayerKind, PendingFile, temp_random, write_tail};
@@ -145,7 +145,12 @@ impl<F: Fs> DeltaLayerWriter<F> {
                 end: lsn_range.end,
             });
         }
-        let temp_name = delta_temp_name(key_start, lsn_range, &temp_random());
+        let temp_name = TempLayerName::Delta {
+            key_start,
+            lsn_range,
+            random: temp_random(),
+        }
+        .to_string();
         let (pending, file) = PendingFile::create(fs, dir, &temp_name, CreateMode::Truncate)?;
         let blobs = BlobWriter::with_options(
             file,
@@ -396,7 +401,12 @@ mod tests {
              0000000001696070-00000000016960E9"
         );
         assert_eq!(
-            delta_temp_name(start, lsns, "aB3dE5gH"),
+            TempLayerName::Delta {
+                key_start: start,
+                lsn_range: lsns,
+                random: strata_key::name::TempRandom::new("aB3dE5gH").unwrap(),
+            }
+            .to_string(),
             "000000000000000000000000000000000000-XXX__0000000001696070-00000000016960E9.\
              aB3dE5gH.___temp"
         );

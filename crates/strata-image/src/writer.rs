@@ -25,7 +25,6 @@ use std::path::Path;
 
 use strata_blob::{BlobWriter, BlobWriterOptions, DEFAULT_WRITE_BUFFER_SIZE, Fs, PAGE_SIZE, StdFs};
 use strata_btree::DiskBtreeBuilder;
-use strata_key::name::TempRandom;
 use strata_key::{ImageLayerName, Key, KeyRange, Lsn, TempLayerName, TenantId, TimelineId};
 use strata_layer::{
     CreateMode, IndexBuf, LayerDesc, LayerKind, PendingFile, temp_random, write_tail,
@@ -113,11 +112,9 @@ impl<F: Fs> ImageLayerWriter<F> {
         if lsn == Lsn::MAX {
             return Err(Error::InvalidLsn { lsn });
         }
-        let random = TempRandom::new(&temp_random())
-            .map_err(|e| Error::Io(std::io::Error::other(e.to_string())))?;
         let temp = TempLayerName::Image {
             name: ImageLayerName::new(key_range, lsn),
-            random,
+            random: temp_random(),
         };
         let (file, handle) = PendingFile::create(fs, dir, &temp.to_string(), CreateMode::New)?;
         let blob_opts = BlobWriterOptions {

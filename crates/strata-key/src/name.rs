@@ -354,6 +354,17 @@ impl TempRandom {
         Ok(TempRandom(bytes))
     }
 
+    /// The random part drawn from `bytes` (any values, from a random source): each byte picks
+    /// one of the 62 ASCII alphanumerics, so the result is always valid.
+    pub fn from_random_bytes(bytes: [u8; TEMP_RANDOM_LEN]) -> TempRandom {
+        const ALPHANUMERICS: &[u8; 62] =
+            b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+        TempRandom(bytes.map(|b| {
+            let i = usize::from(b) % ALPHANUMERICS.len();
+            ALPHANUMERICS.get(i).copied().unwrap_or(b'0')
+        }))
+    }
+
     /// The characters, as bytes.
     pub fn as_bytes(&self) -> &[u8; TEMP_RANDOM_LEN] {
         &self.0

@@ -15,9 +15,10 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use rand::Rng;
-use rand::distr::Alphanumeric;
 use strata_blob::{BlockNo, BlockWriter, Fs, PAGE_SIZE, WriteFile, write_all_at};
+#[cfg(doc)]
 use strata_key::name::TEMP_RANDOM_LEN;
+use strata_key::name::TempRandom;
 
 /// The index is written to the file in pieces of at most this many bytes.
 const INDEX_WRITE_CHUNK: usize = 128 * PAGE_SIZE;
@@ -40,13 +41,9 @@ pub struct PendingFile<F: Fs> {
     path: Option<PathBuf>,
 }
 
-/// The [`TEMP_RANDOM_LEN`] random alphanumerics of a temp name.
-pub fn temp_random() -> String {
-    rand::rng()
-        .sample_iter(&Alphanumeric)
-        .take(TEMP_RANDOM_LEN)
-        .map(char::from)
-        .collect()
+/// The random part of a temp name, freshly drawn ([`TEMP_RANDOM_LEN`] alphanumerics).
+pub fn temp_random() -> TempRandom {
+    TempRandom::from_random_bytes(rand::rng().random())
 }
 
 impl<F: Fs> PendingFile<F> {
@@ -82,15 +79,19 @@ impl<F: Fs> PendingFile<F> {
 
     /// Fsyncs `file`, closes it, renames it to `final_name` and fsyncs the directory; returns
     /// the final path. On error the file is left for [`PendingFile::discard`] (or drop) to
-    /// remove.
-    pub fn commit(&mut self, mut file: F::File, final_name: &str) -> io::Result<PathBuf> {
+    /// remove. A file already committed or discarded is
+    /// [`strata_blob::Error::AlreadyFinished`]; the OS's errors are
+    /// [`strata_blob::Error::Io`].
+    pub fn commit(
+        &mut self,
+        mut file: F::File,
+        final_name: &str,
+    ) -> Result<PathBuf, strata_blob::Error> {
+        let Some(temp) = self.path.clone() else {
+            return Err(strata_blob::Error::AlreadyFinished);
+        };
         file.sync_all()?;
         drop(file);
-        let Some(temp) = self.path.clone() else {
-            return Err(io::Error::other(
-                "layer file already committed or discarded",
-            ));
-        };
         let path = self.dir.join(final_name);
         self.fs.rename(&temp, &path)?;
         self.path = Some(path.clone());
@@ -135,14 +136,9 @@ impl IndexBuf {
 
 impl BlockWriter for IndexBuf {
     fn write_block(&mut self, block: &[u8; PAGE_SIZE]) -> Result<BlockNo, strata_blob::Error> {
-        let blkno = u32::try_from(self.bytes.len() / PAGE_SIZE).map_err(|_| {
-            strata_blob::Error::Io(io::Error::new(
-                io::ErrorKind::FileTooLarge,
-                "more than u32::MAX index blocks",
-            ))
-        })?;
+        let blkno = BlockNo::after((self.bytes.len() / PAGE_SIZE) as u64)?;
         self.bytes.extend_from_slice(block);
-        Ok(BlockNo(blkno))
+        Ok(blkno)
     }
 }
 
@@ -182,6 +178,13 @@ mod tests {
         let size = write_tail(&mut f, 2, &index, b"SUM").unwrap();
         assert_eq!(size, 3 * PAGE_SIZE as u64);
         let path = p.commit(f, "final").unwrap();
+        // A second commit is a typed error, and leaves the committed file alone.
+        let (_, again) =
+            PendingFile::create(StdFs, dir.path(), "x.___temp", CreateMode::New).unwrap();
+        assert!(matches!(
+            p.commit(again, "final"),
+            Err(strata_blob::Error::AlreadyFinished)
+        ));
         drop(p);
         let bytes = std::fs::read(&path).unwrap();
         assert_eq!(bytes.len(), 3 * PAGE_SIZE);
@@ -197,7 +200,8 @@ mod tests {
         assert!(dir.path().join("c.___temp").exists());
         drop(p);
         assert!(!dir.path().join("c.___temp").exists());
-        assert_eq!(temp_random().len(), TEMP_RANDOM_LEN);
-        assert!(temp_random().bytes().all(|b| b.is_ascii_alphanumeric()));
+        let random = temp_random();
+        assert!(random.as_bytes().iter().all(u8::is_ascii_alphanumeric));
+        assert_eq!(TempRandom::new(&random.to_string()), Ok(random));
     }
 }

@@ -332,3 +332,16 @@ fn temp_names_with_bad_parts() {
         },
     );
 }
+
+#[test]
+fn temp_random_from_any_bytes_is_valid() {
+    let mut seen = std::collections::BTreeSet::new();
+    for start in (0..=255u8).step_by(8) {
+        let bytes: [u8; 8] = std::array::from_fn(|i| start.wrapping_add(i as u8));
+        let r = TempRandom::from_random_bytes(bytes);
+        assert_eq!(TempRandom::new(&r.to_string()), Ok(r));
+        seen.extend(r.as_bytes().iter().copied());
+    }
+    // Every alphanumeric is reachable.
+    assert_eq!(seen.len(), 62);
+}

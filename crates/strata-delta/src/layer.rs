@@ -21,7 +21,7 @@ use bytes::Bytes;
 use sha2::{Digest, Sha256};
 use strata_blob::{
     BlobCursor, BlobReadOptions, BlobRunReader, BlockNo, BlockReader, FileTable, PAGE_SIZE,
-    Payload, TableFile,
+    Payload, SharedReader, TableFile,
 };
 use strata_btree::{DiskBtreeReader, TreeStats};
 use strata_cache::{CachedReader, PageCache};
@@ -80,8 +80,13 @@ impl Default for OpenOptions {
 ///
 /// All reads take `&self`; the layer holds no mutable state, so one layer serves any number of
 /// concurrent readers.
+///
+/// The reader type defaults to what [`DeltaLayer::open`] gives (a file of a [`FileTable`]
+/// read through a [`PageCache`]), so a plain `DeltaLayer` in a signature is the usual layer;
+/// layers from different sources share one type as a
+/// [`SharedDeltaLayer`](crate::SharedDeltaLayer) ([`DeltaLayer::into_shared`]).
 #[derive(Debug)]
-pub struct DeltaLayer<R> {
+pub struct DeltaLayer<R = CachedReader<TableFile>> {
     tree: DiskBtreeReader<R, DELTA_KEY_SIZE>,
     summary: Summary,
     path: Option<PathBuf>,
@@ -104,16 +109,52 @@ impl DeltaLayer<CachedReader<TableFile>> {
     }
 
     /// [`DeltaLayer::open`] with explicit options (`file_len` is taken from the file).
+    ///
+    /// The file-system calls of opening (`open`, `stat`) run on tokio's blocking pool when
+    /// called inside a multi-thread runtime, inline otherwise
+    /// ([`strata_blob::run_blocking`]). Block reads afterwards are synchronous `pread`s
+    /// through the cache: a hit costs no syscall, a miss blocks its worker thread for one read,
+    /// so a server sizes its runtime's workers for the misses it lets run at once (one per
+    /// concurrent reader at most).
     pub async fn open_with(
         path: &Path,
         cache: &PageCache,
         files: &FileTable,
         mut opts: OpenOptions,
     ) -> Result<DeltaLayer<CachedReader<TableFile>>, Error> {
-        let file = files.open(path)?;
-        opts.file_len = Some(std::fs::metadata(path)?.len());
+        // Off the worker threads of a multi-thread runtime (see `strata_blob::run_blocking`).
+        let (file, file_len) = strata_blob::open_table_file(files, path).await?;
+        opts.file_len = Some(file_len);
         let reader = cache.wrap(file);
         DeltaLayer::open_reader(reader, Some(path.to_path_buf()), opts).await
+    }
+}
+
+impl<R: BlockReader + 'static> DeltaLayer<R> {
+    /// The same layer over a type-erased reader ([`SharedReader`]), so that layers opened in
+    /// different ways fit one collection. Nothing is read again; each block read then costs a
+    /// virtual call and a boxed future more (the erased reader sits above `R`'s page cache).
+    pub fn into_shared(self) -> DeltaLayer<SharedReader> {
+        let DeltaLayer {
+            tree,
+            summary,
+            path,
+            file_len,
+            blob_opts,
+            max_run_bytes,
+            scratch,
+        } = self;
+        let (start_blk, root_blk) = (tree.start_blk(), tree.root_blk());
+        let reader = SharedReader::new(tree.into_reader());
+        DeltaLayer {
+            tree: DiskBtreeReader::new(start_blk, root_blk, reader),
+            summary,
+            path,
+            file_len,
+            blob_opts,
+            max_run_bytes,
+            scratch,
+        }
     }
 }
 

@@ -47,6 +47,32 @@
 //! # });
 //! ```
 //!
+//! # Layers of different sources
+//!
+//! [`DeltaLayer<R>`] is generic over its block source, so the usual reads compile to direct
+//! calls. The parameter defaults to the reader of [`DeltaLayer::open`] (a [`FileTable`] file
+//! through a [`PageCache`]): a plain `DeltaLayer` in a signature is that layer, and code that
+//! only opens files never writes a reader type. To hold layers of different sources in one
+//! collection (a cached file, memory, a caller's own [`BlockReader`]), erase the reader:
+//! [`DeltaLayer::into_shared`] or `DeltaLayer::from_reader(SharedReader::new(r), ..)` give a
+//! [`SharedDeltaLayer`], whose reads cost a virtual call and a boxed future per block read
+//! more. Decision: the default stays the concrete cached reader (the erased one costs every
+//! read, see the crate's `shared` benchmark), and erasure is opt-in.
+//!
+//! # Scans as streams
+//!
+//! [`DeltaEntryIter::into_stream`] and [`DeltaEntryIter::into_value_stream`] turn a scan into
+//! a `futures_core::Stream` ([`DeltaEntryStream`], [`DeltaValueStream`]) for stream adapters.
+//! An error is an `Err` item, and the stream ends after it.
+//!
+//! # Blocking
+//!
+//! [`DeltaLayer::open`] makes its file-system calls on tokio's blocking pool inside a
+//! multi-thread runtime (inline elsewhere). Block reads are synchronous `pread`s through the
+//! page cache: a miss blocks its thread for one read, so size the runtime's workers for the
+//! misses in flight at once (at most one per concurrent reader). The writer is synchronous:
+//! run one whole layer on one `spawn_blocking`.
+//!
 //! # Page cache sizing
 //!
 //! Every read path (open, point and vectored lookups, full scans with their values, per-entry
@@ -65,6 +91,7 @@ mod iter;
 mod layer;
 mod lookup;
 mod reconstruct;
+mod stream;
 mod vectored;
 mod verify;
 
@@ -85,17 +112,24 @@ pub use layer::{DEFAULT_MAX_RUN_BYTES, DeltaLayer, OpenOptions};
 pub use reconstruct::ValueReconstructState;
 pub use strata_layer::ValueReconstructResult;
 pub use strata_layer::{Finding, Location, MAX_FINDINGS, Rule};
+pub use stream::{DeltaEntryStream, DeltaValueStream, ValueScan};
 pub use text::rewrite_summary;
 pub use value::{MultiXactMember, NeonWalRecord, Value, ValueError};
 pub use vectored::{KeyReconstruct, VectoredReconstructState};
 pub use verify::{verify_file, verify_reader};
 pub use writer::{DeltaLayerWriter, DeltaLayerWriterOptions, LayerDesc};
 
+/// A delta layer over a type-erased reader: one type for layers opened from a cached file
+/// ([`DeltaLayer::into_shared`]), from memory or from a caller's own [`BlockReader`]
+/// (`DeltaLayer::from_reader(SharedReader::new(reader), ..)`). See "Layers of different
+/// sources" in the crate docs.
+pub type SharedDeltaLayer = DeltaLayer<SharedReader>;
+
 // The types this crate's API takes and returns, so that depending on strata-delta alone is
 // enough.
 pub use strata_blob::{
-    BlobReadOptions, Block, BlockNo, BlockReader, FileBlockReader, FileTable, HeaderMode,
-    MemBlockReader, PAGE_SIZE, StdFs, TableFile,
+    BlobReadOptions, Block, BlockNo, BlockReader, BoxFuture, DynBlockReader, FileBlockReader,
+    FileTable, HeaderMode, MemBlockReader, PAGE_SIZE, SharedReader, StdFs, StepStream, TableFile,
 };
 pub use strata_btree::TreeStats;
 pub use strata_cache::{CacheMetrics, CachedReader, PageCache, PageCacheOptions};

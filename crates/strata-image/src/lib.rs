@@ -7,6 +7,20 @@
 //! [`verify`](ImageLayer::verify). What image and delta layers share (summary checks, the
 //! layer descriptor, the temp-file lifecycle, verify findings) is `strata-layer`'s.
 //!
+//! # Layers of different sources, streams, blocking
+//!
+//! [`ImageLayer<R>`] is generic over its block source; the parameter defaults to the reader
+//! of [`ImageLayer::open`] (a `FileTable` file through a `PageCache`), so a plain
+//! `ImageLayer` in a signature is that layer. Layers of different sources (a cached file,
+//! memory, a caller's own [`BlockReader`]) share one type as a [`SharedImageLayer`]
+//! ([`ImageLayer::into_shared`], or `from_reader(SharedReader::new(r), ..)`), at the cost of
+//! a virtual call and a boxed future per block read; the default stays the concrete reader.
+//! [`ImageLayer::iter`] is the full scan as an async iterator of (entry, image), and
+//! [`ImageEntryIter::into_stream`] a `futures_core::Stream` of it (an error is an `Err` item
+//! and ends the stream). [`ImageLayer::open`] makes its file-system calls on tokio's blocking
+//! pool inside a multi-thread runtime (inline elsewhere); block reads are synchronous `pread`s
+//! through the page cache, a miss blocking its thread for one read.
+//!
 //! ```
 //! use strata_blob::FileTable;
 //! use strata_cache::PageCache;
@@ -45,8 +59,10 @@ mod dump;
 mod error;
 mod format;
 pub mod fuzzing;
+mod iter;
 mod reader;
 mod scan;
+mod stream;
 mod verify;
 mod workload;
 mod writer;
@@ -54,8 +70,21 @@ mod writer;
 pub use dump::{write_manifest, write_summary_lines};
 pub use error::{Corruption, CorruptionKind, Error};
 pub use format::*;
+pub use iter::ImageEntryIter;
 pub use reader::{DEFAULT_MAX_RUN_BYTES, ImageLayer, OpenOptions, format_query_line};
 pub use scan::{ImageEntry, SCAN_RUN_BYTES};
+pub use stream::ImageEntryStream;
 pub use verify::{verify_file, verify_reader};
 pub use workload::{ImageWorkload, ImageWorkloadParams, write_image_workload};
 pub use writer::{ImageLayerWriter, ImageLayerWriterOptions};
+
+/// An image layer over a type-erased reader: one type for layers opened from a cached file
+/// ([`ImageLayer::into_shared`]), from memory or from a caller's own [`BlockReader`]
+/// (`ImageLayer::from_reader(SharedReader::new(reader), ..)`).
+pub type SharedImageLayer = ImageLayer<SharedReader>;
+
+// The reader types the API above takes, so that depending on strata-image alone is enough
+// to open layers of any source.
+pub use strata_blob::{
+    BlockReader, BoxFuture, DynBlockReader, MemBlockReader, SharedReader, StepStream,
+};

@@ -19,7 +19,9 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use strata_blob::{BlobReadOptions, BlockNo, BlockReader, FileTable, PAGE_SIZE, TableFile};
+use strata_blob::{
+    BlobReadOptions, BlockNo, BlockReader, FileTable, PAGE_SIZE, SharedReader, TableFile,
+};
 use strata_btree::DiskBtreeReader;
 use strata_cache::{CachedReader, PageCache};
 use strata_key::{Key, Lsn, LsnRange};
@@ -64,8 +66,13 @@ impl Default for OpenOptions {
 
 /// An open image layer: its validated summary and its B-tree index over a [`BlockReader`].
 /// All reads take `&self`; one layer serves any number of concurrent readers.
+///
+/// The reader type defaults to what [`ImageLayer::open`] gives (a file of a [`FileTable`]
+/// read through a [`PageCache`]), so a plain `ImageLayer` in a signature is the usual layer;
+/// layers from different sources share one type as a
+/// [`SharedImageLayer`](crate::SharedImageLayer) ([`ImageLayer::into_shared`]).
 #[derive(Debug)]
-pub struct ImageLayer<R> {
+pub struct ImageLayer<R = CachedReader<TableFile>> {
     tree: DiskBtreeReader<R, IMAGE_KEY_SIZE>,
     summary: Summary,
     path: Option<PathBuf>,
@@ -86,15 +93,49 @@ impl ImageLayer<CachedReader<TableFile>> {
     }
 
     /// [`ImageLayer::open`] with explicit options (`file_len` is taken from the file).
+    ///
+    /// The file-system calls of opening (`open`, `stat`) run on tokio's blocking pool when
+    /// called inside a multi-thread runtime, inline otherwise
+    /// ([`strata_blob::run_blocking`]). Block reads afterwards are synchronous `pread`s
+    /// through the cache: a hit costs no syscall, a miss blocks its worker thread for one read,
+    /// so a server sizes its runtime's workers for the misses it lets run at once (one per
+    /// concurrent reader at most).
     pub async fn open_with(
         path: &Path,
         cache: &PageCache,
         files: &FileTable,
         mut opts: OpenOptions,
     ) -> Result<ImageLayer<CachedReader<TableFile>>, Error> {
-        let file = files.open(path)?;
-        opts.file_len = Some(std::fs::metadata(path)?.len());
+        // Off the worker threads of a multi-thread runtime (see `strata_blob::run_blocking`).
+        let (file, file_len) = strata_blob::open_table_file(files, path).await?;
+        opts.file_len = Some(file_len);
         ImageLayer::open_reader(cache.wrap(file), Some(path.to_path_buf()), opts).await
+    }
+}
+
+impl<R: BlockReader + 'static> ImageLayer<R> {
+    /// The same layer over a type-erased reader ([`SharedReader`]), so that layers opened in
+    /// different ways fit one collection. Nothing is read again; each block read then costs a
+    /// virtual call and a boxed future more (the erased reader sits above `R`'s page cache).
+    pub fn into_shared(self) -> ImageLayer<SharedReader> {
+        let ImageLayer {
+            tree,
+            summary,
+            path,
+            file_len,
+            blob_opts,
+            max_run_bytes,
+        } = self;
+        let (start_blk, root_blk) = (tree.start_blk(), tree.root_blk());
+        let reader = SharedReader::new(tree.into_reader());
+        ImageLayer {
+            tree: DiskBtreeReader::new(start_blk, root_blk, reader),
+            summary,
+            path,
+            file_len,
+            blob_opts,
+            max_run_bytes,
+        }
     }
 }
 

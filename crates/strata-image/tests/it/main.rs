@@ -5,6 +5,8 @@ mod faults;
 mod golden_read;
 mod golden_write;
 mod props;
+mod shared;
+mod stream;
 mod support;
 mod sweep;
 mod workload;

@@ -49,11 +49,13 @@ mod error;
 pub mod format;
 pub mod fuzzing;
 mod reader;
+mod stream;
 mod writer;
 
 pub use error::{Corruption, Error, NodeProblem};
 pub use format::MAX_VALUE;
 pub use reader::{BtreeIter, DiskBtreeReader, TreeStats, VisitDirection};
+pub use stream::BtreeStream;
 pub use writer::DiskBtreeBuilder;
 
 // The block traits and types this crate's API takes, so that a user needs no other import.

@@ -106,7 +106,9 @@ async fn the_erased_reader_passes_errors_unchanged() {
     let mut bytes = image_layer_bytes("tiny");
     bytes.truncate(2 * PAGE_SIZE);
     let short = SharedReader::new(MemBlockReader::from_bytes(&bytes));
-    let err = ImageLayer::from_reader(short, Default::default()).await.unwrap_err();
+    let err = ImageLayer::from_reader(short, Default::default())
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::Corrupt(_)), "{err:?}");
 }
 

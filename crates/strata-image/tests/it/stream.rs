@@ -72,8 +72,12 @@ async fn an_error_is_an_item_and_ends_the_stream() {
         .await
         .unwrap();
     reader.inject(reader.count() + 5, ReadFault::Fail);
-    let items: Vec<Result<(), Error>> =
-        layer.iter().into_stream().map(|r| r.map(drop)).collect().await;
+    let items: Vec<Result<(), Error>> = layer
+        .iter()
+        .into_stream()
+        .map(|r| r.map(drop))
+        .collect()
+        .await;
     assert_eq!(reader.n_fired(), 1);
     let (last, before) = items.split_last().unwrap();
     assert!(!before.is_empty() && before.len() < 20_000);

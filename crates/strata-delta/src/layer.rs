@@ -135,26 +135,14 @@ impl<R: BlockReader + 'static> DeltaLayer<R> {
     /// different ways fit one collection. Nothing is read again; each block read then costs a
     /// virtual call and a boxed future more (the erased reader sits above `R`'s page cache).
     pub fn into_shared(self) -> DeltaLayer<SharedReader> {
-        let DeltaLayer {
-            tree,
-            summary,
-            path,
-            file_len,
-            blob_opts,
-            max_run_bytes,
-            scratch,
-        } = self;
-        let (start_blk, root_blk) = (tree.start_blk(), tree.root_blk());
-        let reader = SharedReader::new(tree.into_reader());
-        DeltaLayer {
-            tree: DiskBtreeReader::new(start_blk, root_blk, reader),
-            summary,
-            path,
-            file_len,
-            blob_opts,
-            max_run_bytes,
-            scratch,
-        }
+        let opts = OpenOptions {
+            expected_summary: None,
+            file_len: self.file_len,
+            blob: self.blob_opts,
+            max_run_bytes: self.max_run_bytes,
+        };
+        let reader = SharedReader::new(self.tree.into_reader());
+        DeltaLayer::new_unchecked(reader, self.summary, self.path, &opts)
     }
 }
 

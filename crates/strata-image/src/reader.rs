@@ -118,24 +118,14 @@ impl<R: BlockReader + 'static> ImageLayer<R> {
     /// different ways fit one collection. Nothing is read again; each block read then costs a
     /// virtual call and a boxed future more (the erased reader sits above `R`'s page cache).
     pub fn into_shared(self) -> ImageLayer<SharedReader> {
-        let ImageLayer {
-            tree,
-            summary,
-            path,
-            file_len,
-            blob_opts,
-            max_run_bytes,
-        } = self;
-        let (start_blk, root_blk) = (tree.start_blk(), tree.root_blk());
-        let reader = SharedReader::new(tree.into_reader());
-        ImageLayer {
-            tree: DiskBtreeReader::new(start_blk, root_blk, reader),
-            summary,
-            path,
-            file_len,
-            blob_opts,
-            max_run_bytes,
-        }
+        let reader = SharedReader::new(self.tree.into_reader());
+        let opts = OpenOptions {
+            file_len: self.file_len,
+            blob: self.blob_opts,
+            max_run_bytes: self.max_run_bytes,
+            ..OpenOptions::default()
+        };
+        ImageLayer::new_unchecked(reader, self.summary, self.path, &opts)
     }
 }
 

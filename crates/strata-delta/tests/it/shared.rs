@@ -54,8 +54,8 @@ impl BlockReader for VecSource {
 
 type Answer = (ValueReconstructResult, ValueReconstructState, Option<Lsn>);
 
-/// The one code path every layer is read through.
-async fn answers(layer: &SharedDeltaLayer, queries: &[Query]) -> Vec<Answer> {
+/// The one code path every layer is read through (and the concrete reference).
+async fn answers<R: BlockReader>(layer: &DeltaLayer<R>, queries: &[Query]) -> Vec<Answer> {
     let mut out = Vec::new();
     for q in queries {
         let mut state = ValueReconstructState::default();
@@ -78,17 +78,7 @@ async fn layers_of_three_sources_share_one_vec_and_answer_alike() {
     let concrete: DeltaLayer = DeltaLayer::open(&layer_path(case), &cache, &files)
         .await
         .unwrap();
-    let mut want = Vec::new();
-    for q in &queries {
-        let mut state = ValueReconstructState::default();
-        let range = LsnRange::new(q.lsn_start, q.lsn_end);
-        let result = concrete
-            .get_value_reconstruct_data(q.key, range, &mut state)
-            .await
-            .unwrap();
-        let latest = concrete.get_latest(q.key, q.lsn_end).await.unwrap();
-        want.push((result, state, latest.map(|(lsn, _)| lsn)));
-    }
+    let want = answers(&concrete, &queries).await;
     assert!(want.iter().any(|a| a.0 == ValueReconstructResult::Complete));
 
     let bytes = layer_bytes(case);

@@ -3,6 +3,7 @@
 //! as the concrete layer does; errors pass through unchanged; `open` works from both tokio
 //! runtime flavors.
 
+use std::os::unix::fs::FileExt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -14,29 +15,42 @@ use strata_image::{
 use strata_key::Key;
 use strata_testkit::{image_layer_bytes, image_layer_path, load_image_queries};
 
-/// A caller's own block source; with `fail` set every read is `CacheFull`.
-struct VecSource {
-    bytes: Vec<u8>,
+/// A caller's own block source: positioned reads of a file it opened itself, with no cache;
+/// with `fail` set every read is `CacheFull`.
+struct OwnFile {
+    file: std::fs::File,
+    n_blocks: u32,
     fail: AtomicBool,
 }
 
-impl BlockReader for VecSource {
+impl OwnFile {
+    fn open(path: &std::path::Path) -> OwnFile {
+        let file = std::fs::File::open(path).unwrap();
+        let n_blocks = (file.metadata().unwrap().len() / PAGE_SIZE as u64) as u32;
+        OwnFile {
+            file,
+            n_blocks,
+            fail: AtomicBool::new(false),
+        }
+    }
+}
+
+impl BlockReader for OwnFile {
     async fn read_block(&self, blkno: BlockNo) -> Result<Block, strata_blob::Error> {
         if self.fail.load(Ordering::Relaxed) {
             return Err(strata_blob::Error::CacheFull { n_slots: 5 });
         }
-        let start = blkno.0 as usize * PAGE_SIZE;
-        let page = self.bytes.get(start..start + PAGE_SIZE).ok_or(
-            strata_blob::Corruption::BlockPastEnd {
-                blkno,
-                n_blocks: self.n_blocks(),
-            },
-        )?;
-        Ok(Block::from_array(page.try_into().unwrap()))
+        if blkno.0 >= self.n_blocks {
+            let n_blocks = self.n_blocks;
+            return Err(strata_blob::Corruption::BlockPastEnd { blkno, n_blocks }.into());
+        }
+        let mut page = [0u8; PAGE_SIZE];
+        self.file.read_exact_at(&mut page, blkno.byte_offset())?;
+        Ok(Block::from_array(&page))
     }
 
     fn n_blocks(&self) -> u32 {
-        (self.bytes.len() / PAGE_SIZE) as u32
+        self.n_blocks
     }
 }
 
@@ -72,10 +86,7 @@ async fn layers_of_three_sources_share_one_vec_and_answer_alike() {
         .await
         .unwrap(),
         ImageLayer::from_reader(
-            SharedReader::new(VecSource {
-                bytes,
-                fail: AtomicBool::new(false),
-            }),
+            SharedReader::new(OwnFile::open(&image_layer_path(case))),
             OpenOptions::default(),
         )
         .await
@@ -89,10 +100,7 @@ async fn layers_of_three_sources_share_one_vec_and_answer_alike() {
 
 #[tokio::test]
 async fn the_erased_reader_passes_errors_unchanged() {
-    let source = Arc::new(VecSource {
-        bytes: image_layer_bytes("tiny"),
-        fail: AtomicBool::new(false),
-    });
+    let source = Arc::new(OwnFile::open(&image_layer_path("tiny")));
     let layer = ImageLayer::from_reader(SharedReader::new(Arc::clone(&source)), Default::default())
         .await
         .unwrap();

@@ -59,6 +59,36 @@
 //! more. Decision: the default stays the concrete cached reader (the erased one costs every
 //! read, see the crate's `shared` benchmark), and erasure is opt-in.
 //!
+//! ```
+//! use futures_util::TryStreamExt;
+//! use strata_delta::{
+//!     DeltaEntry, DeltaLayer, DeltaLayerWriter, FileTable, Key, Lsn, LsnRange, MemBlockReader,
+//!     OpenOptions, PageCache, SharedDeltaLayer, SharedReader, TenantId, TimelineId, Value,
+//! };
+//!
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let dir = tempfile::tempdir().unwrap();
+//! let key = Key::from_i128(7);
+//! let lsns = LsnRange::new(Lsn(0x10), Lsn(0x20));
+//! let mut w = DeltaLayerWriter::new(dir.path(), TenantId([1; 16]), TimelineId([2; 16]), key, lsns)
+//!     .unwrap();
+//! w.put_value(key, Lsn(0x10), &Value::Image(vec![1u8; 8192].into())).unwrap();
+//! let path = w.finish(key.next()).unwrap().path;
+//!
+//! // One collection for a cached file and the same bytes in memory.
+//! let (cache, files) = (PageCache::new(8), FileTable::new(2));
+//! let from_file = DeltaLayer::open(&path, &cache, &files).await.unwrap().into_shared();
+//! let in_memory = SharedReader::new(MemBlockReader::from_bytes(&std::fs::read(&path).unwrap()));
+//! let in_memory = DeltaLayer::from_reader(in_memory, OpenOptions::default()).await.unwrap();
+//! let layers: Vec<SharedDeltaLayer> = vec![from_file, in_memory];
+//! for layer in &layers {
+//!     // A scan as a stream.
+//!     let entries: Vec<DeltaEntry> = layer.iter().into_stream().try_collect().await.unwrap();
+//!     assert_eq!((entries.len(), entries[0].lsn), (1, Lsn(0x10)));
+//! }
+//! # });
+//! ```
+//!
 //! # Scans as streams
 //!
 //! [`DeltaEntryIter::into_stream`] and [`DeltaEntryIter::into_value_stream`] turn a scan into

@@ -93,6 +93,55 @@ fn benches(c: &mut Criterion) {
         bench_layer(c, &rt, "erased_above_cache", &above, &queries);
         bench_layer(c, &rt, "erased_below_cache", &below, &queries);
     }
+    if std::env::var_os("STRATA_BENCH_PAIRED").is_some() {
+        paired(&rt, &concrete, &above, &below, &queries);
+    }
+}
+
+/// Fine-grained alternation for a loaded machine (`STRATA_BENCH_PAIRED`): many short rounds,
+/// the three variants in rotating order within each, so that load changes hit all three
+/// alike; prints the median per-round ratio to `concrete` of each erased variant.
+fn paired<A: BlockReader, B: BlockReader, C: BlockReader>(
+    rt: &tokio::runtime::Runtime,
+    concrete: &DeltaLayer<A>,
+    above: &DeltaLayer<B>,
+    below: &DeltaLayer<C>,
+    queries: &[Query],
+) {
+    const ROUNDS: usize = 301;
+    const REPS: usize = 5;
+    let mut ratios = [Vec::with_capacity(ROUNDS), Vec::with_capacity(ROUNDS)];
+    rt.block_on(async {
+        // Warm the cache through each layer first.
+        lookups(concrete, queries).await;
+        lookups(above, queries).await;
+        lookups(below, queries).await;
+        for round in 0..ROUNDS {
+            let mut t = [Duration::ZERO; 3];
+            for i in 0..3 {
+                let v = (round + i) % 3;
+                let start = Instant::now();
+                for _ in 0..REPS {
+                    black_box(match v {
+                        0 => lookups(concrete, queries).await,
+                        1 => lookups(above, queries).await,
+                        _ => lookups(below, queries).await,
+                    });
+                }
+                t[v] = start.elapsed();
+            }
+            ratios[0].push(t[1].as_secs_f64() / t[0].as_secs_f64());
+            ratios[1].push(t[2].as_secs_f64() / t[0].as_secs_f64());
+        }
+    });
+    for (name, r) in ["erased_above_cache", "erased_below_cache"]
+        .iter()
+        .zip(&mut ratios)
+    {
+        r.sort_by(f64::total_cmp);
+        let (q1, med, q3) = (r[ROUNDS / 4], r[ROUNDS / 2], r[3 * ROUNDS / 4]);
+        eprintln!("paired {name}/concrete: median {med:.4} (quartiles {q1:.4} .. {q3:.4})");
+    }
 }
 
 criterion_group!(shared, benches);

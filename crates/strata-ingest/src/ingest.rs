@@ -134,7 +134,7 @@ pub async fn ingest_wal(
         },
     };
     let stop = loop {
-        let record = match decoder.next_record() {
+        let record = match decoder.next_record_ref() {
             Ok(Some(r)) => r,
             Ok(None) => {
                 match source.next_chunk()? {
@@ -150,7 +150,7 @@ pub async fn ingest_wal(
             break "until".to_owned();
         }
         let mut puts = Puts::default();
-        ingest_record(&mut cat, &record, &mut puts)?;
+        ingest_record(&mut cat, record, &mut puts)?;
         flush.open.add(record.next, puts);
         flush.p.records += 1;
         flush.p.lsn = record.next;

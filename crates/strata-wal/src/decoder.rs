@@ -39,6 +39,8 @@ const PAGE: u64 = WAL_PAGE_SIZE as u64;
 /// at least this many and at least half of it (so a caller feeding everything at once pays no
 /// copies, and one feeding pieces keeps about a record buffered).
 const COMPACT_MIN: usize = 256 * 1024;
+/// The pieces [`decode_all`] feeds.
+const FEED_PIECE: usize = 1 << 20;
 /// Starts at or above this are refused, so LSN arithmetic cannot overflow.
 const MAX_START: u64 = 1 << 63;
 
@@ -508,7 +510,8 @@ fn buffered(buf: &[u8], buf_lsn: u64, lsn: u64, len: usize) -> Option<&[u8]> {
 }
 
 /// Decodes every record of `wal` (the bytes of the stream from `start`, for example consecutive
-/// segment files), returning them with where the WAL ended.
+/// segment files), returning them with where the WAL ended. The bytes are fed 1 MiB at a time,
+/// so the decoder's buffer stays small however long `wal` is.
 ///
 /// Fails only where [`WalDecoder::new`] does.
 pub fn decode_all(
@@ -517,24 +520,27 @@ pub fn decode_all(
     opts: DecoderOptions,
 ) -> Result<(Vec<Record>, EndOfWal), Error> {
     let mut decoder = WalDecoder::new(start, opts)?;
-    decoder.feed(wal);
-    decoder.finish();
+    let mut pieces = wal.chunks(FEED_PIECE);
     let mut records = Vec::new();
     loop {
         match decoder.next_record() {
             Ok(Some(r)) => records.push(r),
             Err(end) => return Ok((records, end)),
-            // Unreachable after `finish`, but never loop on it.
-            Ok(None) => {
-                let end = EndOfWal {
-                    reason: EndReason::NoMoreInput {
-                        at: decoder.next_lsn(),
-                    },
-                    lsn: decoder.next_lsn(),
-                    last_record: records.last().map(|r| r.lsn),
-                };
-                return Ok((records, end));
-            }
+            Ok(None) => match pieces.next() {
+                Some(piece) => decoder.feed(piece),
+                None if !decoder.finished => decoder.finish(),
+                // Unreachable after `finish`, but never loop on it.
+                None => {
+                    let end = EndOfWal {
+                        reason: EndReason::NoMoreInput {
+                            at: decoder.next_lsn(),
+                        },
+                        lsn: decoder.next_lsn(),
+                        last_record: records.last().map(|r| r.lsn),
+                    };
+                    return Ok((records, end));
+                }
+            },
         }
     }
 }

@@ -105,20 +105,8 @@ fn pg_waldump(wal: &Path, start: Lsn, end: Lsn) -> Duration {
     took
 }
 
-/// A small deterministic generator (SplitMix64).
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        (z ^ (z >> 31)) % n.max(1)
-    }
-}
-
-/// `n` relation blocks drawn uniformly over every main fork's blocks, and every CLOG page.
+/// `n` relation blocks spread over every main fork's blocks (a Weyl sequence with the golden
+/// ratio's step, deterministic), and every CLOG page.
 fn sample_keys(cat: &Catalog, n: u64) -> (Vec<Key>, Vec<Key>) {
     let forks: Vec<_> = cat
         .rel_sizes
@@ -126,10 +114,9 @@ fn sample_keys(cat: &Catalog, n: u64) -> (Vec<Key>, Vec<Key>) {
         .filter(|(rel, size)| rel.forknum == 0 && **size > 0)
         .collect();
     let total: u64 = forks.iter().map(|(_, s)| u64::from(**s)).sum();
-    let mut rng = Rng(42);
     let rel_keys = (0..n)
-        .map(|_| {
-            let mut at = rng.below(total);
+        .map(|i| {
+            let mut at = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) % total.max(1);
             for (rel, size) in &forks {
                 if at < u64::from(**size) {
                     return Key::rel_block(**rel, at as u32);

@@ -184,13 +184,14 @@ fn ingest_killed_at_random_moments_answers_as_an_uninterrupted_one() {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(1, |d| d.as_nanos() as u64);
     let mut rng = Lcg(seed);
-    // Timed kills spread over about the first half of the WAL; the others land inside the
-    // first, second or third layer write of their run.
+    // Timed kills spread over about the first two thirds of the WAL; the others land inside
+    // the first, second or third layer write of their run.
     let span = (full / KILLS).as_millis() as u64;
     let (mut kills, mut mid_write, mut resumes) = (0, 0, vec![resume_lsn(&killed)]);
     for i in 0..KILLS {
         let moment = if i % 2 == 0 {
-            Moment::After(restart + Duration::from_millis(rng.next(span)))
+            // At least half a span in: most timed kills land after a layer of progress.
+            Moment::After(restart + Duration::from_millis(span / 2 + rng.next(span)))
         } else {
             Moment::InLayerWrite(1 + rng.next(3) as u32)
         };

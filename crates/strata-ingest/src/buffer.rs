@@ -1,13 +1,14 @@
-//! The open layer: values of ingested records kept in memory, sorted by (key, LSN), until
-//! their encoded size reaches a bound, then written as one L0 delta layer
-//! (`Key::MIN..Key::MAX`, LSNs `start..last + 1`).
+//! The open layer: values of ingested records kept in memory in arrival order until their
+//! encoded size reaches a bound, then sorted by (key, LSN) and written as one L0 delta layer
+//! (`Key::MIN..Key::MAX`, LSNs `start..last + 1`). Appending and sorting once costs less than
+//! keeping a sorted map: (key, LSN) pairs are unique (LSNs grow from record to record and a
+//! record puts a key once).
 //!
 //! Invariants: a flush holds whole records only (callers add a record's values at once);
 //! LSN ranges of successive layers are contiguous (`start` of the next = `last + 1` of the
 //! previous; records that stored no value are covered by the next layer's range); memory is
 //! bounded by the configured bytes plus one record's values.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use strata_delta::{DeltaLayerWriter, LayerDesc, Value};
@@ -19,7 +20,7 @@ use crate::error::Error;
 /// The in-memory open layer.
 #[derive(Debug)]
 pub struct OpenLayer {
-    values: BTreeMap<(Key, Lsn), Value>,
+    values: Vec<(Key, Lsn, Value)>,
     bytes: u64,
     start: Lsn,
     last: Option<Lsn>,
@@ -29,7 +30,7 @@ impl OpenLayer {
     /// An empty open layer whose first LSN is `start`.
     pub fn new(start: Lsn) -> OpenLayer {
         OpenLayer {
-            values: BTreeMap::new(),
+            values: Vec::new(),
             bytes: 0,
             start,
             last: None,
@@ -40,7 +41,7 @@ impl OpenLayer {
     pub fn add(&mut self, lsn: Lsn, puts: Puts) {
         for (key, value) in puts.0 {
             self.bytes += (value.encoded_len() + 26) as u64;
-            self.values.insert((key, lsn), value);
+            self.values.push((key, lsn, value));
         }
         self.last = Some(lsn);
     }
@@ -74,7 +75,9 @@ impl OpenLayer {
         let end = Lsn(last.0 + 1);
         let range = LsnRange::new(self.start, end);
         let mut writer = DeltaLayerWriter::new(dir, tenant, timeline, Key::MIN, range)?;
-        for ((key, lsn), value) in &self.values {
+        self.values
+            .sort_unstable_by_key(|(key, lsn, _)| (*key, *lsn));
+        for (key, lsn, value) in &self.values {
             writer.put_value(*key, *lsn, value)?;
         }
         let desc = writer.finish(Key::MAX)?;

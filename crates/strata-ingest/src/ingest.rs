@@ -134,7 +134,7 @@ pub async fn ingest_wal(
         },
     };
     let stop = loop {
-        let record = match decoder.next_record() {
+        let record = match decoder.next_record_ref() {
             Ok(Some(r)) => r,
             Ok(None) => {
                 match source.next_chunk()? {
@@ -150,7 +150,7 @@ pub async fn ingest_wal(
             break "until".to_owned();
         }
         let mut puts = Puts::default();
-        ingest_record(&mut cat, &record, &mut puts)?;
+        ingest_record(&mut cat, record, &mut puts)?;
         flush.open.add(record.next, puts);
         flush.p.records += 1;
         flush.p.lsn = record.next;
@@ -204,18 +204,23 @@ impl Flusher<'_> {
 }
 
 /// Opens the timeline in `dir` as ingest and import leave it (ids from the path or zero,
-/// leftovers removed, PostgreSQL 15).
+/// leftovers removed, PostgreSQL 15), with 64 open files and a 1024-page cache.
 pub fn open_timeline(dir: &Path) -> Result<Timeline, Error> {
+    open_timeline_with(dir, &FileTable::new(64), &PageCache::new(1024))
+}
+
+/// [`open_timeline`] over the caller's file table and page cache (a benchmark's cold or
+/// whole-data-set cache).
+pub fn open_timeline_with(
+    dir: &Path,
+    files: &FileTable,
+    cache: &PageCache,
+) -> Result<Timeline, Error> {
     let opts = TimelineOptions {
         remove_leftovers: true,
         ids: Some(layout::ids(dir)),
         pg_version: layout::PG_VERSION,
         ..TimelineOptions::default()
     };
-    Ok(Timeline::open(
-        dir,
-        &FileTable::new(64),
-        &PageCache::new(1024),
-        opts,
-    )?)
+    Ok(Timeline::open(dir, files, cache, opts)?)
 }

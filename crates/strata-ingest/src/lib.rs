@@ -50,7 +50,7 @@ pub use error::Error;
 pub use import::{ImportOptions, ImportSummary, import_datadir};
 pub use ingest::{
     DEFAULT_CHECKPOINT_DISTANCE, IngestOptions, IngestProgress, ingest_wal, open_for_ingest,
-    open_timeline,
+    open_timeline, open_timeline_with,
 };
 pub use layout::{Extent, METADATA, timeline_ids};
 pub use walingest::{HEAPBLOCKS_PER_PAGE, fsm_logical_to_physical, ingest_record};

@@ -1,7 +1,8 @@
 //! Decode throughput of [`WalDecoder`]: criterion over WAL written by [`WalBuilder`] (records of
 //! mixed sizes, many continued across pages), and, when `STRATA_WAL_BENCH_DIR` names a `pg_wal`
 //! directory of real segments, the same over those segments plus a side-by-side run against
-//! `pg_waldump --quiet` and `pg_waldump --stats` on the same files (alternating, medians of
+//! `pg_waldump --quiet` and `pg_waldump --stats` on the same files (the owning `next_record`
+//! and the borrowing `next_record_ref`, fed everything at once or 1 MiB at a time) (alternating, medians of
 //! `STRATA_WAL_BENCH_RUNS` runs, default 7), printed as MB/s and records/s.
 
 use std::hint::black_box;
@@ -34,18 +35,40 @@ fn synthetic_wal() -> (Lsn, Vec<u8>) {
     (start, wal.finish())
 }
 
-/// Decodes everything; returns the record count.
-fn decode(start: Lsn, wal: &[u8]) -> usize {
+/// Decodes everything, fed in pieces of `chunk` bytes (as `strata ingest` feeds 1 MiB reads;
+/// `usize::MAX` feeds it all at once), with the owning `next_record` or (`borrow`) the
+/// borrowing `next_record_ref`; returns the record count.
+fn decode(start: Lsn, wal: &[u8], chunk: usize, borrow: bool) -> usize {
     let mut decoder = WalDecoder::new(start, DecoderOptions::default()).expect("options");
-    decoder.feed(wal);
-    decoder.finish();
+    let mut pieces = wal.chunks(chunk.min(wal.len().max(1)));
     let mut n = 0;
-    while let Ok(Some(r)) = decoder.next_record() {
-        black_box(r.blocks.len());
-        n += 1;
+    loop {
+        let next = if borrow {
+            decoder.next_record_ref().map(|r| r.map(|r| r.blocks.len()))
+        } else {
+            decoder.next_record().map(|r| r.map(|r| r.blocks.len()))
+        };
+        match next {
+            Ok(Some(blocks)) => {
+                black_box(blocks);
+                n += 1;
+            }
+            Ok(None) => match pieces.next() {
+                Some(piece) => decoder.feed(piece),
+                None => decoder.finish(),
+            },
+            Err(_) => return n,
+        }
     }
-    n
 }
+
+/// The decoder variants compared: `(name, chunk, borrow)`.
+const VARIANTS: [(&str, usize, bool); 4] = [
+    ("decode all", usize::MAX, false),
+    ("decode_ref all", usize::MAX, true),
+    ("decode 1MiB", 1 << 20, false),
+    ("decode_ref 1MiB", 1 << 20, true),
+];
 
 /// `(first segment's LSN, bytes, directory)` of the segments in `STRATA_WAL_BENCH_DIR`.
 fn real_wal() -> Option<(Lsn, Vec<u8>, PathBuf)> {
@@ -97,24 +120,25 @@ fn compare_with_pg_waldump(start: Lsn, wal: &[u8], dir: &Path) {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(7);
-    let (mut ours, mut quiet, mut stats) = (Vec::new(), Vec::new(), Vec::new());
-    let mut n_records = 0;
+    let mut ours: Vec<Vec<Duration>> = vec![Vec::new(); VARIANTS.len()];
+    let (mut quiet, mut stats) = (Vec::new(), Vec::new());
+    let n_records = decode(start, wal, usize::MAX, true);
     for _ in 0..runs {
-        let t = Instant::now();
-        n_records = decode(start, wal);
-        ours.push(t.elapsed());
+        for ((_, chunk, borrow), times) in VARIANTS.iter().zip(&mut ours) {
+            let t = Instant::now();
+            assert_eq!(decode(start, wal, *chunk, *borrow), n_records);
+            times.push(t.elapsed());
+        }
         quiet.push(pg_waldump(dir, start, "--quiet"));
         stats.push(pg_waldump(dir, start, "--stats"));
     }
     let mb = wal.len() as f64 / 1e6;
-    for (name, times) in [
-        ("strata-wal decode", ours),
-        ("pg_waldump --quiet", quiet),
-        ("pg_waldump --stats", stats),
-    ] {
+    let names = VARIANTS.iter().map(|v| format!("strata-wal {}", v.0));
+    let pg = ["pg_waldump --quiet", "pg_waldump --stats"].map(String::from);
+    for (name, times) in names.chain(pg).zip(ours.into_iter().chain([quiet, stats])) {
         let secs = median(times).as_secs_f64();
         eprintln!(
-            "{name:<20} {:>8.1} MB/s {:>12.0} records/s (median of {runs}, {n_records} records, {mb:.1} MB)",
+            "{name:<26} {:>8.1} MB/s {:>12.0} records/s (median of {runs}, {n_records} records, {mb:.1} MB)",
             mb / secs,
             n_records as f64 / secs
         );
@@ -126,10 +150,18 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("strata-wal/decode");
     group.throughput(Throughput::Bytes(wal.len() as u64));
     group.sample_size(10);
-    group.bench_function("synthetic", |b| b.iter(|| decode(start, black_box(&wal))));
+    for (name, chunk, borrow) in VARIANTS {
+        group.bench_function(format!("synthetic {name}"), |b| {
+            b.iter(|| decode(start, black_box(&wal), chunk, borrow))
+        });
+    }
     if let Some((start, wal, dir)) = real_wal() {
         group.throughput(Throughput::Bytes(wal.len() as u64));
-        group.bench_function("pg_wal", |b| b.iter(|| decode(start, black_box(&wal))));
+        for (name, chunk, borrow) in VARIANTS {
+            group.bench_function(format!("pg_wal {name}"), |b| {
+                b.iter(|| decode(start, black_box(&wal), chunk, borrow))
+            });
+        }
         group.finish();
         if Path::new(PG_WALDUMP).is_file() {
             compare_with_pg_waldump(start, &wal, &dir);

@@ -3,9 +3,12 @@
 //! continued record when the stream starts at a page boundary (`pg_waldump -s`).
 //!
 //! The caller feeds bytes in stream order, starting at the LSN given to [`WalDecoder::new`], in
-//! pieces of any size, and pulls records with [`WalDecoder::next_record`]: `Ok(None)` asks for
-//! more bytes; an [`EndOfWal`] says where and why the valid WAL ends, and is repeated by every
-//! later call.
+//! pieces of any size, and pulls records with [`WalDecoder::next_record`] (owned) or
+//! [`WalDecoder::next_record_ref`] (lent until the next call; the decoder reassembles every
+//! record into the same byte and block buffers, so decoding allocates nothing per record):
+//! `Ok(None)` asks for more bytes; an [`EndOfWal`] says where and why the valid WAL ends, and
+//! is repeated by every later call. Feeding pieces (1 MiB reads) is also faster than feeding a
+//! whole stream at once, which copies it into fresh memory.
 //!
 //! Invariants:
 //! * checks happen in PostgreSQL's order, each as soon as the bytes it needs are present, so a
@@ -29,13 +32,15 @@ use crate::format::{
     XLP_FIRST_IS_CONTRECORD, XLP_FIRST_IS_OVERWRITE_CONTRECORD, header_len, is_valid_segment_size,
     le_u32, maxalign, record_crc,
 };
-use crate::record::{Record, decode_record};
+use crate::record::{Record, decode_in_place};
 
 const PAGE: u64 = WAL_PAGE_SIZE as u64;
 /// When more bytes are fed, consumed bytes are dropped from the buffer if they are all of it, or
 /// at least this many and at least half of it (so a caller feeding everything at once pays no
 /// copies, and one feeding pieces keeps about a record buffered).
 const COMPACT_MIN: usize = 256 * 1024;
+/// The pieces [`decode_all`] feeds.
+const FEED_PIECE: usize = 1 << 20;
 /// Starts at or above this are refused, so LSN arithmetic cannot overflow.
 const MAX_START: u64 = 1 << 63;
 
@@ -88,10 +93,13 @@ pub struct WalDecoder {
     last_record: Option<Lsn>,
     finished: bool,
     ended: Option<EndOfWal>,
+    /// The record just decoded; its byte and block buffers are reused for the next one.
+    current: Record,
 }
 
 enum Step {
-    Record(Box<Record>),
+    /// [`WalDecoder::current`] holds the record.
+    Record,
     /// Restart reading at `next` (after an overwritten continuation).
     Restart(u64),
     NeedMore(u64),
@@ -123,6 +131,7 @@ impl WalDecoder {
             last_record: None,
             finished: false,
             ended: None,
+            current: Record::empty(),
         })
     }
 
@@ -157,7 +166,23 @@ impl WalDecoder {
     }
 
     /// The next record, `Ok(None)` if more bytes are needed, or where the WAL ends.
+    ///
+    /// The record is the caller's; [`WalDecoder::next_record_ref`] lends it instead and saves
+    /// its allocations.
     pub fn next_record(&mut self) -> Result<Option<Record>, EndOfWal> {
+        Ok(self
+            .advance()?
+            .then(|| std::mem::replace(&mut self.current, Record::empty())))
+    }
+
+    /// [`WalDecoder::next_record`] without allocating: the record is lent until the next call,
+    /// which decodes into the same buffers (one reassembly copy of its bytes, nothing else).
+    pub fn next_record_ref(&mut self) -> Result<Option<&Record>, EndOfWal> {
+        Ok(self.advance()?.then_some(&self.current))
+    }
+
+    /// Decodes the next returnable record into `current`: `Ok(false)` if more bytes are needed.
+    fn advance(&mut self) -> Result<bool, EndOfWal> {
         loop {
             if let Some(end) = &self.ended {
                 return Err(end.clone());
@@ -172,18 +197,19 @@ impl WalDecoder {
                 self.read_record()
             };
             match step {
-                Ok(Step::Record(record)) => {
-                    self.prev = Some(record.lsn);
-                    self.last_record = Some(record.lsn);
-                    self.next = record.next.0;
-                    if record.lsn >= self.opts.skip_before {
-                        return Ok(Some(*record));
+                Ok(Step::Record) => {
+                    let lsn = self.current.lsn;
+                    self.prev = Some(lsn);
+                    self.last_record = Some(lsn);
+                    self.next = self.current.next.0;
+                    if lsn >= self.opts.skip_before {
+                        return Ok(true);
                     }
                 }
                 Ok(Step::Restart(at)) => self.next = at,
                 Ok(Step::NeedMore(at)) => {
                     if !self.finished {
-                        return Ok(None);
+                        return Ok(false);
                     }
                     self.end(EndReason::NoMoreInput { at: Lsn(at) });
                 }
@@ -211,8 +237,7 @@ impl WalDecoder {
 
     /// `len` buffered bytes at `lsn`, if all present.
     fn bytes(&self, lsn: u64, len: usize) -> Option<&[u8]> {
-        let from = usize::try_from(lsn.checked_sub(self.buf_lsn)?).ok()?;
-        self.buf.get(from..from.checked_add(len)?)
+        buffered(&self.buf, self.buf_lsn, lsn, len)
     }
 
     /// Reads and validates the header of the page at `page` (a multiple of 8192). `Ok(None)`:
@@ -379,11 +404,12 @@ impl WalDecoder {
         }
         let tot = u64::from(tot_len);
 
-        let (bytes, end, next) = if tot <= page_left {
-            let Some(bytes) = self.bytes(rec, tot_len as usize) else {
+        let (end, next) = if tot <= page_left {
+            let Some(bytes) = buffered(&self.buf, self.buf_lsn, rec, tot_len as usize) else {
                 return Ok(Step::NeedMore(rec));
             };
-            (bytes.to_vec(), rec + tot, maxalign(rec + tot))
+            self.current.reuse_bytes().extend_from_slice(bytes);
+            (rec + tot, maxalign(rec + tot))
         } else {
             // First pass: check every continuation page and that its bytes are here.
             let mut chunks: Vec<(u64, usize)> = vec![(rec, page_left as usize)];
@@ -445,21 +471,24 @@ impl WalDecoder {
                     tot_len,
                 });
             }
-            let mut bytes = Vec::with_capacity(tot_len as usize);
+            let bytes = self.current.reuse_bytes();
+            bytes.reserve(tot_len as usize);
             for (at, n) in chunks {
-                bytes.extend_from_slice(self.bytes(at, n).unwrap_or_default());
+                bytes.extend_from_slice(
+                    buffered(&self.buf, self.buf_lsn, at, n).unwrap_or_default(),
+                );
             }
             (
-                bytes,
                 last_data_start + last_rem,
                 last_data_start + maxalign(last_rem),
             )
         };
 
-        if RecordHeader::parse(&bytes).map(|h| h.crc) != record_crc(&bytes) {
+        let bytes = self.current.bytes();
+        let header = RecordHeader::parse(bytes);
+        if header.map(|h| h.crc) != record_crc(bytes) {
             return Err(EndReason::Checksum { at: Lsn(rec) });
         }
-        let header = RecordHeader::parse(&bytes);
         let next = match header {
             Some(h) if h.is_switch() => {
                 let seg = self.opts.segment_size;
@@ -468,13 +497,21 @@ impl WalDecoder {
             _ => next,
         };
         let report_at = self.last_record.unwrap_or(Lsn::INVALID);
-        let record = decode_record(bytes, Lsn(rec), Lsn(end), Lsn(next), version, report_at)?;
-        Ok(Step::Record(Box::new(record)))
+        let lsns = [Lsn(rec), Lsn(end), Lsn(next)];
+        decode_in_place(&mut self.current, lsns, version, report_at)?;
+        Ok(Step::Record)
     }
 }
 
+/// `len` bytes at `lsn` of `buf` (which holds the stream from `buf_lsn`), if all present.
+fn buffered(buf: &[u8], buf_lsn: u64, lsn: u64, len: usize) -> Option<&[u8]> {
+    let from = usize::try_from(lsn.checked_sub(buf_lsn)?).ok()?;
+    buf.get(from..from.checked_add(len)?)
+}
+
 /// Decodes every record of `wal` (the bytes of the stream from `start`, for example consecutive
-/// segment files), returning them with where the WAL ended.
+/// segment files), returning them with where the WAL ended. The bytes are fed 1 MiB at a time,
+/// so the decoder's buffer stays small however long `wal` is.
 ///
 /// Fails only where [`WalDecoder::new`] does.
 pub fn decode_all(
@@ -483,24 +520,27 @@ pub fn decode_all(
     opts: DecoderOptions,
 ) -> Result<(Vec<Record>, EndOfWal), Error> {
     let mut decoder = WalDecoder::new(start, opts)?;
-    decoder.feed(wal);
-    decoder.finish();
+    let mut pieces = wal.chunks(FEED_PIECE);
     let mut records = Vec::new();
     loop {
         match decoder.next_record() {
             Ok(Some(r)) => records.push(r),
             Err(end) => return Ok((records, end)),
-            // Unreachable after `finish`, but never loop on it.
-            Ok(None) => {
-                let end = EndOfWal {
-                    reason: EndReason::NoMoreInput {
-                        at: decoder.next_lsn(),
-                    },
-                    lsn: decoder.next_lsn(),
-                    last_record: records.last().map(|r| r.lsn),
-                };
-                return Ok((records, end));
-            }
+            Ok(None) => match pieces.next() {
+                Some(piece) => decoder.feed(piece),
+                None if !decoder.finished => decoder.finish(),
+                // Unreachable after `finish`, but never loop on it.
+                None => {
+                    let end = EndOfWal {
+                        reason: EndReason::NoMoreInput {
+                            at: decoder.next_lsn(),
+                        },
+                        lsn: decoder.next_lsn(),
+                        last_record: records.last().map(|r| r.lsn),
+                    };
+                    return Ok((records, end));
+                }
+            },
         }
     }
 }

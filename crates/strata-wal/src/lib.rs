@@ -3,7 +3,8 @@
 //!
 //! * [`WalDecoder`] is fed WAL bytes in stream order (segment files or a replication stream,
 //!   from a record boundary or from a page boundary inside a continued record) and yields
-//!   CRC-checked [`Record`]s until an [`EndOfWal`] says where and why valid WAL stops, with
+//!   CRC-checked [`Record`]s (owned, or lent without allocating by
+//!   [`WalDecoder::next_record_ref`]) until an [`EndOfWal`] says where and why valid WAL stops, with
 //!   PostgreSQL's own wording.
 //! * A [`Record`] has the header fields, its [`BlockRef`]s (relation, fork, block, flags, data,
 //!   [`BlockImage`]), main data, origin and top-level xid; [`Record::restore_image`] gives the

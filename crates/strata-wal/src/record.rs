@@ -180,20 +180,76 @@ pub fn decode_record(
     version: PgVersion,
     report_at: Lsn,
 ) -> Result<Record, EndReason> {
+    let mut record = Record::empty();
+    record.bytes = bytes;
+    decode_in_place(&mut record, [lsn, end, next], version, report_at)?;
+    Ok(record)
+}
+
+impl Record {
+    /// A record with no bytes and no blocks: the decoder's reusable slot before its first
+    /// record (allocates nothing).
+    pub(crate) fn empty() -> Record {
+        Record {
+            lsn: Lsn::INVALID,
+            end: Lsn::INVALID,
+            next: Lsn::INVALID,
+            header: RecordHeader {
+                tot_len: 0,
+                xid: 0,
+                prev: Lsn::INVALID,
+                info: 0,
+                rmid: 0,
+                crc: 0,
+            },
+            blocks: Vec::new(),
+            origin: None,
+            toplevel_xid: None,
+            version: PgVersion::V15,
+            main_data: 0..0,
+            bytes: Vec::new(),
+        }
+    }
+
+    /// The buffer the decoder reassembles the next record into (cleared, capacity kept).
+    pub(crate) fn reuse_bytes(&mut self) -> &mut Vec<u8> {
+        self.bytes.clear();
+        &mut self.bytes
+    }
+}
+
+/// [`decode_record`] on the bytes `record` already holds, reusing its block vector:
+/// `[lsn, end, next]` are stored as given. On error `record` is left partly filled.
+pub(crate) fn decode_in_place(
+    record: &mut Record,
+    [lsn, end, next]: [Lsn; 3],
+    version: PgVersion,
+    report_at: Lsn,
+) -> Result<(), EndReason> {
     let fail = |kind| EndReason::InvalidRecord {
         at: report_at,
         kind,
     };
-    let header = RecordHeader::parse(&bytes).ok_or_else(|| fail(RecordError::InvalidLength))?;
+    let Record {
+        bytes,
+        blocks,
+        header: header_slot,
+        origin: origin_slot,
+        toplevel_xid: xid_slot,
+        main_data: main_slot,
+        ..
+    } = record;
+    let bytes: &[u8] = bytes;
+    blocks.clear();
+    let header = RecordHeader::parse(bytes).ok_or_else(|| fail(RecordError::InvalidLength))?;
     let mut cur = Cursor {
-        bytes: &bytes,
+        bytes,
         pos: RECORD_HEADER_LEN,
     };
     let remaining = bytes.len().saturating_sub(RECORD_HEADER_LEN) as u64;
     let apply_bit = version.bkpimage_apply();
 
     // Payload ranges are filled in once the headers are known to add up.
-    let mut blocks: Vec<BlockRef> = Vec::new();
     let mut datatotal: u64 = 0;
     let mut main_len: u64 = 0;
     let mut origin = None;
@@ -295,25 +351,21 @@ pub fn decode_record(
         pos += len;
         range
     };
-    for block in &mut blocks {
+    for block in blocks.iter_mut() {
         if let Some(img) = &mut block.image {
             img.bytes = take(usize::from(img.bimg_len));
         }
         block.data = take(block.data.len());
     }
-    let main_data = take(main_len as usize);
-    Ok(Record {
-        lsn,
-        end,
-        next,
-        header,
-        blocks,
-        origin,
-        toplevel_xid,
-        version,
-        main_data,
-        bytes,
-    })
+    *main_slot = take(main_len as usize);
+    *header_slot = header;
+    *origin_slot = origin;
+    *xid_slot = toplevel_xid;
+    record.lsn = lsn;
+    record.end = end;
+    record.next = next;
+    record.version = version;
+    Ok(())
 }
 
 /// PostgreSQL's image-header cross-checks, in its order.

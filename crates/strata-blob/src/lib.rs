@@ -16,7 +16,7 @@
 //!     ([`BlobRunReader::blob`]).
 //!   - one-shot forms: [`read_blob_into`] for one blob, [`read_run`] for one run.
 //! * [`Fs`] / [`WriteFile`]: the filesystem surface writers use, real ([`StdFs`]) or with
-//!   faults injected ([`fault::FaultyFs`]).
+//!   faults injected (in tests: `testing::fault::FaultyFs`).
 //!
 //! Readers are async and take `&self`, and need no particular runtime (the tests use tokio);
 //! writers are synchronous and single-owner.
@@ -47,14 +47,14 @@
 
 mod block;
 mod error;
-pub mod fault;
 mod file;
 mod file_table;
 mod format;
 mod fs;
-pub mod fuzz;
 mod reader;
 mod run;
+#[doc(hidden)]
+pub mod testing;
 mod writer;
 
 pub use block::{Block, BlockBuf, BlockNo, BlockReader, BlockWriter, MemBlockReader, PAGE_SIZE};

@@ -69,7 +69,7 @@ mod vectored;
 mod verify;
 
 #[doc(hidden)]
-pub mod fuzzing;
+pub mod testing;
 #[doc(hidden)]
 pub mod text;
 #[doc(hidden)]

@@ -49,7 +49,7 @@ pub struct DeltaLayerWriterOptions {
 }
 
 /// Writes one delta layer; see the module docs. `F` is the filesystem ([`StdFs`], or a
-/// [`strata_blob::fault::FaultyFs`] in tests).
+/// [`strata_blob::testing::fault::FaultyFs`] in tests).
 ///
 /// # From async code (tokio)
 ///

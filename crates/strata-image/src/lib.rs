@@ -44,9 +44,10 @@
 mod dump;
 mod error;
 mod format;
-pub mod fuzzing;
 mod reader;
 mod scan;
+#[doc(hidden)]
+pub mod testing;
 mod verify;
 mod workload;
 mod writer;

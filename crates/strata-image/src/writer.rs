@@ -56,7 +56,7 @@ impl Default for ImageLayerWriterOptions {
 }
 
 /// Writes one image layer; see the module docs. `F` is the filesystem ([`StdFs`], or a
-/// [`strata_blob::fault::FaultyFs`] in tests).
+/// [`strata_blob::testing::fault::FaultyFs`] in tests).
 pub struct ImageLayerWriter<F: Fs = StdFs> {
     file: PendingFile<F>,
     tenant_id: TenantId,

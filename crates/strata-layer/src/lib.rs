@@ -12,7 +12,7 @@
 //!   [`BlobOrder`] for blobs packed back to back).
 //! * [`file`](mod@file): a layer file's life while it is written: [`PendingFile`] (temp name,
 //!   removal on failure or drop, fsync + rename + directory fsync), [`IndexBuf`], [`write_tail`].
-//! * [`fuzzing`](mod@fuzzing): the shape of the whole-file fuzz oracle both kinds use.
+//! * `testing` (test support, hidden): the shape of the whole-file fuzz oracle both kinds use.
 //! * [`manifest`](mod@manifest): the golden manifest lines both kinds print alike.
 //! * [`LayerDesc`]: what a finished layer is; [`ValueReconstructResult`]: what a layer's part of
 //!   a page lookup found. [`workload`](mod@workload): [`SplitMix64`] and the
@@ -48,9 +48,10 @@ pub mod check;
 mod desc;
 pub mod file;
 pub mod format;
-pub mod fuzzing;
 pub mod manifest;
 mod reconstruct;
+#[doc(hidden)]
+pub mod testing;
 pub mod verify;
 pub mod workload;
 

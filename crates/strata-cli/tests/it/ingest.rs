@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use strata_ingest::pgfixture::{PgRun, PgSpec};
+use strata_ingest::testing::{PgRun, PgSpec};
 use strata_ingest::{RELSEG_BLOCKS, open_timeline};
 use strata_key::{Key, Lsn, SlruKind};
 use strata_timeline::Timeline;

@@ -19,7 +19,7 @@
 use strata_blob::{BlockNo, MemBlockReader, PAGE_SIZE};
 use strata_btree::format::NodeView;
 use strata_btree::{Corruption, NodeProblem};
-use strata_delta::fuzzing::{open_scan, poll_ready};
+use strata_delta::testing::{open_scan, poll_ready};
 use strata_delta::{
     BlobRef, CorruptionKind, DeltaLayer, Error, OpenOptions, Rule, Summary, ValueReconstructResult,
     ValueReconstructState, VectoredReconstructState, verify_reader,

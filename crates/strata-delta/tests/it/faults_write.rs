@@ -8,7 +8,7 @@
 use std::path::Path;
 
 use strata_blob::StdFs;
-use strata_blob::fault::{Fault, FaultyFs, InjectedFault, OpKind};
+use strata_blob::testing::fault::{Fault, FaultyFs, InjectedFault, OpKind};
 use strata_delta::workload::{WORKLOAD_TENANT, WORKLOAD_TIMELINE, WorkloadParams};
 use strata_delta::{
     DeltaLayerWriter, DeltaLayerWriterOptions, Error, Finding, LayerDesc, OpenOptions,

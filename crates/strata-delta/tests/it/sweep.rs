@@ -1,6 +1,6 @@
 //! Corruption sweep over every golden layer (issue 8, "Corruption"): each file is damaged by
 //! XOR-flipping single bytes (masks `0xFF` and `0x01`) and by truncation, and every damaged
-//! file goes through every read path: `fuzzing::open_scan` (the `delta_open_scan` fuzz
+//! file goes through every read path: `testing::open_scan` (the `delta_open_scan` fuzz
 //! oracle), strict `verify_reader` with the expected summary (Neon's production check, item
 //! 4), open, a forwards scan with values, a backwards index scan, every query of the case and
 //! a vectored read of the whole key range.
@@ -60,7 +60,7 @@ use std::time::{Duration, Instant};
 use strata_blob::{MemBlockReader, PAGE_SIZE};
 use strata_btree::format::NodeView;
 use strata_btree::{DiskBtreeReader, VisitDirection};
-use strata_delta::fuzzing::{open_scan, poll_ready};
+use strata_delta::testing::{open_scan, poll_ready};
 use strata_delta::text::format_query_line;
 use strata_delta::{
     DeltaLayer, Error, OpenOptions, Summary, ValueReconstructState, VectoredReconstructState,

@@ -1,9 +1,9 @@
 //! `verify` on damaged files: one crafted file per invariant of FORMAT.md section 9, each
 //! giving that rule's finding; and every read path over each of them (through
-//! `fuzzing::open_scan`) gives results or corruption errors, never a panic.
+//! `testing::open_scan`) gives results or corruption errors, never a panic.
 
 use strata_blob::{MemBlockReader, PAGE_SIZE};
-use strata_delta::fuzzing::{open_scan, poll_ready};
+use strata_delta::testing::{open_scan, poll_ready};
 use strata_delta::{
     BlobRef, CorruptionKind, DeltaLayer, Error, Finding, Location, OpenOptions, Rule, Summary,
     ValueReconstructState, verify_reader,

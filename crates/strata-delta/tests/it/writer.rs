@@ -7,7 +7,7 @@ use std::path::Path;
 
 use anyhow::Result;
 use bytes::Bytes;
-use strata_blob::fault::{FaultyFs, InjectedFault, OpKind};
+use strata_blob::testing::fault::{FaultyFs, InjectedFault, OpKind};
 use strata_blob::{Fs, StdFs};
 use strata_delta::workload::{SplitMix64, WORKLOAD_TENANT, WORKLOAD_TIMELINE};
 use strata_delta::{
@@ -404,7 +404,7 @@ fn fault_sweep() {
 fn failed_cleanup_leaves_only_a_temp_name() {
     let dir = tempfile::tempdir().unwrap();
     let fs = FaultyFs::new(StdFs).fail_nth(OpKind::Write, 3);
-    fs.inject(OpKind::Remove, 0, strata_blob::fault::Fault::Fail);
+    fs.inject(OpKind::Remove, 0, strata_blob::testing::fault::Fault::Fail);
     assert!(matches!(sweep_run(&fs, dir.path()), Err(Error::Io(_))));
     let names = files_in(dir.path());
     assert_eq!(names.len(), 1);

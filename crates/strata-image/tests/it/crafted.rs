@@ -7,7 +7,7 @@
 
 use strata_blob::MemBlockReader;
 use strata_btree::NodeProblem;
-use strata_image::fuzzing::poll_ready;
+use strata_image::testing::poll_ready;
 use strata_image::{CorruptionKind, Error, ImageLayer, OpenOptions, Summary, verify_reader};
 use strata_key::{Key, KeyRange, Lsn, TenantId};
 use strata_layer::{Rule, SummaryProblem};

@@ -14,10 +14,10 @@
 
 use std::path::Path;
 
-use strata_blob::fault::{Fault, FaultyBlockReader, FaultyFs, OpKind, ReadFault};
+use strata_blob::testing::fault::{Fault, FaultyBlockReader, FaultyFs, OpKind, ReadFault};
 use strata_blob::{MemBlockReader, StdFs};
 use strata_cache::PageCache;
-use strata_image::fuzzing::poll_ready;
+use strata_image::testing::poll_ready;
 use strata_image::{
     Error, ImageLayer, ImageLayerWriter, ImageLayerWriterOptions, ImageWorkloadParams, OpenOptions,
     write_image_workload,

@@ -1,3 +1,6 @@
+//! Test support, not API: hidden from the docs (`#[doc(hidden)]`), with no stability promise;
+//! it may change or go in any release.
+//!
 //! The entry point of the `image_open_scan` fuzz target (`fuzz/fuzz_targets/`), kept here so
 //! that `cargo test` runs the same logic (the corruption sweep and property tests in
 //! `tests/it/`).
@@ -16,8 +19,8 @@
 use strata_blob::{BlobReadOptions, MemBlockReader};
 use strata_key::{Key, KeyRange};
 use strata_layer::ValueReconstructResult;
-use strata_layer::fuzzing::{FUZZ_MAX_DECOMPRESSED_LEN, check_read};
-pub use strata_layer::fuzzing::{Mismatch, OpenScanReport, poll_ready};
+use strata_layer::testing::{FUZZ_MAX_DECOMPRESSED_LEN, check_read};
+pub use strata_layer::testing::{Mismatch, OpenScanReport, poll_ready};
 
 use crate::dump::write_manifest;
 use crate::error::Error;

@@ -1,3 +1,6 @@
+//! Test support, not API: hidden from the docs (`#[doc(hidden)]`), with no stability promise;
+//! it may change or go in any release.
+//!
 //! The entry point of the `delta_open_scan` fuzz target (`fuzz/fuzz_targets/`), kept here so
 //! that `cargo test` runs the same logic (property tests and a sweep over damaged golden files
 //! in `tests/it/robustness.rs`).
@@ -31,7 +34,7 @@ pub const FUZZ_MAX_DECOMPRESSED_LEN: u64 = 1 << 20;
 /// Most keys [`open_scan`] looks up.
 const MAX_PROBED_KEYS: usize = 8;
 
-pub use strata_blob::fuzz::{Mismatch, poll_ready};
+pub use strata_blob::testing::fuzz::{Mismatch, poll_ready};
 
 /// What [`open_scan`] saw.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

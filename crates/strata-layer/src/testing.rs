@@ -1,13 +1,16 @@
+//! Test support, not API: hidden from the docs (`#[doc(hidden)]`), with no stability promise;
+//! it may change or go in any release.
+//!
 //! What the whole-file fuzz targets of both layer kinds share (`delta_open_scan`,
 //! `image_open_scan`): the report of one run over arbitrary bytes ([`OpenScanReport`]), the
 //! decompression cap that bounds what a small input can make a reader allocate, and
 //! [`check_read`], which sorts a read's result into "fine", "corrupt (counted)" or a
 //! [`Mismatch`] (a reader contradicting itself: the bug the fuzzer looks for). [`Mismatch`]
-//! and [`poll_ready`] are `strata_btree::fuzzing`'s.
+//! and [`poll_ready`] are `strata_btree::testing`'s.
 
 use std::fmt::Display;
 
-pub use strata_btree::fuzzing::{Mismatch, poll_ready};
+pub use strata_btree::testing::{Mismatch, poll_ready};
 
 use crate::verify::Finding;
 

@@ -8,9 +8,7 @@
 //! * A [`Corruption`] says what was wrong ([`CorruptionKind`]) and, when the reader knows it,
 //!   in which file ([`Corruption::file`]); [`Error::in_file`] adds the file on the way out.
 
-use std::fmt;
 use std::io;
-use std::path::{Path, PathBuf};
 
 use strata_key::{Key, KeyRange, Lsn};
 use strata_layer::SummaryProblem;
@@ -84,16 +82,6 @@ pub enum Error {
     Poisoned,
 }
 
-/// What was wrong with a layer's bytes, and in which file (when known).
-#[derive(Debug)]
-#[non_exhaustive]
-pub struct Corruption {
-    /// The layer file, when the reader was opened from a path.
-    pub file: Option<PathBuf>,
-    /// What was wrong, and where in the file.
-    pub kind: CorruptionKind,
-}
-
 /// What was wrong with a layer's bytes, and where.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -153,91 +141,10 @@ pub enum CorruptionKind {
     },
 }
 
-impl Error {
-    /// True for [`Error::Corrupt`].
-    pub fn is_corrupt(&self) -> bool {
-        matches!(self, Error::Corrupt(_))
-    }
-
-    /// A corruption error of unknown file.
-    pub fn corrupt(kind: CorruptionKind) -> Error {
-        Error::Corrupt(Corruption { file: None, kind })
-    }
-
-    /// The corruption's kind, if this is [`Error::Corrupt`].
-    pub fn corruption(&self) -> Option<&CorruptionKind> {
-        match self {
-            Error::Corrupt(c) => Some(&c.kind),
-            _ => None,
-        }
-    }
-
-    /// Names `path` as the file of a corruption error that names none yet (other errors are
-    /// returned unchanged).
-    pub fn in_file(self, path: Option<&Path>) -> Error {
-        match (self, path) {
-            (Error::Corrupt(Corruption { file: None, kind }), Some(path)) => {
-                Error::Corrupt(Corruption {
-                    file: Some(path.to_path_buf()),
-                    kind,
-                })
-            }
-            (e, _) => e,
-        }
-    }
-}
-
-impl From<CorruptionKind> for Error {
-    fn from(kind: CorruptionKind) -> Error {
-        Error::corrupt(kind)
-    }
-}
+strata_layer::layer_error!("image layer");
 
 impl From<SummaryProblem> for Error {
     fn from(p: SummaryProblem) -> Error {
         Error::corrupt(CorruptionKind::Summary(p))
-    }
-}
-
-impl From<strata_blob::Corruption> for Error {
-    fn from(c: strata_blob::Corruption) -> Error {
-        Error::corrupt(CorruptionKind::Block(c))
-    }
-}
-
-impl From<strata_blob::Error> for Error {
-    fn from(err: strata_blob::Error) -> Error {
-        match err {
-            strata_blob::Error::Io(e) => Error::Io(e),
-            strata_blob::Error::Corrupt(c) => Error::corrupt(CorruptionKind::Block(c)),
-            strata_blob::Error::CacheFull { n_slots } => Error::CacheFull { n_slots },
-            other => Error::Blob(other),
-        }
-    }
-}
-
-impl From<strata_btree::Error> for Error {
-    fn from(err: strata_btree::Error) -> Error {
-        match err {
-            strata_btree::Error::Io(e) => Error::Io(e),
-            strata_btree::Error::Corrupt(c) => Error::corrupt(CorruptionKind::Btree(c)),
-            strata_btree::Error::CacheFull { n_slots } => Error::CacheFull { n_slots },
-            other => Error::Btree(other),
-        }
-    }
-}
-
-impl fmt::Display for Corruption {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.file {
-            Some(path) => write!(f, "corrupt image layer {}: {}", path.display(), self.kind),
-            None => write!(f, "corrupt image layer: {}", self.kind),
-        }
-    }
-}
-
-impl std::error::Error for Corruption {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.kind)
     }
 }

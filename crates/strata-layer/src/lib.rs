@@ -14,6 +14,8 @@
 //!   removal on failure or drop, fsync + rename + directory fsync), [`IndexBuf`], [`write_tail`].
 //! * `testing` (test support, hidden): the shape of the whole-file fuzz oracle both kinds use.
 //! * [`manifest`](mod@manifest): the golden manifest lines both kinds print alike.
+//! * [`layer_error!`]: the shared part of each layer crate's error type (`Corruption`, the
+//!   lifting of lower crates' `Io`, `Corrupt` and `CacheFull`).
 //! * [`LayerDesc`]: what a finished layer is; [`ValueReconstructResult`]: what a layer's part of
 //!   a page lookup found. [`workload`](mod@workload): [`SplitMix64`] and the
 //!   workloads' fixed identities.
@@ -48,12 +50,20 @@ pub mod check;
 mod desc;
 pub mod file;
 pub mod format;
+mod layer_error;
 pub mod manifest;
 mod reconstruct;
 #[doc(hidden)]
 pub mod testing;
 pub mod verify;
 pub mod workload;
+
+/// The lower crates, for the code [`layer_error!`] writes in the layer crates.
+#[doc(hidden)]
+pub mod __private {
+    pub use strata_blob;
+    pub use strata_btree;
+}
 
 pub use check::{
     IndexPointers, MIN_LAYER_BLOCKS, SummaryProblem, check_file_blocks, check_summary_fields,

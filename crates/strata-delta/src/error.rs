@@ -12,6 +12,7 @@
 use std::io;
 
 use strata_key::{Key, Lsn, LsnRange};
+use strata_layer::SummaryProblem;
 
 use crate::value::ValueError;
 
@@ -129,6 +130,9 @@ pub enum CorruptionKind {
     /// The B-tree index breaks a rule (FORMAT.md section 9 items 7–13).
     #[error(transparent)]
     Btree(strata_btree::Corruption),
+    /// A summary rule both layer kinds share (items 1, 2, 3 for the key range, and 5).
+    #[error(transparent)]
+    Summary(SummaryProblem),
     /// Fewer than the 96 bytes of a summary were given to [`Summary::decode`](crate::Summary::decode).
     #[error("summary needs 96 bytes, got {len}")]
     SummaryTooShort {
@@ -153,32 +157,6 @@ pub enum CorruptionKind {
         /// The file's summary.
         found: Box<crate::format::Summary>,
     },
-    /// The file has fewer than the 3 blocks every delta layer has (section 9 item 1).
-    #[error("file has {n_blocks} whole blocks, a delta layer has at least 3")]
-    FileTooShort {
-        /// Whole blocks in the file.
-        n_blocks: u32,
-    },
-    /// The summary's magic is not `0x5A61` (item 2).
-    #[error("bad magic {magic:#06x}, expected 0x5a61")]
-    BadMagic {
-        /// The magic found.
-        magic: u16,
-    },
-    /// The summary's format version is not 3 (item 2).
-    #[error("format version {version}, expected 3")]
-    BadVersion {
-        /// The version found.
-        version: u16,
-    },
-    /// The summary's key range is empty (item 3).
-    #[error("empty key range {start}..{end}")]
-    EmptyKeyRange {
-        /// Start of the range.
-        start: Key,
-        /// End of the range.
-        end: Key,
-    },
     /// The summary's LSN range is empty (item 3).
     #[error("empty LSN range {}..{}", .start.to_hex16(), .end.to_hex16())]
     EmptyLsnRange {
@@ -186,19 +164,6 @@ pub enum CorruptionKind {
         start: Lsn,
         /// End of the range.
         end: Lsn,
-    },
-    /// The summary's index pointers lie outside the file (item 5).
-    #[error(
-        "index start block {index_start_blk} + root {index_root_blk} is not inside the file's \
-         {n_blocks} blocks (or the index starts before block 2)"
-    )]
-    IndexOutOfFile {
-        /// `summary.index_start_blk`.
-        index_start_blk: u32,
-        /// `summary.index_root_blk`.
-        index_root_blk: u32,
-        /// Whole blocks in the file.
-        n_blocks: u32,
     },
     /// Blob offsets do not increase in key order (item 16), so entry sizes are undefined.
     #[error("blob offset {next_offset:#x} follows offset {offset:#x} in key order")]
@@ -237,3 +202,9 @@ pub enum CorruptionKind {
 }
 
 strata_layer::layer_error!("delta layer");
+
+impl From<SummaryProblem> for Error {
+    fn from(p: SummaryProblem) -> Error {
+        Error::corrupt(CorruptionKind::Summary(p))
+    }
+}

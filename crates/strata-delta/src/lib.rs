@@ -84,7 +84,7 @@ pub use iter::{DeltaEntry, DeltaEntryIter};
 pub use layer::{DEFAULT_MAX_RUN_BYTES, DeltaLayer, OpenOptions};
 pub use reconstruct::ValueReconstructState;
 pub use strata_layer::ValueReconstructResult;
-pub use strata_layer::{Finding, Location, MAX_FINDINGS, Rule};
+pub use strata_layer::{Finding, Location, MAX_FINDINGS, Rule, SummaryProblem};
 pub use text::rewrite_summary;
 pub use value::{MultiXactMember, NeonWalRecord, Value, ValueError};
 pub use vectored::{KeyReconstruct, VectoredReconstructState};

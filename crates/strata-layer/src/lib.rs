@@ -7,6 +7,8 @@
 //! * [`check`](mod@check): the summary rules both kinds obey (file size, magic and version, a
 //!   non-empty key range, index pointers inside the file), as pure functions with a typed
 //!   [`SummaryProblem`].
+//! * [`summary`](mod@summary): what open and verify do with a summary of either kind
+//!   ([`LayerSummary`], [`OpenOptions`], [`check_on_open`], [`summary_findings`]).
 //! * [`verify`](mod@verify): the vocabulary of strict verification ([`Rule`], [`Location`],
 //!   [`Finding`]) and its kind-independent steps (B-tree problems to rules, padding checks,
 //!   [`BlobOrder`] for blobs packed back to back).
@@ -53,6 +55,7 @@ pub mod format;
 mod layer_error;
 pub mod manifest;
 mod reconstruct;
+pub mod summary;
 #[doc(hidden)]
 pub mod testing;
 pub mod verify;
@@ -76,6 +79,10 @@ pub use format::{
     LayerKind, SUMMARY_HEAD_LEN, SummaryHead, VALUE_AREA_OFFSET,
 };
 pub use reconstruct::ValueReconstructResult;
+pub use summary::{
+    DEFAULT_MAX_RUN_BYTES, LayerSummary, OpenOptions, SummaryRefusal, check_on_open,
+    expected_mismatch, summary_findings,
+};
 pub use verify::{
     BlobOrder, Finding, Findings, Location, MAX_FINDINGS, Rule, check_block0_padding,
     check_value_area_tail, node_rule, tree_finding,

@@ -20,14 +20,13 @@ use std::path::{Path, PathBuf};
 use strata_blob::{BlobCursor, BlobRunReader, BlockReader};
 use strata_btree::VisitDirection;
 use strata_key::Key;
-use strata_layer::summary::{body_readable, no_summary_finding, verify_file_source};
+use strata_layer::summary::{verify_file_source, verify_head};
 use strata_layer::{
-    BlobOrder, Finding, Findings, Location, Rule, check_block0_padding, check_value_area_tail,
-    summary_findings, tree_finding,
+    BlobOrder, Finding, Findings, Location, Rule, check_value_area_tail, tree_finding,
 };
 
 use crate::error::Error;
-use crate::format::{IMAGE_KEY_SIZE, SUMMARY_LEN};
+use crate::format::IMAGE_KEY_SIZE;
 use crate::reader::{ImageLayer, OpenOptions, read_summary};
 use crate::scan::SCAN_RUN_BYTES;
 
@@ -36,9 +35,14 @@ impl<R: BlockReader> ImageLayer<R> {
     /// list means a sound file. Errors are I/O errors only.
     pub async fn verify(&self) -> Result<Vec<Finding>, Error> {
         let mut out = Findings::new();
-        let n_blocks = self.reader().n_blocks();
-        summary_findings(self.summary(), n_blocks, self.file_len(), None, &mut out);
-        check_block0_padding(self.reader(), SUMMARY_LEN, &mut out).await?;
+        verify_head(
+            self.reader(),
+            Some(self.summary()),
+            self.file_len(),
+            None,
+            &mut out,
+        )
+        .await?;
         check_body(self, &mut out).await?;
         Ok(out.into_vec())
     }
@@ -52,23 +56,18 @@ pub async fn verify_reader<R: BlockReader>(
     opts: &OpenOptions,
 ) -> Result<Vec<Finding>, Error> {
     let mut out = Findings::new();
-    let n_blocks = reader.n_blocks();
     let summary = match read_summary(&reader).await {
-        Ok(summary) => summary,
-        Err(Error::Corrupt(_)) => {
-            no_summary_finding(n_blocks, &mut out);
-            return Ok(out.into_vec());
-        }
+        Ok(summary) => Some(summary),
+        Err(Error::Corrupt(_)) => None,
         Err(e) => return Err(e.in_file(path)),
     };
     let expected = opts.expected_summary.as_ref();
-    summary_findings(&summary, n_blocks, opts.file_len, expected, &mut out);
-    check_block0_padding(&reader, SUMMARY_LEN, &mut out).await?;
-    if !body_readable(&summary, n_blocks) {
-        return Ok(out.into_vec());
+    let readable =
+        verify_head(&reader, summary.as_ref(), opts.file_len, expected, &mut out).await?;
+    if let Some(summary) = summary.filter(|_| readable) {
+        let layer = ImageLayer::new_unchecked(reader, summary, path.map(PathBuf::from), opts);
+        check_body(&layer, &mut out).await?;
     }
-    let layer = ImageLayer::new_unchecked(reader, summary, path.map(PathBuf::from), opts);
-    check_body(&layer, &mut out).await?;
     Ok(out.into_vec())
 }
 

@@ -1,7 +1,7 @@
 //! What opening and verifying a layer do with its summary, whatever its kind: the
 //! [`LayerSummary`] trait both summaries implement, the reader knobs ([`OpenOptions`]), the
 //! checks made on open ([`check_on_open`]) and the summary part of strict verification
-//! ([`summary_findings`]).
+//! ([`summary_findings`], [`verify_head`]).
 //!
 //! Invariants:
 //! * Open and verify apply the same rules (items 1–5 of FORMAT.md section 9): open stops at the
@@ -13,12 +13,12 @@
 use std::fmt::Debug;
 use std::path::Path;
 
-use strata_blob::{BlobReadOptions, FileBlockReader};
+use strata_blob::{BlobReadOptions, BlockReader, FileBlockReader};
 
 use crate::check::{IndexPointers, SummaryProblem, check_file_blocks, check_summary_fields};
 use crate::check::{MIN_LAYER_BLOCKS, index_in_file, summary_problems};
 use crate::format::{LayerKind, SummaryHead};
-use crate::verify::{Findings, Location, Rule};
+use crate::verify::{Findings, Location, Rule, check_block0_padding};
 
 /// Default for [`OpenOptions::max_run_bytes`]: Neon's default `max_vectored_read_bytes`.
 pub const DEFAULT_MAX_RUN_BYTES: u64 = 128 * 1024;
@@ -130,6 +130,26 @@ pub fn summary_findings<S: LayerSummary>(
 pub fn no_summary_finding(n_blocks: u32, out: &mut Findings) {
     let msg = format!("{n_blocks} whole blocks: no summary");
     out.add(Rule::FileSize, Location::File, msg);
+}
+
+/// The block-0 part of strict verification: the findings of the summary (or, for `None`, of a
+/// summary that cannot be read) and of block 0's padding. True when verify can go on to the
+/// index and the value area.
+pub async fn verify_head<R: BlockReader, S: LayerSummary>(
+    reader: &R,
+    summary: Option<&S>,
+    file_len: Option<u64>,
+    expected: Option<&S>,
+    out: &mut Findings,
+) -> std::io::Result<bool> {
+    let n_blocks = reader.n_blocks();
+    let Some(summary) = summary else {
+        no_summary_finding(n_blocks, out);
+        return Ok(false);
+    };
+    summary_findings(summary, n_blocks, file_len, expected, out);
+    check_block0_padding(reader, S::KIND.summary_len(), out).await?;
+    Ok(body_readable(summary, n_blocks))
 }
 
 /// Whether verify can go on past the summary to the index and the value area: enough blocks,

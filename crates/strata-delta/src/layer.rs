@@ -20,7 +20,6 @@
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
-use sha2::{Digest, Sha256};
 use strata_blob::{
     BlobCursor, BlobReadOptions, BlobRunReader, BlockNo, BlockReader, FileTable, PAGE_SIZE,
     Payload, TableFile,
@@ -334,7 +333,9 @@ impl<R: BlockReader> DeltaLayer<R> {
 
     /// The SHA-256 of every whole block of the file.
     pub async fn file_sha256(&self) -> Result<[u8; 32], Error> {
-        layer_sha256(self).await
+        strata_layer::manifest::file_sha256(self.reader())
+            .await
+            .map_err(|e| self.ctx(e))
     }
 
     pub(crate) fn max_run_bytes(&self) -> u64 {
@@ -408,27 +409,4 @@ pub(crate) async fn read_value<R: BlockReader>(
         Payload::Block(bytes) => decode_value(bytes, offset),
         Payload::Owned(buf) => decode_value_bytes(Bytes::from(buf), offset),
     }
-}
-
-/// Blocks hashed per read when computing a file's digest.
-const HASH_RUN_BLOCKS: u32 = 64;
-
-/// [`DeltaLayer::file_sha256`].
-pub(crate) async fn layer_sha256<R: BlockReader>(layer: &DeltaLayer<R>) -> Result<[u8; 32], Error> {
-    let reader = layer.reader();
-    let n_blocks = reader.n_blocks();
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; HASH_RUN_BLOCKS as usize * PAGE_SIZE];
-    let mut blkno = 0u32;
-    while blkno < n_blocks {
-        let n = (n_blocks - blkno).min(HASH_RUN_BLOCKS);
-        let chunk = buf.get_mut(..n as usize * PAGE_SIZE).unwrap_or_default();
-        reader
-            .read_blocks(BlockNo(blkno), chunk)
-            .await
-            .map_err(|e| layer.ctx(e))?;
-        hasher.update(&*chunk);
-        blkno += n;
-    }
-    Ok(hasher.finalize().into())
 }

@@ -6,15 +6,4 @@
 
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
-use strata_btree::testing;
-
-/// Aborts on any allocation above `strata_fuzz::MAX_ALLOC` (see `fuzz/src/lib.rs`).
-#[global_allocator]
-static ALLOC: strata_fuzz::CappedAlloc = strata_fuzz::CappedAlloc;
-
-fuzz_target!(|data: &[u8]| {
-    if let Err(mismatch) = testing::decode_arbitrary(data) {
-        panic!("{mismatch}");
-    }
-});
+strata_fuzz::oracle_target!(strata_btree::testing::decode_arbitrary);

@@ -7,15 +7,4 @@
 
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
-use strata_delta::testing;
-
-/// Aborts on any allocation above `strata_fuzz::MAX_ALLOC` (see `fuzz/src/lib.rs`).
-#[global_allocator]
-static ALLOC: strata_fuzz::CappedAlloc = strata_fuzz::CappedAlloc;
-
-fuzz_target!(|data: &[u8]| {
-    if let Err(mismatch) = testing::open_scan(data) {
-        panic!("{mismatch}");
-    }
-});
+strata_fuzz::oracle_target!(strata_delta::testing::open_scan);

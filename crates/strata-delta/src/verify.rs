@@ -19,13 +19,13 @@ use std::path::{Path, PathBuf};
 
 use strata_blob::BlockReader;
 use strata_btree::VisitDirection;
-use strata_layer::summary::{verify_file_source, verify_head};
+use strata_layer::summary::{VerifyLayer, corrupt_as_none, verify_file_source};
 use strata_layer::{
     BlobOrder, Finding, Findings, Location, Rule, check_value_area_tail, tree_finding,
 };
 
 use crate::error::{CorruptionKind, Error};
-use crate::format::{BlobRef, DELTA_KEY_SIZE, DeltaKey};
+use crate::format::{BlobRef, DELTA_KEY_SIZE, DeltaKey, Summary};
 use crate::guard::decode_checked;
 use crate::layer::{DeltaLayer, OpenOptions, SCAN_RUN_BYTES, read_summary};
 
@@ -33,17 +33,7 @@ use crate::layer::{DeltaLayer, OpenOptions, SCAN_RUN_BYTES, read_summary};
 pub(crate) async fn verify_layer<R: BlockReader>(
     layer: &DeltaLayer<R>,
 ) -> Result<Vec<Finding>, Error> {
-    let mut out = Findings::new();
-    verify_head(
-        layer.reader(),
-        Some(layer.summary()),
-        layer.file_len(),
-        None,
-        &mut out,
-    )
-    .await?;
-    check_body(layer, &mut out).await?;
-    Ok(out.into_vec())
+    strata_layer::summary::verify_layer(layer).await
 }
 
 /// Verifies the layer held by `reader`, even one that [`DeltaLayer::from_reader`] refuses.
@@ -53,26 +43,34 @@ pub async fn verify_reader<R: BlockReader>(
     path: Option<&Path>,
     opts: &OpenOptions,
 ) -> Result<Vec<Finding>, Error> {
-    let mut out = Findings::new();
-    let summary = match read_summary(&reader).await {
-        Ok(summary) => Some(summary),
-        Err(Error::Corrupt(_)) => None,
-        Err(e) => return Err(e.in_file(path)),
-    };
-    let expected = opts.expected_summary.as_ref();
-    let readable =
-        verify_head(&reader, summary.as_ref(), opts.file_len, expected, &mut out).await?;
-    if let Some(summary) = summary.filter(|_| readable) {
-        let layer = DeltaLayer::new_unchecked(reader, summary, path.map(PathBuf::from), opts);
-        check_body(&layer, &mut out).await?;
-    }
-    Ok(out.into_vec())
+    strata_layer::summary::verify_reader::<R, DeltaLayer<R>>(reader, path, opts).await
 }
 
 /// Verifies the layer file at `path` (read directly, without a page cache).
 pub async fn verify_file(path: &Path, opts: &OpenOptions) -> Result<Vec<Finding>, Error> {
     let (reader, opts) = verify_file_source(path, opts)?;
     verify_reader(reader, Some(path), &opts).await
+}
+
+impl<R: BlockReader> VerifyLayer<R> for DeltaLayer<R> {
+    type Summary = Summary;
+    type Error = Error;
+
+    async fn read_summary(reader: &R) -> Result<Option<Summary>, Error> {
+        corrupt_as_none(read_summary(reader).await, Error::is_corrupt)
+    }
+
+    fn unchecked(reader: R, summary: Summary, path: Option<&Path>, opts: &OpenOptions) -> Self {
+        DeltaLayer::new_unchecked(reader, summary, path.map(PathBuf::from), opts)
+    }
+
+    fn parts(&self) -> (&R, &Summary, Option<u64>) {
+        (self.reader(), self.summary(), self.file_len())
+    }
+
+    async fn check_body(&self, out: &mut Findings) -> Result<(), Error> {
+        check_body(self, out).await
+    }
 }
 
 /// Items 6–18 on the index and the value area.

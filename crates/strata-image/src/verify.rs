@@ -20,13 +20,13 @@ use std::path::{Path, PathBuf};
 use strata_blob::{BlobCursor, BlobRunReader, BlockReader};
 use strata_btree::VisitDirection;
 use strata_key::Key;
-use strata_layer::summary::{verify_file_source, verify_head};
+use strata_layer::summary::{VerifyLayer, corrupt_as_none, verify_file_source, verify_layer};
 use strata_layer::{
     BlobOrder, Finding, Findings, Location, Rule, check_value_area_tail, tree_finding,
 };
 
 use crate::error::Error;
-use crate::format::IMAGE_KEY_SIZE;
+use crate::format::{IMAGE_KEY_SIZE, Summary};
 use crate::reader::{ImageLayer, OpenOptions, read_summary};
 use crate::scan::SCAN_RUN_BYTES;
 
@@ -34,17 +34,7 @@ impl<R: BlockReader> ImageLayer<R> {
     /// Checks every invariant listed in the module docs and lists what is broken; an empty
     /// list means a sound file. Errors are I/O errors only.
     pub async fn verify(&self) -> Result<Vec<Finding>, Error> {
-        let mut out = Findings::new();
-        verify_head(
-            self.reader(),
-            Some(self.summary()),
-            self.file_len(),
-            None,
-            &mut out,
-        )
-        .await?;
-        check_body(self, &mut out).await?;
-        Ok(out.into_vec())
+        verify_layer(self).await
     }
 }
 
@@ -55,26 +45,34 @@ pub async fn verify_reader<R: BlockReader>(
     path: Option<&Path>,
     opts: &OpenOptions,
 ) -> Result<Vec<Finding>, Error> {
-    let mut out = Findings::new();
-    let summary = match read_summary(&reader).await {
-        Ok(summary) => Some(summary),
-        Err(Error::Corrupt(_)) => None,
-        Err(e) => return Err(e.in_file(path)),
-    };
-    let expected = opts.expected_summary.as_ref();
-    let readable =
-        verify_head(&reader, summary.as_ref(), opts.file_len, expected, &mut out).await?;
-    if let Some(summary) = summary.filter(|_| readable) {
-        let layer = ImageLayer::new_unchecked(reader, summary, path.map(PathBuf::from), opts);
-        check_body(&layer, &mut out).await?;
-    }
-    Ok(out.into_vec())
+    strata_layer::summary::verify_reader::<R, ImageLayer<R>>(reader, path, opts).await
 }
 
 /// Verifies the layer file at `path` (read directly, without a page cache).
 pub async fn verify_file(path: &Path, opts: &OpenOptions) -> Result<Vec<Finding>, Error> {
     let (reader, opts) = verify_file_source(path, opts)?;
     verify_reader(reader, Some(path), &opts).await
+}
+
+impl<R: BlockReader> VerifyLayer<R> for ImageLayer<R> {
+    type Summary = Summary;
+    type Error = Error;
+
+    async fn read_summary(reader: &R) -> Result<Option<Summary>, Error> {
+        corrupt_as_none(read_summary(reader).await, Error::is_corrupt)
+    }
+
+    fn unchecked(reader: R, summary: Summary, path: Option<&Path>, opts: &OpenOptions) -> Self {
+        ImageLayer::new_unchecked(reader, summary, path.map(PathBuf::from), opts)
+    }
+
+    fn parts(&self) -> (&R, &Summary, Option<u64>) {
+        (self.reader(), self.summary(), self.file_len())
+    }
+
+    async fn check_body(&self, out: &mut Findings) -> Result<(), Error> {
+        check_body(self, out).await
+    }
 }
 
 /// Rules 6–17 on the index and the value area.

@@ -1,7 +1,8 @@
 //! What opening and verifying a layer do with its summary, whatever its kind: the
 //! [`LayerSummary`] trait both summaries implement, the reader knobs ([`OpenOptions`]), the
 //! checks made on open ([`check_on_open`]) and the summary part of strict verification
-//! ([`summary_findings`], [`verify_head`]).
+//! ([`summary_findings`], [`verify_head`]) with its driver over either kind ([`VerifyLayer`],
+//! [`verify_layer`], [`verify_reader`]).
 //!
 //! Invariants:
 //! * Open and verify apply the same rules (items 1–5 of FORMAT.md section 9): open stops at the
@@ -11,6 +12,7 @@
 //! * The expected summary is compared with every field but the index pointers.
 
 use std::fmt::Debug;
+use std::future::Future;
 use std::path::Path;
 
 use strata_blob::{BlobReadOptions, BlockReader, FileBlockReader};
@@ -18,7 +20,7 @@ use strata_blob::{BlobReadOptions, BlockReader, FileBlockReader};
 use crate::check::{IndexPointers, SummaryProblem, check_file_blocks, check_summary_fields};
 use crate::check::{MIN_LAYER_BLOCKS, index_in_file, summary_problems};
 use crate::format::{LayerKind, SummaryHead};
-use crate::verify::{Findings, Location, Rule, check_block0_padding};
+use crate::verify::{Finding, Findings, Location, Rule, check_block0_padding};
 
 /// Default for [`OpenOptions::max_run_bytes`]: Neon's default `max_vectored_read_bytes`.
 pub const DEFAULT_MAX_RUN_BYTES: u64 = 128 * 1024;
@@ -150,6 +152,72 @@ pub async fn verify_head<R: BlockReader, S: LayerSummary>(
     summary_findings(summary, n_blocks, file_len, expected, out);
     check_block0_padding(reader, S::KIND.summary_len(), out).await?;
     Ok(body_readable(summary, n_blocks))
+}
+
+/// A layer kind's reader as the shared verify driver ([`verify_layer`], [`verify_reader`])
+/// sees it: how to read its summary, build it unchecked, and check its index and value area.
+pub trait VerifyLayer<R: BlockReader>: Sized {
+    /// The kind's summary.
+    type Summary: LayerSummary;
+    /// The kind's error.
+    type Error: From<std::io::Error>;
+    /// Block 0's summary, or `Ok(None)` when the bytes hold none (a corruption error).
+    fn read_summary(reader: &R)
+    -> impl Future<Output = Result<Option<Self::Summary>, Self::Error>>;
+    /// The layer over `reader` with `summary` as is, without any check.
+    fn unchecked(
+        reader: R,
+        summary: Self::Summary,
+        path: Option<&Path>,
+        opts: &OpenOptions<Self::Summary>,
+    ) -> Self;
+    /// The block source, the summary and the file's length (when known).
+    fn parts(&self) -> (&R, &Self::Summary, Option<u64>);
+    /// The checks after block 0 (the index and the value area), adding findings to `out`.
+    fn check_body(&self, out: &mut Findings) -> impl Future<Output = Result<(), Self::Error>>;
+}
+
+/// `verify` of an open layer: every rule, block 0 first.
+pub async fn verify_layer<R: BlockReader, L: VerifyLayer<R>>(
+    layer: &L,
+) -> Result<Vec<Finding>, L::Error> {
+    let mut out = Findings::new();
+    let (reader, summary, file_len) = layer.parts();
+    verify_head(reader, Some(summary), file_len, None, &mut out).await?;
+    layer.check_body(&mut out).await?;
+    Ok(out.into_vec())
+}
+
+/// `verify_reader` of either kind: the layer held by `reader`, even one that open refuses;
+/// `opts.expected_summary` is checked as item 4, `opts.file_len` as item 1.
+pub async fn verify_reader<R: BlockReader, L: VerifyLayer<R>>(
+    reader: R,
+    path: Option<&Path>,
+    opts: &OpenOptions<L::Summary>,
+) -> Result<Vec<Finding>, L::Error> {
+    let mut out = Findings::new();
+    let summary = L::read_summary(&reader).await?;
+    let expected = opts.expected_summary.as_ref();
+    let readable =
+        verify_head(&reader, summary.as_ref(), opts.file_len, expected, &mut out).await?;
+    if let Some(summary) = summary.filter(|_| readable) {
+        L::unchecked(reader, summary, path, opts)
+            .check_body(&mut out)
+            .await?;
+    }
+    Ok(out.into_vec())
+}
+
+/// `Ok(Some(v))`, `Ok(None)` for an error `is_corrupt` accepts, or the error.
+pub fn corrupt_as_none<T, E>(
+    res: Result<T, E>,
+    is_corrupt: impl Fn(&E) -> bool,
+) -> Result<Option<T>, E> {
+    match res {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if is_corrupt(&e) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// Whether verify can go on past the summary to the index and the value area: enough blocks,

@@ -25,17 +25,14 @@
 
 use std::path::Path;
 
-use strata_blob::{BlobWriter, BlobWriterOptions, DEFAULT_WRITE_BUFFER_SIZE, Fs, PAGE_SIZE, StdFs};
-use strata_btree::DiskBtreeBuilder;
+use strata_blob::{BlobWriterOptions, DEFAULT_WRITE_BUFFER_SIZE, Fs, PAGE_SIZE, StdFs};
 use strata_key::name::{DeltaLayerName, delta_temp_name};
 use strata_key::{Key, KeyRange, Lsn, LsnRange, TenantId, TimelineId};
 pub use strata_layer::LayerDesc;
-use strata_layer::{CreateMode, IndexBuf, LayerKind, PendingFile, temp_random, write_tail};
+use strata_layer::{CreateMode, LayerBody, LayerKind, PendingFile, temp_random, write_tail};
 
 use crate::error::Error;
-use crate::format::{
-    BlobRef, DELTA_KEY_SIZE, DeltaKey, MAX_LAYER_FILE_SIZE, Summary, VALUE_AREA_OFFSET,
-};
+use crate::format::{BlobRef, DELTA_KEY_SIZE, DeltaKey, MAX_LAYER_FILE_SIZE, Summary};
 use crate::value::Value;
 
 /// Knobs of a [`DeltaLayerWriter`].
@@ -81,20 +78,16 @@ pub struct DeltaLayerWriterOptions {
 /// # });
 /// ```
 pub struct DeltaLayerWriter<F: Fs = StdFs> {
-    /// The file, under its current name, while it is ours to remove on failure.
-    file: PendingFile<F>,
+    /// The pending file, the value area and the index (and whether poisoned).
+    body: LayerBody<F, DELTA_KEY_SIZE>,
     tenant_id: TenantId,
     timeline_id: TimelineId,
     key_start: Key,
     lsn_range: LsnRange,
     opts: DeltaLayerWriterOptions,
-    /// `None` once poisoned or finished.
-    blobs: Option<BlobWriter<F::File>>,
-    tree: Option<DiskBtreeBuilder<IndexBuf, DELTA_KEY_SIZE>>,
     last: Option<DeltaKey>,
     /// Reused buffer for values' heads.
     head: Vec<u8>,
-    poisoned: bool,
 }
 
 impl Default for DeltaLayerWriterOptions {
@@ -147,26 +140,19 @@ impl<F: Fs> DeltaLayerWriter<F> {
         }
         let temp_name = delta_temp_name(key_start, lsn_range, &temp_random());
         let (pending, file) = PendingFile::create(fs, dir, &temp_name, CreateMode::Truncate)?;
-        let blobs = BlobWriter::with_options(
-            file,
-            VALUE_AREA_OFFSET,
-            BlobWriterOptions {
-                buffer_size: opts.write_buffer_size,
-                ..BlobWriterOptions::default()
-            },
-        );
+        let blob_opts = BlobWriterOptions {
+            buffer_size: opts.write_buffer_size,
+            ..BlobWriterOptions::default()
+        };
         Ok(DeltaLayerWriter {
-            file: pending,
+            body: LayerBody::new(pending, file, blob_opts),
             tenant_id,
             timeline_id,
             key_start,
             lsn_range,
             opts,
-            blobs: Some(blobs),
-            tree: Some(DiskBtreeBuilder::new(IndexBuf::default())),
             last: None,
             head: Vec::with_capacity(64),
-            poisoned: false,
         })
     }
 
@@ -202,17 +188,17 @@ impl<F: Fs> DeltaLayerWriter<F> {
 
     /// Bytes written so far (or buffered): the end offset of the value area.
     pub fn size(&self) -> u64 {
-        self.blobs.as_ref().map_or(0, BlobWriter::size)
+        self.body.size()
     }
 
     /// Number of entries appended so far.
     pub fn n_entries(&self) -> u64 {
-        self.tree.as_ref().map_or(0, DiskBtreeBuilder::n_entries)
+        self.body.n_entries()
     }
 
     /// Whether an earlier error poisoned the writer.
     pub fn is_poisoned(&self) -> bool {
-        self.poisoned
+        self.body.is_poisoned()
     }
 
     /// Writes the index and the summary with key range `key_start..key_end`, makes the file
@@ -224,7 +210,7 @@ impl<F: Fs> DeltaLayerWriter<F> {
     }
 
     fn check_usable(&self) -> Result<(), Error> {
-        if self.poisoned || self.blobs.is_none() || self.tree.is_none() {
+        if !self.body.usable() {
             return Err(Error::Poisoned);
         }
         Ok(())
@@ -271,7 +257,7 @@ impl<F: Fs> DeltaLayerWriter<F> {
                 });
             }
         }
-        let (Some(blobs), Some(tree)) = (self.blobs.as_mut(), self.tree.as_mut()) else {
+        let Some((blobs, tree)) = self.body.parts() else {
             return Err(Error::Poisoned);
         };
         let offset = blobs.write_blob_parts(parts)?;
@@ -299,7 +285,7 @@ impl<F: Fs> DeltaLayerWriter<F> {
                 end: key_end,
             });
         }
-        let (Some(blobs), Some(tree)) = (self.blobs.take(), self.tree.take()) else {
+        let Some((blobs, tree)) = self.body.take() else {
             return Err(Error::Poisoned);
         };
         let n_entries = tree.n_entries();
@@ -331,7 +317,7 @@ impl<F: Fs> DeltaLayerWriter<F> {
         );
         write_tail(&mut file, index_start_blk, &index, &summary.encode())?;
         let file_name = final_file_name(key_range, self.lsn_range);
-        let path = self.file.commit(file, &file_name)?;
+        let path = self.body.file().commit(file, &file_name)?;
         Ok(LayerDesc {
             kind: LayerKind::Delta,
             path,
@@ -346,32 +332,19 @@ impl<F: Fs> DeltaLayerWriter<F> {
     }
 
     fn poison_on_err<T>(&mut self, res: Result<T, Error>) -> Result<T, Error> {
-        if res.is_err() {
-            self.poisoned = true;
-            self.blobs = None;
-            self.tree = None;
-            self.file.discard();
-        }
-        res
-    }
-}
-
-impl<F: Fs> Drop for DeltaLayerWriter<F> {
-    fn drop(&mut self) {
-        self.blobs = None;
-        self.file.discard();
+        self.body.poison_on_err(res)
     }
 }
 
 impl<F: Fs> std::fmt::Debug for DeltaLayerWriter<F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DeltaLayerWriter")
-            .field("file", &self.file.path())
+            .field("file", &self.body.path())
             .field("key_start", &self.key_start)
             .field("lsn_range", &self.lsn_range)
             .field("n_entries", &self.n_entries())
             .field("size", &self.size())
-            .field("poisoned", &self.poisoned)
+            .field("poisoned", &self.body.is_poisoned())
             .finish()
     }
 }

@@ -13,7 +13,8 @@
 //!   [`Finding`]) and its kind-independent steps (B-tree problems to rules, padding checks,
 //!   [`BlobOrder`] for blobs packed back to back).
 //! * [`file`](mod@file): a layer file's life while it is written: [`PendingFile`] (temp name,
-//!   removal on failure or drop, fsync + rename + directory fsync), [`IndexBuf`], [`write_tail`].
+//!   removal on failure or drop, fsync + rename + directory fsync), [`IndexBuf`], [`write_tail`];
+//!   [`LayerBody`], a writer's value area, index and poisoning.
 //! * `testing` (test support, hidden): the shape of the whole-file fuzz oracle both kinds use.
 //! * [`manifest`](mod@manifest): the golden manifest lines both kinds print alike.
 //! * [`layer_error!`]: the shared part of each layer crate's error type (`Corruption`, the
@@ -48,6 +49,7 @@
 //! ));
 //! ```
 
+mod body;
 pub mod check;
 mod desc;
 pub mod file;
@@ -68,6 +70,7 @@ pub mod __private {
     pub use strata_btree;
 }
 
+pub use body::LayerBody;
 pub use check::{
     IndexPointers, MIN_LAYER_BLOCKS, SummaryProblem, check_file_blocks, check_summary_fields,
     index_in_file, summary_problems,

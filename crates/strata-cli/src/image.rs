@@ -127,17 +127,8 @@ pub async fn summary(file: &Path, json_out: bool, out: &mut impl Write) -> anyho
 
 /// The summary fields as JSON.
 fn summary_json(s: &Summary) -> Json {
-    json!({
-        "kind": "image",
-        "magic": format!("{:04X}", s.magic),
-        "format_version": s.format_version,
-        "tenant_id": s.tenant_id.to_string(),
-        "timeline_id": s.timeline_id.to_string(),
-        "key_range": { "start": s.key_range.start.to_string(), "end": s.key_range.end.to_string() },
-        "lsn": s.lsn.to_hex16(),
-        "index_start_blk": s.index_start_blk,
-        "index_root_blk": s.index_root_blk,
-    })
+    let own = json!({ "kind": "image", "lsn": s.lsn.to_hex16() });
+    crate::inspect::layer_summary_json(&s.head(), s.index(), own)
 }
 
 /// `strata dump IMAGE_FILE [--values] [--json]`: every entry in key order. The JSON form is

@@ -14,6 +14,7 @@ use strata_delta::{
     DeltaLayerWriter, DeltaLayerWriterOptions, Error, LayerDesc, NeonWalRecord, Value,
 };
 use strata_key::{Key, Lsn, LsnRange};
+use strata_testkit::files_in;
 
 fn rel(blkno: u32) -> Key {
     Key {
@@ -36,15 +37,6 @@ fn writer(dir: &Path) -> DeltaLayerWriter {
 
 fn small(n: u8) -> Value {
     Value::Image(Bytes::from(vec![n; 5]))
-}
-
-fn files_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    names.sort();
-    names
 }
 
 /// The writer is poisoned and its directory empty.

@@ -28,21 +28,13 @@ use strata_layer::{LayerDesc, WORKLOAD_TENANT, WORKLOAD_TIMELINE};
 use strata_testkit::image_layer_bytes;
 
 use crate::support::golden_entries;
+use strata_testkit::files_in;
 
 const PARAMS: ImageWorkloadParams = ImageWorkloadParams {
     keys: 40,
     image_size: 3000,
     seed: 7,
 };
-
-fn files_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .expect("read_dir")
-        .map(|e| e.expect("entry").file_name().into_string().expect("utf-8"))
-        .collect();
-    names.sort();
-    names
-}
 
 fn write_run(fs: &FaultyFs<StdFs>, dir: &Path) -> Result<LayerDesc, Error> {
     let opts = ImageLayerWriterOptions {

@@ -18,7 +18,6 @@ use strata_cache::{CachedReader, PageCache};
 use strata_image::{
     ImageLayer, ImageLayerWriter, ImageLayerWriterOptions, ImageWorkloadParams, Summary,
 };
-use strata_key::Key;
 use strata_layer::LayerKind;
 
 use crate::progress;
@@ -179,10 +178,7 @@ pub async fn get(
     json_out: bool,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
-    let key: Key = key
-        .parse()
-        .with_context(|| format!("KEY {key:?}: expected 36 hex digits"))?;
-    let lsn = crate::inspect::parse_lsn(lsn)?;
+    let (key, lsn) = crate::inspect::parse_key_lsn(key, lsn)?;
     let s = ImageSession::open(file, INSPECT_CACHE_BLOCKS).await?;
     let mut img = None;
     let result = if lsn >= s.layer.lsn() {

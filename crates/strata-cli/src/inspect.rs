@@ -226,10 +226,7 @@ pub async fn get(
     json_out: bool,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
-    let key: Key = key
-        .parse()
-        .map_err(|e| bad_argument("KEY", key, "36 hex digits", &e))?;
-    let lsn = parse_lsn(lsn)?;
+    let (key, lsn) = parse_key_lsn(key, lsn)?;
     let s = LayerSession::open(file, INSPECT_CACHE_BLOCKS).await?;
     // Everything up to and including `lsn` (Lsn::MAX itself cannot be included: ranges are
     // half-open).
@@ -274,6 +271,14 @@ pub async fn get(
         writeln!(out, "{} Image len={}", lsn.to_hex16(), img.len())?;
     }
     Ok(())
+}
+
+/// The KEY and LSN arguments of `get` (either kind), or one message naming what is wrong.
+pub(crate) fn parse_key_lsn(key: &str, lsn: &str) -> anyhow::Result<(Key, Lsn)> {
+    let key: Key = key
+        .parse()
+        .map_err(|e| bad_argument("KEY", key, "36 hex digits", &e))?;
+    Ok((key, parse_lsn(lsn)?))
 }
 
 /// An LSN argument: `X/Y`, or 1 to 16 hex digits.

@@ -428,6 +428,11 @@ fn entries_outside_the_summary_ranges() {
     );
 }
 
+/// Whether `got` is item 18 broken at `offset` with the BlobRef bit `bit`.
+fn will_init_mismatch(got: &CorruptionKind, offset: u64, bit: bool) -> bool {
+    matches!(got, CorruptionKind::WillInitMismatch { offset: o, bit: b } if *o == offset && *b == bit)
+}
+
 #[test]
 fn will_init_bit_disagreeing_with_the_value() {
     // An image whose BlobRef says "not will_init".
@@ -437,29 +442,11 @@ fn will_init_bit_disagreeing_with_the_value() {
     cleared[value_at(&tiny, at, 0) + 4] ^= 1;
     assert_eq!(rules(&cleared), [Rule::WillInitMatches]);
     let got = scan_err(&cleared);
-    assert!(
-        matches!(
-            got,
-            CorruptionKind::WillInitMismatch {
-                offset: 0x2000,
-                bit: false
-            }
-        ),
-        "{got:?}"
-    );
+    assert!(will_init_mismatch(&got, 0x2000, false), "{got:?}");
     let layer = open(&cleared);
     let entry = poll_ready(layer.load_keys()).unwrap().unwrap()[0];
     let got = kind(poll_ready(entry.load_value(&layer)).unwrap().unwrap_err());
-    assert!(
-        matches!(
-            got,
-            CorruptionKind::WillInitMismatch {
-                offset: 0x2000,
-                bit: false
-            }
-        ),
-        "{got:?}"
-    );
+    assert!(will_init_mismatch(&got, 0x2000, false), "{got:?}");
 
     // A non-init WAL record whose BlobRef says will_init: Neon's lookup silently stops there.
     let walonly = layer_bytes("walonly");
@@ -471,30 +458,12 @@ fn will_init_bit_disagreeing_with_the_value() {
     assert_eq!(rules(&set), [Rule::WillInitMatches]);
     let offset = m.blob_offsets()[2];
     let got = scan_err(&set);
-    assert!(
-        matches!(got, CorruptionKind::WillInitMismatch { offset: o, bit: true } if o == offset),
-        "{got:?}"
-    );
+    assert!(will_init_mismatch(&got, offset, true), "{got:?}");
     // Lookups check the bit against the value they decode (Neon would stop there silently).
     let got = get_err(&set, m.entries[0].key);
-    assert!(
-        matches!(got, CorruptionKind::WillInitMismatch { offset: o, bit: true } if o == offset),
-        "{got:?}"
-    );
+    assert!(will_init_mismatch(&got, offset, true), "{got:?}");
     let got = vectored_err(&set);
-    assert!(
-        matches!(got, CorruptionKind::WillInitMismatch { offset: o, bit: true } if o == offset),
-        "{got:?}"
-    );
+    assert!(will_init_mismatch(&got, offset, true), "{got:?}");
     let got = get_err(&cleared, Manifest::load("tiny").entries[0].key);
-    assert!(
-        matches!(
-            got,
-            CorruptionKind::WillInitMismatch {
-                offset: 0x2000,
-                bit: false
-            }
-        ),
-        "{got:?}"
-    );
+    assert!(will_init_mismatch(&got, 0x2000, false), "{got:?}");
 }

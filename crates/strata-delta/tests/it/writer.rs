@@ -213,17 +213,15 @@ fn blob_too_large() {
     let mut w = writer(dir.path());
     w.put_value(rel(10), Lsn(100), &small(1)).unwrap();
     let err = w.put_value(rel(11), Lsn(100), &Value::Image(vec![0u8; n].into()));
-    assert!(
-        matches!(
-            err,
-            Err(Error::Blob(strata_blob::Error::BlobTooLarge(0x8000_0000)))
-        ),
-        "{err:?}"
-    );
-    assert_dead(&mut w, dir.path());
+    assert_too_large(err, &mut w, dir.path());
 
     let mut w = writer(dir.path());
     let err = w.put_value_bytes(rel(11), Lsn(100), &vec![0u8; 0x8000_0000], true);
+    assert_too_large(err, &mut w, dir.path());
+}
+
+/// `err` is a blob of 2 GiB refused, and the writer is dead.
+fn assert_too_large(err: Result<(), Error>, w: &mut DeltaLayerWriter, dir: &Path) {
     assert!(
         matches!(
             err,
@@ -231,7 +229,7 @@ fn blob_too_large() {
         ),
         "{err:?}"
     );
-    assert_dead(&mut w, dir.path());
+    assert_dead(w, dir);
 }
 
 /// 600 entries of 15-byte values under random keys (no prefix compression): values end in

@@ -29,7 +29,7 @@ use strata_blob::{BlobWriterOptions, DEFAULT_WRITE_BUFFER_SIZE, Fs, PAGE_SIZE, S
 use strata_key::name::{DeltaLayerName, delta_temp_name};
 use strata_key::{Key, KeyRange, Lsn, LsnRange, TenantId, TimelineId};
 pub use strata_layer::LayerDesc;
-use strata_layer::{CreateMode, LayerBody, LayerKind, PendingFile, temp_random, write_tail};
+use strata_layer::{CreateMode, LayerBody, LayerKind, PendingFile, temp_random};
 
 use crate::error::Error;
 use crate::format::{BlobRef, DELTA_KEY_SIZE, DeltaKey, MAX_LAYER_FILE_SIZE, Summary};
@@ -285,27 +285,18 @@ impl<F: Fs> DeltaLayerWriter<F> {
                 end: key_end,
             });
         }
-        let Some((blobs, tree)) = self.body.take() else {
+        let Some(closed) = self.body.close::<Error>()? else {
             return Err(Error::Poisoned);
         };
-        let n_entries = tree.n_entries();
-        let value_end = blobs.size();
-        let mut file = blobs.into_inner()?;
-        let (root, index) = tree.finish()?;
-
-        let page = PAGE_SIZE as u64;
-        let index_start_blk = value_end.div_ceil(page);
-        let file_size = index_start_blk * page + index.bytes().len() as u64;
-        if file_size > self.opts.max_file_size {
-            return Err(Error::FileTooLarge {
-                size: file_size,
-                limit: self.opts.max_file_size,
-            });
-        }
-        let index_start_blk = u32::try_from(index_start_blk).map_err(|_| Error::FileTooLarge {
+        let file_size = closed.file_size;
+        let too_large = Error::FileTooLarge {
             size: file_size,
             limit: self.opts.max_file_size,
-        })?;
+        };
+        if file_size > self.opts.max_file_size {
+            return Err(too_large);
+        }
+        let index_start_blk = u32::try_from(closed.index_start_blk).map_err(|_| too_large)?;
         let key_range = KeyRange::new(self.key_start, key_end);
         let summary = Summary::new(
             self.tenant_id,
@@ -313,22 +304,19 @@ impl<F: Fs> DeltaLayerWriter<F> {
             key_range,
             self.lsn_range,
             index_start_blk,
-            root,
+            closed.root,
         );
-        write_tail(&mut file, index_start_blk, &index, &summary.encode())?;
-        let file_name = final_file_name(key_range, self.lsn_range);
-        let path = self.body.file().commit(file, &file_name)?;
-        Ok(LayerDesc {
-            kind: LayerKind::Delta,
-            path,
-            file_name,
-            tenant_id: self.tenant_id,
-            timeline_id: self.timeline_id,
+        let desc = LayerDesc::new(
+            LayerKind::Delta,
+            final_file_name(key_range, self.lsn_range),
+            self.tenant_id,
+            self.timeline_id,
             key_range,
-            lsn_range: self.lsn_range,
-            file_size,
-            n_entries,
-        })
+            self.lsn_range,
+        );
+        Ok(self
+            .body
+            .commit(closed, index_start_blk, &summary.encode(), desc)?)
     }
 
     fn poison_on_err<T>(&mut self, res: Result<T, Error>) -> Result<T, Error> {

@@ -23,12 +23,10 @@
 
 use std::path::Path;
 
-use strata_blob::{BlobWriterOptions, DEFAULT_WRITE_BUFFER_SIZE, Fs, PAGE_SIZE, StdFs};
+use strata_blob::{BlobWriterOptions, DEFAULT_WRITE_BUFFER_SIZE, Fs, StdFs};
 use strata_key::name::TempRandom;
 use strata_key::{ImageLayerName, Key, KeyRange, Lsn, TempLayerName, TenantId, TimelineId};
-use strata_layer::{
-    CreateMode, LayerBody, LayerDesc, LayerKind, PendingFile, temp_random, write_tail,
-};
+use strata_layer::{CreateMode, LayerBody, LayerDesc, LayerKind, PendingFile, temp_random};
 
 use crate::error::Error;
 use crate::format::{IMAGE_KEY_SIZE, Summary};
@@ -196,41 +194,32 @@ impl<F: Fs> ImageLayerWriter<F> {
         if self.last.is_none() {
             return Err(Error::EmptyLayer);
         }
-        let Some((blobs, tree)) = self.body.take() else {
+        let Some(closed) = self.body.close::<Error>()? else {
             return Err(Error::Poisoned);
         };
-        let n_entries = tree.n_entries();
-        let value_end = blobs.size();
-        let mut handle = blobs.into_inner()?;
-        let (root, index) = tree.finish()?;
-        let page = PAGE_SIZE as u64;
-        let index_start_blk = value_end.div_ceil(page);
-        let size = index_start_blk * page + index.bytes().len() as u64;
+        let size = closed.file_size;
         let index_start_blk =
-            u32::try_from(index_start_blk).map_err(|_| Error::FileTooLarge { size })?;
+            u32::try_from(closed.index_start_blk).map_err(|_| Error::FileTooLarge { size })?;
         let summary = Summary::new(
             self.tenant_id,
             self.timeline_id,
             self.key_range,
             self.lsn,
             index_start_blk,
-            root,
+            closed.root,
         );
-        let file_size = write_tail(&mut handle, index_start_blk, &index, &summary.encode())?;
         let name = ImageLayerName::new(self.key_range, self.lsn);
-        let file_name = name.to_string();
-        let path = self.body.file().commit(handle, &file_name)?;
-        Ok(LayerDesc {
-            kind: LayerKind::Image,
-            path,
-            file_name,
-            tenant_id: self.tenant_id,
-            timeline_id: self.timeline_id,
-            key_range: self.key_range,
-            lsn_range: name.lsn_range(),
-            file_size,
-            n_entries,
-        })
+        let desc = LayerDesc::new(
+            LayerKind::Image,
+            name.to_string(),
+            self.tenant_id,
+            self.timeline_id,
+            self.key_range,
+            name.lsn_range(),
+        );
+        Ok(self
+            .body
+            .commit(closed, index_start_blk, &summary.encode(), desc)?)
     }
 
     fn poison_on_err<T>(&mut self, res: Result<T, Error>) -> Result<T, Error> {

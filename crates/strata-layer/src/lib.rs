@@ -70,7 +70,7 @@ pub mod __private {
     pub use strata_btree;
 }
 
-pub use body::LayerBody;
+pub use body::{Closed, LayerBody};
 pub use check::{
     IndexPointers, MIN_LAYER_BLOCKS, SummaryProblem, check_file_blocks, check_summary_fields,
     index_in_file, summary_problems,

@@ -1,7 +1,7 @@
 //! Fuzz target `blob_read`: arbitrary bytes as a layer file, an arbitrary blob offset and limit,
 //! in every header mode. Reading must give a payload or a typed error, never panic or allocate
 //! more than the file holds (plus a 1 MiB decompression cap); the block-by-block reader, the
-//! run reader and the slice decoder must agree (`strata_blob::fuzz::blob_read` asserts that).
+//! run reader and the slice decoder must agree (`strata_blob::testing::fuzz::blob_read` asserts that).
 //! The same function runs under proptest in `crates/strata-blob/tests/it/fuzz_blob_read.rs`.
 //!
 //! Input layout: a fixed [`HEADER_LEN`]-byte [`Header`], then the file's bytes as they are.
@@ -13,7 +13,8 @@
 
 use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
-use strata_blob::{Error, HeaderMode, PAGE_SIZE, fuzz};
+use strata_blob::testing::fuzz;
+use strata_blob::{Error, HeaderMode, PAGE_SIZE};
 
 /// Aborts on any allocation above `strata_fuzz::MAX_ALLOC` (see `fuzz/src/lib.rs`).
 #[global_allocator]

@@ -1,14 +1,14 @@
 //! Fuzz target `btree_roundtrip`: structured key sets (runs of keys sharing long prefixes,
 //! key length 26, 18 or 4), optionally with out-of-order keys and oversized values, through
 //! `DiskBtreeBuilder` and back through `DiskBtreeReader`, compared with a `BTreeMap` model
-//! (`strata_btree::fuzzing::roundtrip`). The same function runs under proptest in
+//! (`strata_btree::testing::roundtrip`). The same function runs under proptest in
 //! `crates/strata-btree/tests/it/model.rs`.
 
 #![no_main]
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use strata_btree::fuzzing::{self, KeyRun, Probe};
+use strata_btree::testing::{self, KeyRun, Probe};
 use strata_btree::{MAX_VALUE, VisitDirection};
 
 /// Aborts on any allocation above `strata_fuzz::MAX_ALLOC` (see `fuzz/src/lib.rs`).
@@ -59,7 +59,7 @@ fn check<const L: usize>(input: &Input) {
             value_seed: r.value_seed,
         })
         .collect();
-    let mut entries = fuzzing::expand_key_runs::<L>(&runs, 4_000);
+    let mut entries = testing::expand_key_runs::<L>(&runs, 4_000);
     let n = entries.len();
     let probes: Vec<Probe<L>> = input
         .probes
@@ -92,7 +92,7 @@ fn check<const L: usize>(input: &Input) {
             entry.1 += MAX_VALUE + 1;
         }
     }
-    if let Err(mismatch) = fuzzing::roundtrip(&entries, &probes) {
+    if let Err(mismatch) = testing::roundtrip(&entries, &probes) {
         panic!("{mismatch}");
     }
 }

@@ -2,20 +2,9 @@
 //! full scan, point reads and reconstruct lookups, vectored reads, dump and manifest must give
 //! results or corruption errors, never panic, hang or over-allocate; a file that verifies clean
 //! must read without errors, and its point and vectored reads must agree with its scan
-//! (`strata_image::fuzzing::open_scan` checks that). The same function runs under proptest and
+//! (`strata_image::testing::open_scan` checks that). The same function runs under proptest and
 //! over damaged golden image files in `crates/strata-image/tests/it/sweep.rs`.
 
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
-use strata_image::fuzzing;
-
-/// Aborts on any allocation above `strata_fuzz::MAX_ALLOC` (see `fuzz/src/lib.rs`).
-#[global_allocator]
-static ALLOC: strata_fuzz::CappedAlloc = strata_fuzz::CappedAlloc;
-
-fuzz_target!(|data: &[u8]| {
-    if let Err(mismatch) = fuzzing::open_scan(data) {
-        panic!("{mismatch}");
-    }
-});
+strata_fuzz::oracle_target!(strata_image::testing::open_scan);

@@ -1,6 +1,6 @@
 //! Fuzz target `timeline_layer_map`: arbitrary bytes as a timeline directory listing (one name
 //! per line) into the entry classifier and the layer-map construction and searches of
-//! `strata-timeline`. The oracle is `strata_timeline::fuzzing::layer_map_names`, which the
+//! `strata-timeline`. The oracle is `strata_timeline::testing::layer_map_names`, which the
 //! crate's property tests run too: classification is pure and round-trips layer names, and
 //! `search` / `range_search` agree and always make progress.
 
@@ -13,5 +13,5 @@ use libfuzzer_sys::fuzz_target;
 static ALLOC: strata_fuzz::CappedAlloc = strata_fuzz::CappedAlloc;
 
 fuzz_target!(|data: &[u8]| {
-    strata_timeline::fuzzing::layer_map_names(data);
+    strata_timeline::testing::layer_map_names(data);
 });

@@ -59,3 +59,22 @@ unsafe impl GlobalAlloc for CappedAlloc {
         unsafe { System.dealloc(ptr, layout) }
     }
 }
+
+/// The whole of a fuzz target whose oracle is a function `fn(&[u8]) -> Result<_, Mismatch>`
+/// (a `Mismatch` is a reader contradicting itself): installs [`CappedAlloc`] and panics with
+/// the mismatch. Use it in a target file after `#![no_main]`:
+/// `strata_fuzz::oracle_target!(strata_delta::testing::open_scan);`.
+#[macro_export]
+macro_rules! oracle_target {
+    ($oracle:path) => {
+        /// Aborts on any allocation above `strata_fuzz::MAX_ALLOC` (see `fuzz/src/lib.rs`).
+        #[global_allocator]
+        static ALLOC: $crate::CappedAlloc = $crate::CappedAlloc;
+
+        libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+            if let Err(mismatch) = $oracle(data) {
+                panic!("{mismatch}");
+            }
+        });
+    };
+}

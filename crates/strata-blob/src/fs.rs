@@ -1,5 +1,5 @@
 //! The small, synchronous filesystem surface writers use ([`Fs`], [`WriteFile`]), so tests can
-//! put faults in it ([`fault`](crate::fault)); [`StdFs`] is the real one.
+//! put faults in it ([`fault`](crate::testing::fault)); [`StdFs`] is the real one.
 //!
 //! Invariants: [`WriteFile::write_at`] may write fewer bytes than asked (callers loop, see
 //! [`write_all_at`]); nothing here retries an `fsync`.

@@ -23,7 +23,7 @@
 //! * [`run_blocking`] / [`open_table_file`]: file-system calls off a tokio multi-thread
 //!   runtime's worker threads (inline elsewhere); block reads stay inline `pread`s.
 //! * [`Fs`] / [`WriteFile`]: the filesystem surface writers use, real ([`StdFs`]) or with
-//!   faults injected ([`fault::FaultyFs`]).
+//!   faults injected (in tests: `testing::fault::FaultyFs`).
 //!
 //! Readers are async and take `&self`, and need no particular runtime (the tests use tokio);
 //! writers are synchronous and single-owner.
@@ -55,16 +55,16 @@
 mod block;
 mod dyn_reader;
 mod error;
-pub mod fault;
 mod file;
 mod file_table;
 mod format;
 mod fs;
-pub mod fuzz;
 mod offload;
 mod reader;
 mod run;
 mod stream;
+#[doc(hidden)]
+pub mod testing;
 mod writer;
 
 pub use block::{Block, BlockBuf, BlockNo, BlockReader, BlockWriter, MemBlockReader, PAGE_SIZE};

@@ -235,8 +235,8 @@ impl<F: WriteFile> BlobWriter<F> {
 #[expect(clippy::unwrap_used, reason = "tests")]
 mod tests {
     use super::*;
-    use crate::fault::{FaultyFs, OpKind};
     use crate::fs::{Fs, StdFs};
+    use crate::testing::fault::{FaultyFs, OpKind};
 
     /// Records the (offset, len) of every write.
     #[derive(Default)]

@@ -1,13 +1,13 @@
 //! Criterion benches of the B-tree: build throughput, warm point gets in a 3-level in-memory
 //! tree, and a full forward scan. In-memory reads complete at once, so the async reader is
-//! polled directly (`fuzzing::poll_ready`): the numbers exclude any runtime overhead.
+//! polled directly (`testing::poll_ready`): the numbers exclude any runtime overhead.
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use strata_blob::{BlockBuf, MemBlockReader};
-use strata_btree::fuzzing::poll_ready;
+use strata_btree::testing::poll_ready;
 use strata_btree::{DiskBtreeBuilder, DiskBtreeReader, MAX_VALUE, VisitDirection};
 
 const N: usize = 200_000;

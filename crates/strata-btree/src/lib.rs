@@ -8,7 +8,7 @@
 //!   [`visit`], an async [`BtreeIter`], and a full [`verify`]. Every structural rule of
 //!   FORMAT.md section 9 items 7–13 it meets is checked; bad bytes give
 //!   [`Error::Corrupt`], never a panic, a loop or an unbounded allocation.
-//! * [`format`](mod@format) holds the node layout as pure functions over blocks; [`fuzzing`]
+//! * [`format`](mod@format) holds the node layout as pure functions over blocks; `testing`
 //!   holds the model checks the fuzz targets and property tests share.
 //!
 //! This crate knows nothing of Neon's keys or LSNs: callers encode them into `[u8; L]`.
@@ -47,9 +47,10 @@
 
 mod error;
 pub mod format;
-pub mod fuzzing;
 mod reader;
 mod stream;
+#[doc(hidden)]
+pub mod testing;
 mod writer;
 
 pub use error::{Corruption, Error, NodeProblem};

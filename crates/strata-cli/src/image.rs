@@ -18,7 +18,6 @@ use strata_cache::{CachedReader, PageCache};
 use strata_image::{
     ImageLayer, ImageLayerWriter, ImageLayerWriterOptions, ImageWorkloadParams, Summary,
 };
-use strata_key::Key;
 use strata_layer::LayerKind;
 
 use crate::progress;
@@ -127,17 +126,8 @@ pub async fn summary(file: &Path, json_out: bool, out: &mut impl Write) -> anyho
 
 /// The summary fields as JSON.
 fn summary_json(s: &Summary) -> Json {
-    json!({
-        "kind": "image",
-        "magic": format!("{:04X}", s.magic),
-        "format_version": s.format_version,
-        "tenant_id": s.tenant_id.to_string(),
-        "timeline_id": s.timeline_id.to_string(),
-        "key_range": { "start": s.key_range.start.to_string(), "end": s.key_range.end.to_string() },
-        "lsn": s.lsn.to_hex16(),
-        "index_start_blk": s.index_start_blk,
-        "index_root_blk": s.index_root_blk,
-    })
+    let own = json!({ "kind": "image", "lsn": s.lsn.to_hex16() });
+    crate::inspect::layer_summary_json(&s.head(), s.index(), own)
 }
 
 /// `strata dump IMAGE_FILE [--values] [--json]`: every entry in key order. The JSON form is
@@ -188,10 +178,7 @@ pub async fn get(
     json_out: bool,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
-    let key: Key = key
-        .parse()
-        .with_context(|| format!("KEY {key:?}: expected 36 hex digits"))?;
-    let lsn = crate::inspect::parse_lsn(lsn)?;
+    let (key, lsn) = crate::inspect::parse_key_lsn(key, lsn)?;
     let s = ImageSession::open(file, INSPECT_CACHE_BLOCKS).await?;
     let mut img = None;
     let result = if lsn >= s.layer.lsn() {

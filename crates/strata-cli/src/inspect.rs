@@ -11,6 +11,7 @@ use anyhow::Context;
 use serde_json::{Value as Json, json};
 use strata_delta::{NeonWalRecord, Summary, Value, ValueReconstructState};
 use strata_key::{Key, Lsn, LsnRange, ParseError};
+use strata_layer::{IndexPointers, SummaryHead};
 
 use crate::ops::LayerSession;
 
@@ -136,16 +137,30 @@ pub(crate) fn open_dump_json(
 
 /// The summary fields as JSON.
 fn summary_json(s: &Summary) -> Json {
-    json!({
-        "magic": format!("{:04X}", s.magic),
-        "format_version": s.format_version,
-        "tenant_id": s.tenant_id.to_string(),
-        "timeline_id": s.timeline_id.to_string(),
-        "key_range": { "start": s.key_range.start.to_string(), "end": s.key_range.end.to_string() },
-        "lsn_range": { "start": s.lsn_range.start.to_hex16(), "end": s.lsn_range.end.to_hex16() },
-        "index_start_blk": s.index_start_blk,
-        "index_root_blk": s.index_root_blk,
-    })
+    let lsns = &s.lsn_range;
+    let own = json!({
+        "lsn_range": { "start": lsns.start.to_hex16(), "end": lsns.end.to_hex16() },
+    });
+    layer_summary_json(&s.head(), s.index(), own)
+}
+
+/// The summary fields both kinds share (magic, version, ids, key range, index pointers) as
+/// JSON, with the kind's own fields `own` (an object) added.
+pub(crate) fn layer_summary_json(head: &SummaryHead, index: IndexPointers, own: Json) -> Json {
+    let kr = &head.key_range;
+    let mut v = json!({
+        "magic": format!("{:04X}", head.magic),
+        "format_version": head.format_version,
+        "tenant_id": head.tenant_id.to_string(),
+        "timeline_id": head.timeline_id.to_string(),
+        "key_range": { "start": kr.start.to_string(), "end": kr.end.to_string() },
+        "index_start_blk": index.index_start_blk,
+        "index_root_blk": index.index_root_blk,
+    });
+    if let (Some(map), Json::Object(own)) = (v.as_object_mut(), own) {
+        map.extend(own);
+    }
+    v
 }
 
 /// `strata dump FILE [--values] [--json]`.
@@ -211,10 +226,7 @@ pub async fn get(
     json_out: bool,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
-    let key: Key = key
-        .parse()
-        .map_err(|e| bad_argument("KEY", key, "36 hex digits", &e))?;
-    let lsn = parse_lsn(lsn)?;
+    let (key, lsn) = parse_key_lsn(key, lsn)?;
     let s = LayerSession::open(file, INSPECT_CACHE_BLOCKS).await?;
     // Everything up to and including `lsn` (Lsn::MAX itself cannot be included: ranges are
     // half-open).
@@ -259,6 +271,14 @@ pub async fn get(
         writeln!(out, "{} Image len={}", lsn.to_hex16(), img.len())?;
     }
     Ok(())
+}
+
+/// The KEY and LSN arguments of `get` (either kind), or one message naming what is wrong.
+pub(crate) fn parse_key_lsn(key: &str, lsn: &str) -> anyhow::Result<(Key, Lsn)> {
+    let key: Key = key
+        .parse()
+        .map_err(|e| bad_argument("KEY", key, "36 hex digits", &e))?;
+    Ok((key, parse_lsn(lsn)?))
 }
 
 /// An LSN argument: `X/Y`, or 1 to 16 hex digits.

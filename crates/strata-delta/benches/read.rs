@@ -11,7 +11,7 @@
 
 use std::hint::black_box;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use strata_blob::{FileTable, TableFile};
@@ -21,14 +21,11 @@ use strata_delta::workload::{
 };
 use strata_delta::{DeltaLayer, DeltaLayerWriter, ValueReconstructResult, ValueReconstructState};
 use strata_key::{Lsn, LsnRange};
+use strata_testkit::time_runs;
 
 fn params() -> WorkloadParams {
-    let keys = std::env::var("STRATA_BENCH_KEYS")
-        .ok()
-        .and_then(|k| k.parse().ok())
-        .unwrap_or(2000);
     WorkloadParams {
-        keys,
+        keys: strata_testkit::bench_keys(2000),
         ..WorkloadParams::default()
     }
 }
@@ -104,13 +101,9 @@ fn benches(c: &mut Criterion) {
     let mut q = SplitMix64::new(params.seed ^ 0x4C4F_4F4B_5550_0000);
     group.bench_function("warm", |b| {
         b.iter_custom(|iters| {
-            rt.block_on(async {
-                let start = Instant::now();
-                for _ in 0..iters {
-                    black_box(lookup(&layer, &params, &mut q).await);
-                }
-                start.elapsed()
-            })
+            rt.block_on(time_runs(iters, async || {
+                lookup(&layer, &params, &mut q).await
+            }))
         })
     });
     group.finish();
@@ -120,15 +113,7 @@ fn benches(c: &mut Criterion) {
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(5));
     group.bench_function("warm", |b| {
-        b.iter_custom(|iters| {
-            rt.block_on(async {
-                let start = Instant::now();
-                for _ in 0..iters {
-                    black_box(scan(&layer).await);
-                }
-                start.elapsed()
-            })
-        })
+        b.iter_custom(|iters| rt.block_on(time_runs(iters, async || scan(&layer).await)))
     });
     group.finish();
 }

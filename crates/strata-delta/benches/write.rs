@@ -16,12 +16,8 @@ use strata_delta::{DeltaLayerWriter, LayerDesc, Value};
 use strata_key::{Key, Lsn};
 
 fn params() -> WorkloadParams {
-    let keys = std::env::var("STRATA_BENCH_KEYS")
-        .ok()
-        .and_then(|k| k.parse().ok())
-        .unwrap_or(1000);
     WorkloadParams {
-        keys,
+        keys: strata_testkit::bench_keys(1000),
         ..WorkloadParams::default()
     }
 }

@@ -9,316 +9,134 @@
 //! * A [`Corruption`] says what was wrong ([`CorruptionKind`]) and, when the reader knows it,
 //!   in which file ([`Corruption::file`]); [`Error::in_file`] adds the file on the way out.
 
-use std::fmt;
-use std::io;
-use std::path::{Path, PathBuf};
-
 use strata_key::{Key, Lsn, LsnRange};
 
 use crate::value::ValueError;
 
-/// An error of a delta layer operation.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum Error {
-    /// The operating system reported an I/O error.
-    #[error(transparent)]
-    Io(#[from] io::Error),
-    /// The layer's bytes break a rule of the format: see [`Corruption`].
-    #[error(transparent)]
-    Corrupt(Corruption),
-    /// Every slot of the page cache the layer is read through stayed pinned for longer than
-    /// the cache's wait, whichever lower crate met it (sizing rule: `DeltaLayer`'s docs).
-    #[error("all {n_slots} page cache slots are pinned")]
-    CacheFull {
-        /// The cache's number of slots.
-        n_slots: usize,
-    },
-    /// Another error of the blob layer (neither I/O nor corruption), e.g. a blob too large to
-    /// write or a poisoned blob writer.
-    #[error("blob layer: {0}")]
-    Blob(#[source] strata_blob::Error),
-    /// Another error of the B-tree (neither I/O nor corruption), e.g. unsorted keys given to
-    /// the builder.
-    #[error("B-tree: {0}")]
-    Btree(#[source] strata_btree::Error),
-    /// A writer was given a (key, LSN) not strictly after the previous one.
-    #[error("unsorted input: {key}@{} after {last_key}@{}", .lsn.to_hex16(), .last_lsn.to_hex16())]
-    Unsorted {
-        /// The key given.
-        key: Key,
-        /// The LSN given.
-        lsn: Lsn,
-        /// The previous entry's key.
-        last_key: Key,
-        /// The previous entry's LSN.
-        last_lsn: Lsn,
-    },
-    /// A writer was given an LSN outside its layer's LSN range.
-    #[error("LSN {} is outside the layer's range {}..{}", .lsn.to_hex16(), .lsn_range.start.to_hex16(), .lsn_range.end.to_hex16())]
-    LsnOutOfRange {
-        /// The LSN given.
-        lsn: Lsn,
-        /// The layer's LSN range.
-        lsn_range: LsnRange,
-    },
-    /// A writer was given a key outside its layer's key range (below the start key, or, at
-    /// `finish`, an end key not above every key written).
-    #[error("key {key} is outside the layer's range {start}..{end}")]
-    KeyOutOfRange {
-        /// The offending key.
-        key: Key,
-        /// Start of the layer's key range.
-        start: Key,
-        /// End of the layer's key range (`Key::MAX` while it is not known yet).
-        end: Key,
-    },
-    /// A writer was asked for a layer with an empty LSN range (`start >= end`).
-    #[error("invalid LSN range {}..{}: a layer needs start < end", .start.to_hex16(), .end.to_hex16())]
-    InvalidLsnRange {
-        /// Start of the range.
-        start: Lsn,
-        /// End of the range.
-        end: Lsn,
-    },
-    /// A writer was finished without any entry: an empty delta layer cannot be written.
-    #[error("a delta layer needs at least one entry")]
-    EmptyLayer,
-    /// The finished layer would be larger than the writer's limit
-    /// ([`MAX_LAYER_FILE_SIZE`](crate::MAX_LAYER_FILE_SIZE) by default); the file is removed.
-    #[error("layer file of {size} bytes exceeds the limit of {limit} bytes")]
-    FileTooLarge {
-        /// The file's size (at least; found while writing or at finish).
-        size: u64,
-        /// The limit.
-        limit: u64,
-    },
-    /// Serialized value bytes given to a writer do not start like a [`Value`](crate::Value).
-    #[error("invalid value bytes for {key}@{}: {error}", .lsn.to_hex16())]
-    InvalidValue {
-        /// The key given.
-        key: Key,
-        /// The LSN given.
-        lsn: Lsn,
-        /// What is wrong.
-        #[source]
-        error: ValueError,
-    },
-    /// Serialized value bytes given to a writer have a will_init flag other than the one
-    /// given with them (the B-tree's flag must equal the value's, FORMAT.md section 5.3).
-    #[error("value bytes for {key}@{} have will_init {}, but {given} was given", .lsn.to_hex16(), !.given)]
-    WillInitMismatch {
-        /// The key given.
-        key: Key,
-        /// The LSN given.
-        lsn: Lsn,
-        /// The flag given.
-        given: bool,
-    },
-    /// The writer failed earlier (its temp file is gone) and refuses further use.
-    #[error("the layer writer failed earlier and is poisoned")]
-    Poisoned,
-}
-
-/// What was wrong with a layer's bytes, and in which file (when known).
-#[derive(Debug)]
-#[non_exhaustive]
-pub struct Corruption {
-    /// The layer file, when the reader was opened from a path.
-    pub file: Option<PathBuf>,
-    /// What was wrong, and where in the file.
-    pub kind: CorruptionKind,
-}
-
-/// What was wrong with a layer's bytes, and where.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum CorruptionKind {
-    /// The block layer found the data wrong (a block past the end, a blob running past its
-    /// limit, …).
-    #[error(transparent)]
-    Block(strata_blob::Corruption),
-    /// The B-tree index breaks a rule (FORMAT.md section 9 items 7–13).
-    #[error(transparent)]
-    Btree(strata_btree::Corruption),
-    /// Fewer than the 96 bytes of a summary were given to [`Summary::decode`](crate::Summary::decode).
-    #[error("summary needs 96 bytes, got {len}")]
-    SummaryTooShort {
-        /// Bytes given.
-        len: usize,
-    },
-    /// A blob's payload is not exactly one serialized [`Value`](crate::Value) (item 17).
-    #[error("value at offset {offset:#x}: {error}")]
-    Value {
-        /// File offset of the blob.
-        offset: u64,
-        /// What is wrong with the bytes.
-        #[source]
-        error: ValueError,
-    },
-    /// The summary differs from the one the caller expected (section 9 item 4; the index
-    /// fields are not compared).
-    #[error("summary {found:?} differs from the expected {expected:?}")]
-    SummaryMismatch {
-        /// The expected summary, with the file's index fields.
-        expected: Box<crate::format::Summary>,
-        /// The file's summary.
-        found: Box<crate::format::Summary>,
-    },
-    /// The file has fewer than the 3 blocks every delta layer has (section 9 item 1).
-    #[error("file has {n_blocks} whole blocks, a delta layer has at least 3")]
-    FileTooShort {
-        /// Whole blocks in the file.
-        n_blocks: u32,
-    },
-    /// The summary's magic is not `0x5A61` (item 2).
-    #[error("bad magic {magic:#06x}, expected 0x5a61")]
-    BadMagic {
-        /// The magic found.
-        magic: u16,
-    },
-    /// The summary's format version is not 3 (item 2).
-    #[error("format version {version}, expected 3")]
-    BadVersion {
-        /// The version found.
-        version: u16,
-    },
-    /// The summary's key range is empty (item 3).
-    #[error("empty key range {start}..{end}")]
-    EmptyKeyRange {
-        /// Start of the range.
-        start: Key,
-        /// End of the range.
-        end: Key,
-    },
-    /// The summary's LSN range is empty (item 3).
-    #[error("empty LSN range {}..{}", .start.to_hex16(), .end.to_hex16())]
-    EmptyLsnRange {
-        /// Start of the range.
-        start: Lsn,
-        /// End of the range.
-        end: Lsn,
-    },
-    /// The summary's index pointers lie outside the file (item 5).
-    #[error(
-        "index start block {index_start_blk} + root {index_root_blk} is not inside the file's \
-         {n_blocks} blocks (or the index starts before block 2)"
-    )]
-    IndexOutOfFile {
-        /// `summary.index_start_blk`.
-        index_start_blk: u32,
-        /// `summary.index_root_blk`.
-        index_root_blk: u32,
-        /// Whole blocks in the file.
-        n_blocks: u32,
-    },
-    /// Blob offsets do not increase in key order (item 16), so entry sizes are undefined.
-    #[error("blob offset {next_offset:#x} follows offset {offset:#x} in key order")]
-    OffsetsNotIncreasing {
-        /// Offset of an entry's blob.
-        offset: u64,
-        /// Offset of the next entry's blob, not greater.
-        next_offset: u64,
-    },
-    /// An index entry's key or LSN lies outside the summary's ranges (item 14; found by full
-    /// scans).
-    #[error("entry {key}@{} lies outside the summary's key or LSN range", .lsn.to_hex16())]
-    EntryOutOfRange {
-        /// The entry's key.
-        key: Key,
-        /// The entry's LSN.
-        lsn: Lsn,
-    },
-    /// A BlobRef's will_init bit differs from its value's `will_init()` (item 18; found when
-    /// a full scan loads the value).
-    #[error("blob at {offset:#x}: BlobRef will_init bit {bit} but the value's will_init() is {}", !.bit)]
-    WillInitMismatch {
-        /// File offset of the blob.
-        offset: u64,
-        /// The BlobRef's bit.
-        bit: bool,
-    },
-    /// A blob offset lies outside the value area `[8192, index_start_blk * 8192)` (item 15).
-    #[error("blob offset {offset:#x} is outside the value area 0x2000..{value_area_end:#x}")]
-    BlobOutsideValueArea {
-        /// The blob's offset.
-        offset: u64,
-        /// `index_start_blk * 8192`.
-        value_area_end: u64,
-    },
-}
-
-impl Error {
-    /// True for [`Error::Corrupt`].
-    pub fn is_corrupt(&self) -> bool {
-        matches!(self, Error::Corrupt(_))
+strata_layer::layer_error! {
+    layer: "delta layer",
+    summary: crate::format::Summary,
+    /// An error of a delta layer operation.
+    pub enum Error {
+        /// A writer was given a (key, LSN) not strictly after the previous one.
+        #[error("unsorted input: {key}@{} after {last_key}@{}", .lsn.to_hex16(), .last_lsn.to_hex16())]
+        Unsorted {
+            /// The key given.
+            key: Key,
+            /// The LSN given.
+            lsn: Lsn,
+            /// The previous entry's key.
+            last_key: Key,
+            /// The previous entry's LSN.
+            last_lsn: Lsn,
+        },
+        /// A writer was given an LSN outside its layer's LSN range.
+        #[error("LSN {} is outside the layer's range {}..{}", .lsn.to_hex16(), .lsn_range.start.to_hex16(), .lsn_range.end.to_hex16())]
+        LsnOutOfRange {
+            /// The LSN given.
+            lsn: Lsn,
+            /// The layer's LSN range.
+            lsn_range: LsnRange,
+        },
+        /// A writer was given a key outside its layer's key range (below the start key, or, at
+        /// `finish`, an end key not above every key written).
+        #[error("key {key} is outside the layer's range {start}..{end}")]
+        KeyOutOfRange {
+            /// The offending key.
+            key: Key,
+            /// Start of the layer's key range.
+            start: Key,
+            /// End of the layer's key range (`Key::MAX` while it is not known yet).
+            end: Key,
+        },
+        /// A writer was asked for a layer with an empty LSN range (`start >= end`).
+        #[error("invalid LSN range {}..{}: a layer needs start < end", .start.to_hex16(), .end.to_hex16())]
+        InvalidLsnRange {
+            /// Start of the range.
+            start: Lsn,
+            /// End of the range.
+            end: Lsn,
+        },
+        /// A writer was finished without any entry: an empty delta layer cannot be written.
+        #[error("a delta layer needs at least one entry")]
+        EmptyLayer,
+        /// The finished layer would be larger than the writer's limit
+        /// ([`MAX_LAYER_FILE_SIZE`](crate::MAX_LAYER_FILE_SIZE) by default); the file is removed.
+        #[error("layer file of {size} bytes exceeds the limit of {limit} bytes")]
+        FileTooLarge {
+            /// The file's size (at least; found while writing or at finish).
+            size: u64,
+            /// The limit.
+            limit: u64,
+        },
+        /// Serialized value bytes given to a writer do not start like a [`Value`](crate::Value).
+        #[error("invalid value bytes for {key}@{}: {error}", .lsn.to_hex16())]
+        InvalidValue {
+            /// The key given.
+            key: Key,
+            /// The LSN given.
+            lsn: Lsn,
+            /// What is wrong.
+            #[source]
+            error: ValueError,
+        },
+        /// Serialized value bytes given to a writer have a will_init flag other than the one
+        /// given with them (the B-tree's flag must equal the value's, FORMAT.md section 5.3).
+        #[error("value bytes for {key}@{} have will_init {}, but {given} was given", .lsn.to_hex16(), !.given)]
+        WillInitMismatch {
+            /// The key given.
+            key: Key,
+            /// The LSN given.
+            lsn: Lsn,
+            /// The flag given.
+            given: bool,
+        },
+        /// The writer failed earlier (its temp file is gone) and refuses further use.
+        #[error("the layer writer failed earlier and is poisoned")]
+        Poisoned,
     }
-
-    /// A corruption error of unknown file.
-    pub fn corrupt(kind: CorruptionKind) -> Error {
-        Error::Corrupt(Corruption { file: None, kind })
-    }
-
-    /// Names `path` as the file of a corruption error that names none yet (other errors are
-    /// returned unchanged).
-    pub fn in_file(self, path: Option<&Path>) -> Error {
-        match (self, path) {
-            (Error::Corrupt(Corruption { file: None, kind }), Some(path)) => {
-                Error::Corrupt(Corruption {
-                    file: Some(path.to_path_buf()),
-                    kind,
-                })
-            }
-            (e, _) => e,
-        }
-    }
-}
-
-impl From<CorruptionKind> for Error {
-    fn from(kind: CorruptionKind) -> Error {
-        Error::corrupt(kind)
-    }
-}
-
-impl From<strata_blob::Corruption> for Error {
-    fn from(c: strata_blob::Corruption) -> Error {
-        Error::corrupt(CorruptionKind::Block(c))
-    }
-}
-
-impl From<strata_blob::Error> for Error {
-    fn from(err: strata_blob::Error) -> Error {
-        match err {
-            strata_blob::Error::Io(e) => Error::Io(e),
-            strata_blob::Error::Corrupt(c) => Error::corrupt(CorruptionKind::Block(c)),
-            strata_blob::Error::CacheFull { n_slots } => Error::CacheFull { n_slots },
-            other => Error::Blob(other),
-        }
-    }
-}
-
-impl From<strata_btree::Error> for Error {
-    fn from(err: strata_btree::Error) -> Error {
-        match err {
-            strata_btree::Error::Io(e) => Error::Io(e),
-            strata_btree::Error::Corrupt(c) => Error::corrupt(CorruptionKind::Btree(c)),
-            strata_btree::Error::CacheFull { n_slots } => Error::CacheFull { n_slots },
-            other => Error::Btree(other),
-        }
-    }
-}
-
-impl fmt::Display for Corruption {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.file {
-            Some(path) => write!(f, "corrupt delta layer {}: {}", path.display(), self.kind),
-            None => write!(f, "corrupt delta layer: {}", self.kind),
-        }
-    }
-}
-
-impl std::error::Error for Corruption {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.kind)
+    /// What was wrong with a layer's bytes, and where.
+    pub enum CorruptionKind {
+        /// Fewer than the 96 bytes of a summary were given to [`Summary::decode`](crate::Summary::decode).
+        #[error("summary needs 96 bytes, got {len}")]
+        SummaryTooShort {
+            /// Bytes given.
+            len: usize,
+        },
+        /// A blob's payload is not exactly one serialized [`Value`](crate::Value) (item 17).
+        #[error("value at offset {offset:#x}: {error}")]
+        Value {
+            /// File offset of the blob.
+            offset: u64,
+            /// What is wrong with the bytes.
+            #[source]
+            error: ValueError,
+        },
+        /// The summary's LSN range is empty (item 3).
+        #[error("empty LSN range {}..{}", .start.to_hex16(), .end.to_hex16())]
+        EmptyLsnRange {
+            /// Start of the range.
+            start: Lsn,
+            /// End of the range.
+            end: Lsn,
+        },
+        /// An index entry's key or LSN lies outside the summary's ranges (item 14; found by full
+        /// scans).
+        #[error("entry {key}@{} lies outside the summary's key or LSN range", .lsn.to_hex16())]
+        EntryOutOfRange {
+            /// The entry's key.
+            key: Key,
+            /// The entry's LSN.
+            lsn: Lsn,
+        },
+        /// A BlobRef's will_init bit differs from its value's `will_init()` (item 18; found when
+        /// a full scan loads the value).
+        #[error("blob at {offset:#x}: BlobRef will_init bit {bit} but the value's will_init() is {}", !.bit)]
+        WillInitMismatch {
+            /// File offset of the blob.
+            offset: u64,
+            /// The BlobRef's bit.
+            bit: bool,
+        },
     }
 }

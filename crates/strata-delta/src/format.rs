@@ -3,8 +3,9 @@
 //! (section 5.2) and the leaf value [`BlobRef`] (section 5.3). No I/O.
 //!
 //! Invariants:
-//! * Summary field offsets are chained (`X_OFFSET = PREV_OFFSET + PREV_LEN`) and the last field
-//!   ends exactly at [`SUMMARY_LEN`]; this is checked at compile time.
+//! * The summary starts with the head both kinds share (`strata_layer::SummaryHead`: magic,
+//!   version, ids, key range); the offsets after it are chained and the last field ends
+//!   exactly at [`SUMMARY_LEN`], checked at compile time.
 //! * [`Summary::decode`] accepts any 96 or more bytes, like Neon (trailing bytes are ignored);
 //!   whether the values make sense is the reader's validation, not this module's.
 //! * A [`DeltaKey`]'s byte order is (key, LSN) order, so the B-tree sorts by key, then LSN.
@@ -13,62 +14,40 @@
 
 use strata_blob::PAGE_SIZE;
 use strata_key::{KEY_SIZE, Key, KeyRange, Lsn, LsnRange, TenantId, TimelineId};
+use strata_layer::format::{LSN_SIZE, array_at, put};
+use strata_layer::{
+    DELTA_SUMMARY_LEN, IndexPointers, LayerKind, LayerSummary, SUMMARY_HEAD_LEN, SummaryHead,
+};
 
 use crate::error::{CorruptionKind, Error};
 
-/// Magic number of a delta layer file: the bytes `5A 61` ("Za").
-pub const DELTA_FILE_MAGIC: u16 = 0x5A61;
-/// The storage format version Neon writes (`STORAGE_FORMAT_VERSION`).
-pub const FORMAT_VERSION: u16 = 3;
+pub use strata_layer::{DELTA_FILE_MAGIC, FORMAT_VERSION, VALUE_AREA_OFFSET};
+
 /// Size of the serialized delta [`Summary`] at the start of block 0.
 pub const SUMMARY_LEN: usize = 96;
 /// Size of a [`DeltaKey`]: an 18-byte key followed by an 8-byte LSN.
 pub const DELTA_KEY_SIZE: usize = KEY_SIZE + LSN_SIZE;
-/// File offset where the value area (the first blob) starts: block 1.
-pub const VALUE_AREA_OFFSET: u64 = PAGE_SIZE as u64;
 /// Neon's delta writer fails (and deletes the file) when a finished layer is larger than this
 /// many bytes (`S3_UPLOAD_LIMIT`, FORMAT.md section 1).
 pub const MAX_LAYER_FILE_SIZE: u64 = 4_500_000_000;
 
-/// Size of a serialized [`Lsn`].
-pub(crate) const LSN_SIZE: usize = 8;
-/// Size of a serialized tenant or timeline id.
-pub(crate) const ID_SIZE: usize = 16;
-
-/// Offset of `magic` (u16) in the summary.
-pub(crate) const SUMMARY_MAGIC_OFFSET: usize = 0;
-/// Size of `magic`.
-pub(crate) const SUMMARY_MAGIC_LEN: usize = 2;
-/// Offset of `format_version` (u16).
-pub(crate) const SUMMARY_VERSION_OFFSET: usize = SUMMARY_MAGIC_OFFSET + SUMMARY_MAGIC_LEN;
-/// Size of `format_version`.
-pub(crate) const SUMMARY_VERSION_LEN: usize = 2;
-/// Offset of `tenant_id` (16 raw bytes).
-pub(crate) const SUMMARY_TENANT_OFFSET: usize = SUMMARY_VERSION_OFFSET + SUMMARY_VERSION_LEN;
-/// Offset of `timeline_id` (16 raw bytes).
-pub(crate) const SUMMARY_TIMELINE_OFFSET: usize = SUMMARY_TENANT_OFFSET + ID_SIZE;
-/// Offset of `key_range.start` (18 bytes).
-pub(crate) const SUMMARY_KEY_START_OFFSET: usize = SUMMARY_TIMELINE_OFFSET + ID_SIZE;
-/// Offset of `key_range.end` (18 bytes, exclusive).
-pub(crate) const SUMMARY_KEY_END_OFFSET: usize = SUMMARY_KEY_START_OFFSET + KEY_SIZE;
-/// Offset of `lsn_range.start` (u64).
-pub(crate) const SUMMARY_LSN_START_OFFSET: usize = SUMMARY_KEY_END_OFFSET + KEY_SIZE;
+/// Offset of `lsn_range.start` (u64), right after the head both kinds share.
+const SUMMARY_LSN_START_OFFSET: usize = SUMMARY_HEAD_LEN;
 /// Offset of `lsn_range.end` (u64, exclusive).
-pub(crate) const SUMMARY_LSN_END_OFFSET: usize = SUMMARY_LSN_START_OFFSET + LSN_SIZE;
+const SUMMARY_LSN_END_OFFSET: usize = SUMMARY_LSN_START_OFFSET + LSN_SIZE;
 /// Offset of `index_start_blk` (u32, absolute block number).
-pub(crate) const SUMMARY_INDEX_START_OFFSET: usize = SUMMARY_LSN_END_OFFSET + LSN_SIZE;
+const SUMMARY_INDEX_START_OFFSET: usize = SUMMARY_LSN_END_OFFSET + LSN_SIZE;
 /// Size of `index_start_blk`.
-pub(crate) const SUMMARY_INDEX_START_LEN: usize = 4;
+const SUMMARY_INDEX_START_LEN: usize = 4;
 /// Offset of `index_root_blk` (u32, relative to `index_start_blk`).
-pub(crate) const SUMMARY_INDEX_ROOT_OFFSET: usize =
-    SUMMARY_INDEX_START_OFFSET + SUMMARY_INDEX_START_LEN;
+const SUMMARY_INDEX_ROOT_OFFSET: usize = SUMMARY_INDEX_START_OFFSET + SUMMARY_INDEX_START_LEN;
 /// Size of `index_root_blk`.
-pub(crate) const SUMMARY_INDEX_ROOT_LEN: usize = 4;
+const SUMMARY_INDEX_ROOT_LEN: usize = 4;
 
 const _: () = assert!(SUMMARY_INDEX_ROOT_OFFSET + SUMMARY_INDEX_ROOT_LEN == SUMMARY_LEN);
 const _: () = assert!(SUMMARY_LEN <= PAGE_SIZE);
 const _: () = assert!(DELTA_KEY_SIZE == 26);
-const _: () = assert!(SUMMARY_KEY_START_OFFSET == 0x24 && SUMMARY_INDEX_START_OFFSET == 0x58);
+const _: () = assert!(SUMMARY_LEN == DELTA_SUMMARY_LEN && SUMMARY_INDEX_START_OFFSET == 0x58);
 
 /// The summary in block 0 of a delta layer (FORMAT.md section 3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -122,8 +101,8 @@ impl Summary {
     }
 
     /// The head both layer kinds share (magic, version, ids, key range).
-    pub fn head(&self) -> strata_layer::SummaryHead {
-        strata_layer::SummaryHead {
+    pub fn head(&self) -> SummaryHead {
+        SummaryHead {
             magic: self.magic,
             format_version: self.format_version,
             tenant_id: self.tenant_id,
@@ -133,8 +112,8 @@ impl Summary {
     }
 
     /// The index pointers.
-    pub fn index(&self) -> strata_layer::IndexPointers {
-        strata_layer::IndexPointers {
+    pub fn index(&self) -> IndexPointers {
+        IndexPointers {
             index_start_blk: self.index_start_blk,
             index_root_blk: self.index_root_blk,
         }
@@ -143,49 +122,29 @@ impl Summary {
     /// The 96-byte serialized form (bincode big-endian fixint, as Neon writes it).
     pub fn encode(&self) -> [u8; SUMMARY_LEN] {
         let mut out = [0u8; SUMMARY_LEN];
-        let mut put = |offset: usize, bytes: &[u8]| {
-            if let Some(dst) = out.get_mut(offset..offset + bytes.len()) {
-                dst.copy_from_slice(bytes);
-            }
-        };
-        put(SUMMARY_MAGIC_OFFSET, &self.magic.to_be_bytes());
-        put(SUMMARY_VERSION_OFFSET, &self.format_version.to_be_bytes());
-        put(SUMMARY_TENANT_OFFSET, self.tenant_id.as_bytes());
-        put(SUMMARY_TIMELINE_OFFSET, self.timeline_id.as_bytes());
-        put(SUMMARY_KEY_START_OFFSET, &self.key_range.start.to_array());
-        put(SUMMARY_KEY_END_OFFSET, &self.key_range.end.to_array());
-        put(
-            SUMMARY_LSN_START_OFFSET,
-            &self.lsn_range.start.0.to_be_bytes(),
-        );
-        put(SUMMARY_LSN_END_OFFSET, &self.lsn_range.end.0.to_be_bytes());
-        put(
-            SUMMARY_INDEX_START_OFFSET,
-            &self.index_start_blk.to_be_bytes(),
-        );
-        put(
-            SUMMARY_INDEX_ROOT_OFFSET,
-            &self.index_root_blk.to_be_bytes(),
-        );
+        self.head().encode_into(&mut out);
+        let lsns = (self.lsn_range.start.0, self.lsn_range.end.0);
+        put(&mut out, SUMMARY_LSN_START_OFFSET, &lsns.0.to_be_bytes());
+        put(&mut out, SUMMARY_LSN_END_OFFSET, &lsns.1.to_be_bytes());
+        let index = (self.index_start_blk, self.index_root_blk);
+        put(&mut out, SUMMARY_INDEX_START_OFFSET, &index.0.to_be_bytes());
+        put(&mut out, SUMMARY_INDEX_ROOT_OFFSET, &index.1.to_be_bytes());
         out
     }
 
     /// Decodes the first [`SUMMARY_LEN`] bytes of `bytes` (the rest is ignored). Any such bytes
     /// decode; fewer are [`CorruptionKind::SummaryTooShort`].
     pub fn decode(bytes: &[u8]) -> Result<Summary, Error> {
-        let b: &[u8; SUMMARY_LEN] = bytes
-            .get(..SUMMARY_LEN)
-            .and_then(|b| b.try_into().ok())
-            .ok_or(CorruptionKind::SummaryTooShort { len: bytes.len() })?;
+        let too_short = CorruptionKind::SummaryTooShort { len: bytes.len() };
+        let b = bytes.get(..SUMMARY_LEN).ok_or(too_short)?;
+        let head =
+            SummaryHead::decode(b).ok_or(CorruptionKind::SummaryTooShort { len: bytes.len() })?;
         Ok(Summary {
-            magic: u16::from_be_bytes(array_at(b, SUMMARY_MAGIC_OFFSET)),
-            format_version: u16::from_be_bytes(array_at(b, SUMMARY_VERSION_OFFSET)),
-            tenant_id: TenantId(array_at(b, SUMMARY_TENANT_OFFSET)),
-            timeline_id: TimelineId(array_at(b, SUMMARY_TIMELINE_OFFSET)),
-            key_range: KeyRange::new(
-                Key::from_array(&array_at(b, SUMMARY_KEY_START_OFFSET)),
-                Key::from_array(&array_at(b, SUMMARY_KEY_END_OFFSET)),
-            ),
+            magic: head.magic,
+            format_version: head.format_version,
+            tenant_id: head.tenant_id,
+            timeline_id: head.timeline_id,
+            key_range: head.key_range,
             lsn_range: LsnRange::new(
                 Lsn(u64::from_be_bytes(array_at(b, SUMMARY_LSN_START_OFFSET))),
                 Lsn(u64::from_be_bytes(array_at(b, SUMMARY_LSN_END_OFFSET))),
@@ -196,12 +155,36 @@ impl Summary {
     }
 }
 
-/// The `N` bytes of `b` at `offset`; every call site's range lies inside the summary (the
-/// offsets are compile-time constants), so the zero fallback is never taken.
-fn array_at<const N: usize>(b: &[u8; SUMMARY_LEN], offset: usize) -> [u8; N] {
-    b.get(offset..offset + N)
-        .and_then(|s| s.try_into().ok())
-        .unwrap_or([0; N])
+impl LayerSummary for Summary {
+    const KIND: LayerKind = LayerKind::Delta;
+
+    fn head(&self) -> SummaryHead {
+        Summary::head(self)
+    }
+
+    fn index(&self) -> IndexPointers {
+        Summary::index(self)
+    }
+
+    fn with_index(self, index: IndexPointers) -> Summary {
+        Summary {
+            index_start_blk: index.index_start_blk,
+            index_root_blk: index.index_root_blk,
+            ..self
+        }
+    }
+
+    /// The LSN range must not be empty (item 3).
+    fn lsn_problem(&self) -> Option<String> {
+        let r = &self.lsn_range;
+        r.is_empty().then(|| {
+            format!(
+                "empty LSN range {}..{}",
+                r.start.to_hex16(),
+                r.end.to_hex16()
+            )
+        })
+    }
 }
 
 impl DeltaKey {

@@ -5,9 +5,11 @@
 //!
 //! Invariants of an open [`DeltaLayer`] (checked by [`DeltaLayer::from_reader`]):
 //! * the source has at least 3 whole blocks;
-//! * magic `0x5A61`, format version 3, non-empty key and LSN ranges;
-//! * `2 <= index_start_blk` and `index_start_blk + index_root_blk < n_blocks`, so the value
-//!   area `[8192, index_start_blk * 8192)` and the root lie inside the file.
+//! * the expected summary, if given, matches (all fields but the index pointers);
+//! * magic `0x5A61`, format version 3, a non-empty key range, `2 <= index_start_blk` and
+//!   `index_start_blk + index_root_blk < n_blocks` (so the value area
+//!   `[8192, index_start_blk * 8192)` and the root lie inside the file), and a non-empty LSN
+//!   range (`strata_layer::check_on_open`, shared with image layers).
 //!
 //! Every error caused by the bytes is [`Error::Corrupt`], naming the file when the layer was
 //! opened from a path. Blob reads never size a buffer before checking that the blob lies inside
@@ -18,7 +20,6 @@
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
-use sha2::{Digest, Sha256};
 use strata_blob::{
     BlobCursor, BlobReadOptions, BlobRunReader, BlockNo, BlockReader, FileTable, PAGE_SIZE,
     Payload, SharedReader, TableFile,
@@ -28,7 +29,7 @@ use strata_cache::{CachedReader, PageCache};
 use strata_key::{Key, KeyRange, Lsn, LsnRange};
 
 use crate::error::{CorruptionKind, Error};
-use crate::format::{DELTA_FILE_MAGIC, DELTA_KEY_SIZE, FORMAT_VERSION, SUMMARY_LEN, Summary};
+use crate::format::{DELTA_KEY_SIZE, SUMMARY_LEN, Summary};
 use crate::guard::{EntryGuard, decode_value, decode_value_bytes};
 use crate::iter::{DeltaEntry, DeltaEntryIter};
 use crate::lookup::{self, Collect, Scratch, ScratchPool, Via};
@@ -36,45 +37,21 @@ use crate::reconstruct::ValueReconstructState;
 use crate::value::Value;
 use crate::vectored::VectoredReconstructState;
 use crate::verify;
-use strata_layer::Finding;
-use strata_layer::ValueReconstructResult;
+use strata_layer::{
+    Finding, SummaryProblem, SummaryRefusal, ValueReconstructResult, check_on_open,
+};
 
 const PAGE: u64 = PAGE_SIZE as u64;
 
 /// Bytes a [`RunReader`] reads at once during full scans (unless a single blob needs more).
 pub(crate) const SCAN_RUN_BYTES: usize = 256 * 1024;
 
-/// Default for [`OpenOptions::max_run_bytes`]: Neon's default `max_vectored_read_bytes`.
-pub const DEFAULT_MAX_RUN_BYTES: u64 = 128 * 1024;
+pub use strata_layer::DEFAULT_MAX_RUN_BYTES;
 
-/// Knobs of [`DeltaLayer::from_reader`] and [`DeltaLayer::open_with`].
-#[derive(Debug, Clone)]
-pub struct OpenOptions {
-    /// The summary the caller expects (Neon's production path builds it from the file name and
-    /// the owning timeline). Every field but `index_start_blk` / `index_root_blk` must match,
-    /// or opening fails with [`CorruptionKind::SummaryMismatch`].
-    pub expected_summary: Option<Summary>,
-    /// The file's length in bytes, when the caller knows it (set by [`DeltaLayer::open`]).
-    /// Only [`DeltaLayer::verify`] uses it, to check that it is a multiple of 8192.
-    pub file_len: Option<u64>,
-    /// How blob headers are read (default: seed and newer compressed headers, see
-    /// [`strata_blob::HeaderMode::Auto`]).
-    pub blob: BlobReadOptions,
-    /// Largest run of adjacent blobs a vectored read fetches with one I/O (a single larger
-    /// blob is read alone).
-    pub max_run_bytes: u64,
-}
-
-impl Default for OpenOptions {
-    fn default() -> OpenOptions {
-        OpenOptions {
-            expected_summary: None,
-            file_len: None,
-            blob: BlobReadOptions::default(),
-            max_run_bytes: DEFAULT_MAX_RUN_BYTES,
-        }
-    }
-}
+/// Knobs of [`DeltaLayer::from_reader`] and [`DeltaLayer::open_with`] (`file_len` is set by
+/// [`DeltaLayer::open`]; a mismatch with `expected_summary` is
+/// [`CorruptionKind::SummaryMismatch`]).
+pub type OpenOptions = strata_layer::OpenOptions<Summary>;
 
 /// An open delta layer: its validated summary and its B-tree index over a [`BlockReader`].
 ///
@@ -385,7 +362,9 @@ impl<R: BlockReader> DeltaLayer<R> {
 
     /// The SHA-256 of every whole block of the file.
     pub async fn file_sha256(&self) -> Result<[u8; 32], Error> {
-        layer_sha256(self).await
+        strata_layer::manifest::file_sha256(self.reader())
+            .await
+            .map_err(|e| self.ctx(e))
     }
 
     pub(crate) fn max_run_bytes(&self) -> u64 {
@@ -420,13 +399,11 @@ impl<R: BlockReader> DeltaLayer<R> {
 
 /// Reads and decodes block 0's summary (no validation).
 pub(crate) async fn read_summary<R: BlockReader>(reader: &R) -> Result<Summary, Error> {
-    let n_blocks = reader.n_blocks();
-    if n_blocks == 0 {
-        return Err(CorruptionKind::FileTooShort { n_blocks }.into());
+    if reader.n_blocks() == 0 {
+        return Err(SummaryProblem::FileTooShort { n_blocks: 0 }.into());
     }
     let block0 = reader.read_block(BlockNo(0)).await?;
-    let bytes = block0.get(..SUMMARY_LEN).unwrap_or_default();
-    Summary::decode(bytes)
+    Summary::decode(block0.get(..SUMMARY_LEN).unwrap_or_default())
 }
 
 /// The checks of FORMAT.md section 9 items 1–5 made on open (see the module docs).
@@ -435,67 +412,19 @@ pub(crate) fn check_summary(
     n_blocks: u32,
     expected: Option<&Summary>,
 ) -> Result<(), Error> {
-    if n_blocks < 3 {
-        return Err(CorruptionKind::FileTooShort { n_blocks }.into());
-    }
-    if let Some(expected) = expected {
-        let mut expected = *expected;
-        expected.index_start_blk = summary.index_start_blk;
-        expected.index_root_blk = summary.index_root_blk;
-        if expected != *summary {
-            return Err(CorruptionKind::SummaryMismatch {
-                expected: Box::new(expected),
-                found: Box::new(*summary),
-            }
-            .into());
+    check_on_open(summary, n_blocks, expected).map_err(|refusal| match refusal {
+        SummaryRefusal::Problem(p) => p.into(),
+        SummaryRefusal::Mismatch(expected) => CorruptionKind::SummaryMismatch {
+            expected: Box::new(expected),
+            found: Box::new(*summary),
         }
-    }
-    if summary.magic != DELTA_FILE_MAGIC {
-        return Err(CorruptionKind::BadMagic {
-            magic: summary.magic,
+        .into(),
+        SummaryRefusal::Lsn => CorruptionKind::EmptyLsnRange {
+            start: summary.lsn_range.start,
+            end: summary.lsn_range.end,
         }
-        .into());
-    }
-    if summary.format_version != FORMAT_VERSION {
-        return Err(CorruptionKind::BadVersion {
-            version: summary.format_version,
-        }
-        .into());
-    }
-    let kr = &summary.key_range;
-    if kr.start >= kr.end {
-        return Err(CorruptionKind::EmptyKeyRange {
-            start: kr.start,
-            end: kr.end,
-        }
-        .into());
-    }
-    let lr = &summary.lsn_range;
-    if lr.start >= lr.end {
-        return Err(CorruptionKind::EmptyLsnRange {
-            start: lr.start,
-            end: lr.end,
-        }
-        .into());
-    }
-    if !index_in_file(summary, n_blocks) {
-        return Err(CorruptionKind::IndexOutOfFile {
-            index_start_blk: summary.index_start_blk,
-            index_root_blk: summary.index_root_blk,
-            n_blocks,
-        }
-        .into());
-    }
-    Ok(())
-}
-
-/// Item 5: `2 <= index_start_blk` and `index_start_blk + index_root_blk < n_blocks`.
-pub(crate) fn index_in_file(summary: &Summary, n_blocks: u32) -> bool {
-    summary.index_start_blk >= 2
-        && summary
-            .index_start_blk
-            .checked_add(summary.index_root_blk)
-            .is_some_and(|root| root < n_blocks)
+        .into(),
+    })
 }
 
 /// Reads and decodes the value stored at `offset` through `cursor`: decoded in place from the
@@ -509,27 +438,4 @@ pub(crate) async fn read_value<R: BlockReader>(
         Payload::Block(bytes) => decode_value(bytes, offset),
         Payload::Owned(buf) => decode_value_bytes(Bytes::from(buf), offset),
     }
-}
-
-/// Blocks hashed per read when computing a file's digest.
-const HASH_RUN_BLOCKS: u32 = 64;
-
-/// [`DeltaLayer::file_sha256`].
-pub(crate) async fn layer_sha256<R: BlockReader>(layer: &DeltaLayer<R>) -> Result<[u8; 32], Error> {
-    let reader = layer.reader();
-    let n_blocks = reader.n_blocks();
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; HASH_RUN_BLOCKS as usize * PAGE_SIZE];
-    let mut blkno = 0u32;
-    while blkno < n_blocks {
-        let n = (n_blocks - blkno).min(HASH_RUN_BLOCKS);
-        let chunk = buf.get_mut(..n as usize * PAGE_SIZE).unwrap_or_default();
-        reader
-            .read_blocks(BlockNo(blkno), chunk)
-            .await
-            .map_err(|e| layer.ctx(e))?;
-        hasher.update(&*chunk);
-        blkno += n;
-    }
-    Ok(hasher.finalize().into())
 }

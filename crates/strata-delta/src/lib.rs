@@ -128,7 +128,7 @@ mod vectored;
 mod verify;
 
 #[doc(hidden)]
-pub mod fuzzing;
+pub mod testing;
 #[doc(hidden)]
 pub mod text;
 #[doc(hidden)]
@@ -143,7 +143,7 @@ pub use iter::{DeltaEntry, DeltaEntryIter};
 pub use layer::{DEFAULT_MAX_RUN_BYTES, DeltaLayer, OpenOptions};
 pub use reconstruct::ValueReconstructState;
 pub use strata_layer::ValueReconstructResult;
-pub use strata_layer::{Finding, Location, MAX_FINDINGS, Rule};
+pub use strata_layer::{Finding, Location, MAX_FINDINGS, Rule, SummaryProblem};
 pub use stream::{DeltaEntryStream, DeltaValueStream, ValueScan};
 pub use text::rewrite_summary;
 pub use value::{MultiXactMember, NeonWalRecord, Value, ValueError};

@@ -22,13 +22,13 @@ use sha2::{Digest, Sha256};
 use strata_blob::{BlockReader, PAGE_SIZE};
 use strata_key::{Key, LsnRange};
 
-use crate::error::{CorruptionKind, Error};
+use crate::error::Error;
 use crate::format::{DELTA_FILE_MAGIC, SUMMARY_LEN, Summary};
 use crate::guard::decode_value;
 use crate::layer::DeltaLayer;
 use crate::reconstruct::ValueReconstructState;
 use crate::value::{NeonWalRecord, Value};
-use strata_layer::ValueReconstructResult;
+use strata_layer::{SummaryProblem, ValueReconstructResult};
 
 /// Serialized values up to this length are printed in full in a manifest; longer ones as
 /// their SHA-256.
@@ -153,14 +153,15 @@ pub fn rewrite_summary(path: &Path, edit: impl FnOnce(&mut Summary)) -> Result<(
         match file.read_exact(&mut buf) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
-                return Err(CorruptionKind::FileTooShort { n_blocks: 0 }.into());
+                return Err(SummaryProblem::FileTooShort { n_blocks: 0 }.into());
             }
             Err(e) => return Err(e.into()),
         }
         let mut summary = Summary::decode(&buf)?;
         if summary.magic != DELTA_FILE_MAGIC {
-            return Err(CorruptionKind::BadMagic {
+            return Err(SummaryProblem::BadMagic {
                 magic: summary.magic,
+                expected: DELTA_FILE_MAGIC,
             }
             .into());
         }

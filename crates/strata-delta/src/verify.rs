@@ -17,28 +17,23 @@
 
 use std::path::{Path, PathBuf};
 
-use strata_blob::{BlockReader, FileBlockReader};
+use strata_blob::BlockReader;
 use strata_btree::VisitDirection;
+use strata_layer::summary::{VerifyLayer, corrupt_as_none, verify_file_source};
 use strata_layer::{
-    BlobOrder, Finding, Findings, LayerKind, Location, Rule, check_block0_padding,
-    check_value_area_tail, summary_problems, tree_finding,
+    BlobOrder, Finding, Findings, Location, Rule, check_value_area_tail, tree_finding,
 };
 
 use crate::error::{CorruptionKind, Error};
-use crate::format::{BlobRef, DELTA_KEY_SIZE, DeltaKey, SUMMARY_LEN, Summary};
+use crate::format::{BlobRef, DELTA_KEY_SIZE, DeltaKey, Summary};
 use crate::guard::decode_checked;
-use crate::layer::{DeltaLayer, OpenOptions, SCAN_RUN_BYTES, index_in_file, read_summary};
+use crate::layer::{DeltaLayer, OpenOptions, SCAN_RUN_BYTES, read_summary};
 
 /// [`DeltaLayer::verify`]: every invariant of FORMAT.md section 9 on an open layer.
 pub(crate) async fn verify_layer<R: BlockReader>(
     layer: &DeltaLayer<R>,
 ) -> Result<Vec<Finding>, Error> {
-    let mut out = Findings::new();
-    let n_blocks = layer.reader().n_blocks();
-    check_summary_rules(layer.summary(), n_blocks, layer.file_len(), None, &mut out);
-    check_block0_padding(layer.reader(), SUMMARY_LEN, &mut out).await?;
-    check_body(layer, &mut out).await?;
-    Ok(out.into_vec())
+    strata_layer::summary::verify_layer(layer).await
 }
 
 /// Verifies the layer held by `reader`, even one that [`DeltaLayer::from_reader`] refuses.
@@ -48,67 +43,33 @@ pub async fn verify_reader<R: BlockReader>(
     path: Option<&Path>,
     opts: &OpenOptions,
 ) -> Result<Vec<Finding>, Error> {
-    let mut out = Findings::new();
-    let n_blocks = reader.n_blocks();
-    let summary = match read_summary(&reader).await {
-        Ok(summary) => summary,
-        Err(Error::Corrupt(_)) => {
-            let msg = format!("{n_blocks} whole blocks: no summary");
-            out.add(Rule::FileSize, Location::File, msg);
-            return Ok(out.into_vec());
-        }
-        Err(e) => return Err(e.in_file(path)),
-    };
-    let expected = opts.expected_summary.as_ref();
-    check_summary_rules(&summary, n_blocks, opts.file_len, expected, &mut out);
-    check_block0_padding(&reader, SUMMARY_LEN, &mut out).await?;
-    if n_blocks < 3 || !index_in_file(&summary, n_blocks) {
-        return Ok(out.into_vec());
-    }
-    let layer = DeltaLayer::new_unchecked(reader, summary, path.map(PathBuf::from), opts);
-    check_body(&layer, &mut out).await?;
-    Ok(out.into_vec())
+    strata_layer::summary::verify_reader::<R, DeltaLayer<R>>(reader, path, opts).await
 }
 
 /// Verifies the layer file at `path` (read directly, without a page cache).
 pub async fn verify_file(path: &Path, opts: &OpenOptions) -> Result<Vec<Finding>, Error> {
-    let reader = FileBlockReader::open(path)?;
-    let mut opts = opts.clone();
-    opts.file_len = Some(std::fs::metadata(path)?.len());
+    let (reader, opts) = verify_file_source(path, opts)?;
     verify_reader(reader, Some(path), &opts).await
 }
 
-/// Items 1–5 on the summary.
-fn check_summary_rules(
-    s: &Summary,
-    n_blocks: u32,
-    file_len: Option<u64>,
-    expected: Option<&Summary>,
-    out: &mut Findings,
-) {
-    for p in summary_problems(LayerKind::Delta, &s.head(), s.index(), n_blocks, file_len) {
-        let location = match p.rule() {
-            Rule::FileSize => Location::File,
-            _ => Location::Summary,
-        };
-        out.add(p.rule(), location, p.to_string());
+impl<R: BlockReader> VerifyLayer<R> for DeltaLayer<R> {
+    type Summary = Summary;
+    type Error = Error;
+
+    async fn read_summary(reader: &R) -> Result<Option<Summary>, Error> {
+        corrupt_as_none(read_summary(reader).await, Error::is_corrupt)
     }
-    if s.lsn_range.is_empty() {
-        let msg = format!(
-            "empty LSN range {}..{}",
-            s.lsn_range.start.to_hex16(),
-            s.lsn_range.end.to_hex16()
-        );
-        out.add(Rule::NonEmptyRanges, Location::Summary, msg);
+
+    fn unchecked(reader: R, summary: Summary, path: Option<&Path>, opts: &OpenOptions) -> Self {
+        DeltaLayer::new_unchecked(reader, summary, path.map(PathBuf::from), opts)
     }
-    if let Some(expected) = expected {
-        let mut expected = *expected;
-        expected.index_start_blk = s.index_start_blk;
-        expected.index_root_blk = s.index_root_blk;
-        if expected != *s {
-            let msg = format!("summary {s:?} differs from the expected {expected:?}");
-            out.add(Rule::MatchesName, Location::Summary, msg);
-        }
+
+    fn parts(&self) -> (&R, &Summary, Option<u64>) {
+        (self.reader(), self.summary(), self.file_len())
+    }
+
+    async fn check_body(&self, out: &mut Findings) -> Result<(), Error> {
+        check_body(self, out).await
     }
 }
 

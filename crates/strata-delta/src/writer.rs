@@ -25,17 +25,14 @@
 
 use std::path::Path;
 
-use strata_blob::{BlobWriter, BlobWriterOptions, DEFAULT_WRITE_BUFFER_SIZE, Fs, PAGE_SIZE, StdFs};
-use strata_btree::DiskBtreeBuilder;
+use strata_blob::{BlobWriterOptions, DEFAULT_WRITE_BUFFER_SIZE, Fs, PAGE_SIZE, StdFs};
 use strata_key::name::{DeltaLayerName, TempLayerName};
 use strata_key::{Key, KeyRange, Lsn, LsnRange, TenantId, TimelineId};
 pub use strata_layer::LayerDesc;
-use strata_layer::{CreateMode, IndexBuf, LayerKind, PendingFile, temp_random, write_tail};
+use strata_layer::{CreateMode, LayerBody, LayerKind, PendingFile, temp_random};
 
 use crate::error::Error;
-use crate::format::{
-    BlobRef, DELTA_KEY_SIZE, DeltaKey, MAX_LAYER_FILE_SIZE, Summary, VALUE_AREA_OFFSET,
-};
+use crate::format::{BlobRef, DELTA_KEY_SIZE, DeltaKey, MAX_LAYER_FILE_SIZE, Summary};
 use crate::value::Value;
 
 /// Knobs of a [`DeltaLayerWriter`].
@@ -49,7 +46,7 @@ pub struct DeltaLayerWriterOptions {
 }
 
 /// Writes one delta layer; see the module docs. `F` is the filesystem ([`StdFs`], or a
-/// [`strata_blob::fault::FaultyFs`] in tests).
+/// [`strata_blob::testing::fault::FaultyFs`] in tests).
 ///
 /// # From async code (tokio)
 ///
@@ -81,20 +78,16 @@ pub struct DeltaLayerWriterOptions {
 /// # });
 /// ```
 pub struct DeltaLayerWriter<F: Fs = StdFs> {
-    /// The file, under its current name, while it is ours to remove on failure.
-    file: PendingFile<F>,
+    /// The pending file, the value area and the index (and whether poisoned).
+    body: LayerBody<F, DELTA_KEY_SIZE>,
     tenant_id: TenantId,
     timeline_id: TimelineId,
     key_start: Key,
     lsn_range: LsnRange,
     opts: DeltaLayerWriterOptions,
-    /// `None` once poisoned or finished.
-    blobs: Option<BlobWriter<F::File>>,
-    tree: Option<DiskBtreeBuilder<IndexBuf, DELTA_KEY_SIZE>>,
     last: Option<DeltaKey>,
     /// Reused buffer for values' heads.
     head: Vec<u8>,
-    poisoned: bool,
 }
 
 impl Default for DeltaLayerWriterOptions {
@@ -152,26 +145,19 @@ impl<F: Fs> DeltaLayerWriter<F> {
         }
         .to_string();
         let (pending, file) = PendingFile::create(fs, dir, &temp_name, CreateMode::Truncate)?;
-        let blobs = BlobWriter::with_options(
-            file,
-            VALUE_AREA_OFFSET,
-            BlobWriterOptions {
-                buffer_size: opts.write_buffer_size,
-                ..BlobWriterOptions::default()
-            },
-        );
+        let blob_opts = BlobWriterOptions {
+            buffer_size: opts.write_buffer_size,
+            ..BlobWriterOptions::default()
+        };
         Ok(DeltaLayerWriter {
-            file: pending,
+            body: LayerBody::new(pending, file, blob_opts),
             tenant_id,
             timeline_id,
             key_start,
             lsn_range,
             opts,
-            blobs: Some(blobs),
-            tree: Some(DiskBtreeBuilder::new(IndexBuf::default())),
             last: None,
             head: Vec::with_capacity(64),
-            poisoned: false,
         })
     }
 
@@ -207,17 +193,17 @@ impl<F: Fs> DeltaLayerWriter<F> {
 
     /// Bytes written so far (or buffered): the end offset of the value area.
     pub fn size(&self) -> u64 {
-        self.blobs.as_ref().map_or(0, BlobWriter::size)
+        self.body.size()
     }
 
     /// Number of entries appended so far.
     pub fn n_entries(&self) -> u64 {
-        self.tree.as_ref().map_or(0, DiskBtreeBuilder::n_entries)
+        self.body.n_entries()
     }
 
     /// Whether an earlier error poisoned the writer.
     pub fn is_poisoned(&self) -> bool {
-        self.poisoned
+        self.body.is_poisoned()
     }
 
     /// Writes the index and the summary with key range `key_start..key_end`, makes the file
@@ -229,7 +215,7 @@ impl<F: Fs> DeltaLayerWriter<F> {
     }
 
     fn check_usable(&self) -> Result<(), Error> {
-        if self.poisoned || self.blobs.is_none() || self.tree.is_none() {
+        if !self.body.usable() {
             return Err(Error::Poisoned);
         }
         Ok(())
@@ -276,7 +262,7 @@ impl<F: Fs> DeltaLayerWriter<F> {
                 });
             }
         }
-        let (Some(blobs), Some(tree)) = (self.blobs.as_mut(), self.tree.as_mut()) else {
+        let Some((blobs, tree)) = self.body.parts() else {
             return Err(Error::Poisoned);
         };
         let offset = blobs.write_blob_parts(parts)?;
@@ -304,27 +290,18 @@ impl<F: Fs> DeltaLayerWriter<F> {
                 end: key_end,
             });
         }
-        let (Some(blobs), Some(tree)) = (self.blobs.take(), self.tree.take()) else {
+        let Some(closed) = self.body.close::<Error>()? else {
             return Err(Error::Poisoned);
         };
-        let n_entries = tree.n_entries();
-        let value_end = blobs.size();
-        let mut file = blobs.into_inner()?;
-        let (root, index) = tree.finish()?;
-
-        let page = PAGE_SIZE as u64;
-        let index_start_blk = value_end.div_ceil(page);
-        let file_size = index_start_blk * page + index.bytes().len() as u64;
-        if file_size > self.opts.max_file_size {
-            return Err(Error::FileTooLarge {
-                size: file_size,
-                limit: self.opts.max_file_size,
-            });
-        }
-        let index_start_blk = u32::try_from(index_start_blk).map_err(|_| Error::FileTooLarge {
+        let file_size = closed.file_size;
+        let too_large = Error::FileTooLarge {
             size: file_size,
             limit: self.opts.max_file_size,
-        })?;
+        };
+        if file_size > self.opts.max_file_size {
+            return Err(too_large);
+        }
+        let index_start_blk = u32::try_from(closed.index_start_blk).map_err(|_| too_large)?;
         let key_range = KeyRange::new(self.key_start, key_end);
         let summary = Summary::new(
             self.tenant_id,
@@ -332,51 +309,35 @@ impl<F: Fs> DeltaLayerWriter<F> {
             key_range,
             self.lsn_range,
             index_start_blk,
-            root,
+            closed.root,
         );
-        write_tail(&mut file, index_start_blk, &index, &summary.encode())?;
-        let file_name = final_file_name(key_range, self.lsn_range);
-        let path = self.file.commit(file, &file_name)?;
-        Ok(LayerDesc {
-            kind: LayerKind::Delta,
-            path,
-            file_name,
-            tenant_id: self.tenant_id,
-            timeline_id: self.timeline_id,
+        let desc = LayerDesc::new(
+            LayerKind::Delta,
+            final_file_name(key_range, self.lsn_range),
+            self.tenant_id,
+            self.timeline_id,
             key_range,
-            lsn_range: self.lsn_range,
-            file_size,
-            n_entries,
-        })
+            self.lsn_range,
+        );
+        Ok(self
+            .body
+            .commit(closed, index_start_blk, &summary.encode(), desc)?)
     }
 
     fn poison_on_err<T>(&mut self, res: Result<T, Error>) -> Result<T, Error> {
-        if res.is_err() {
-            self.poisoned = true;
-            self.blobs = None;
-            self.tree = None;
-            self.file.discard();
-        }
-        res
-    }
-}
-
-impl<F: Fs> Drop for DeltaLayerWriter<F> {
-    fn drop(&mut self) {
-        self.blobs = None;
-        self.file.discard();
+        self.body.poison_on_err(res)
     }
 }
 
 impl<F: Fs> std::fmt::Debug for DeltaLayerWriter<F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DeltaLayerWriter")
-            .field("file", &self.file.path())
+            .field("file", &self.body.path())
             .field("key_start", &self.key_start)
             .field("lsn_range", &self.lsn_range)
             .field("n_entries", &self.n_entries())
             .field("size", &self.size())
-            .field("poisoned", &self.poisoned)
+            .field("poisoned", &self.body.is_poisoned())
             .finish()
     }
 }

@@ -19,14 +19,11 @@ use strata_blob::{FileTable, StdFs, TableFile};
 use strata_cache::{CachedReader, PageCache};
 use strata_image::{ImageLayer, ImageLayerWriter, ImageLayerWriterOptions, ImageWorkloadParams};
 use strata_layer::{SplitMix64, WORKLOAD_TENANT, WORKLOAD_TIMELINE, workload_key};
+use strata_testkit::time_runs;
 
 fn params() -> ImageWorkloadParams {
-    let keys = std::env::var("STRATA_BENCH_KEYS")
-        .ok()
-        .and_then(|k| k.parse().ok())
-        .unwrap_or(2000);
     ImageWorkloadParams {
-        keys,
+        keys: strata_testkit::bench_keys(2000),
         ..ImageWorkloadParams::default()
     }
 }
@@ -147,15 +144,7 @@ fn benches(c: &mut Criterion) {
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(5));
     group.bench_function("warm", |b| {
-        b.iter_custom(|iters| {
-            rt.block_on(async {
-                let start = Instant::now();
-                for _ in 0..iters {
-                    black_box(scan(&layer).await);
-                }
-                start.elapsed()
-            })
-        })
+        b.iter_custom(|iters| rt.block_on(time_runs(iters, async || scan(&layer).await)))
     });
     group.finish();
 }

@@ -10,7 +10,9 @@
 
 use strata_key::{KEY_SIZE, KeyRange, Lsn, LsnRange, TenantId, TimelineId};
 use strata_layer::format::{LSN_SIZE, array_at, put};
-use strata_layer::{IMAGE_SUMMARY_LEN, IndexPointers, LayerKind, SUMMARY_HEAD_LEN, SummaryHead};
+use strata_layer::{
+    IMAGE_SUMMARY_LEN, IndexPointers, LayerKind, LayerSummary, SUMMARY_HEAD_LEN, SummaryHead,
+};
 
 use crate::error::{CorruptionKind, Error};
 
@@ -139,6 +141,33 @@ impl Summary {
     /// The kind this summary's magic names, if any.
     pub fn kind(&self) -> Option<LayerKind> {
         LayerKind::from_magic(self.magic)
+    }
+}
+
+impl LayerSummary for Summary {
+    const KIND: LayerKind = LayerKind::Image;
+
+    fn head(&self) -> SummaryHead {
+        Summary::head(self)
+    }
+
+    fn index(&self) -> IndexPointers {
+        Summary::index(self)
+    }
+
+    fn with_index(self, index: IndexPointers) -> Summary {
+        Summary {
+            index_start_blk: index.index_start_blk,
+            index_root_blk: index.index_root_blk,
+            ..self
+        }
+    }
+
+    /// The range `lsn..lsn+1` must fit (item 3).
+    fn lsn_problem(&self) -> Option<String> {
+        self.lsn_range()
+            .is_none()
+            .then(|| format!("layer LSN {} has no range lsn..lsn+1", self.lsn.to_hex16()))
     }
 }
 

@@ -58,11 +58,12 @@
 mod dump;
 mod error;
 mod format;
-pub mod fuzzing;
 mod iter;
 mod reader;
 mod scan;
 mod stream;
+#[doc(hidden)]
+pub mod testing;
 mod verify;
 mod workload;
 mod writer;

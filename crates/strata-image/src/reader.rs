@@ -25,44 +25,18 @@ use strata_blob::{
 use strata_btree::DiskBtreeReader;
 use strata_cache::{CachedReader, PageCache};
 use strata_key::{Key, Lsn, LsnRange};
-use strata_layer::{LayerKind, ValueReconstructResult, check_file_blocks, check_summary_fields};
+use strata_layer::{SummaryRefusal, ValueReconstructResult, check_on_open};
 
 use crate::error::{CorruptionKind, Error};
 use crate::format::{IMAGE_KEY_SIZE, SUMMARY_LEN, Summary, VALUE_AREA_OFFSET};
 
 const PAGE: u64 = PAGE_SIZE as u64;
 
-/// Default for [`OpenOptions::max_run_bytes`]: Neon's default `max_vectored_read_bytes`.
-pub const DEFAULT_MAX_RUN_BYTES: u64 = 128 * 1024;
+pub use strata_layer::DEFAULT_MAX_RUN_BYTES;
 
-/// Knobs of opening an [`ImageLayer`].
-#[derive(Debug, Clone)]
-pub struct OpenOptions {
-    /// The summary the caller expects (Neon's production path builds it from the file name and
-    /// the owning timeline). Every field but `index_start_blk` / `index_root_blk` must match,
-    /// or opening fails with [`CorruptionKind::SummaryMismatch`].
-    pub expected_summary: Option<Summary>,
-    /// The file's length in bytes, when the caller knows it (set by [`ImageLayer::open`]);
-    /// only `verify` uses it.
-    pub file_len: Option<u64>,
-    /// How blob headers are read (default: seed and newer compressed headers, see
-    /// [`strata_blob::HeaderMode::Auto`]).
-    pub blob: BlobReadOptions,
-    /// Largest run of adjacent blobs a vectored read or a scan fetches with one I/O (a single
-    /// larger blob is read alone).
-    pub max_run_bytes: u64,
-}
-
-impl Default for OpenOptions {
-    fn default() -> OpenOptions {
-        OpenOptions {
-            expected_summary: None,
-            file_len: None,
-            blob: BlobReadOptions::default(),
-            max_run_bytes: DEFAULT_MAX_RUN_BYTES,
-        }
-    }
-}
+/// Knobs of opening an [`ImageLayer`] (`file_len` is set by [`ImageLayer::open`]; a mismatch
+/// with `expected_summary` is [`CorruptionKind::SummaryMismatch`]).
+pub type OpenOptions = strata_layer::OpenOptions<Summary>;
 
 /// An open image layer: its validated summary and its B-tree index over a [`BlockReader`].
 /// All reads take `&self`; one layer serves any number of concurrent readers.
@@ -336,25 +310,13 @@ pub(crate) fn check_summary(
     n_blocks: u32,
     expected: Option<&Summary>,
 ) -> Result<(), Error> {
-    check_file_blocks(n_blocks)?;
-    if let Some(expected) = expected_mismatch(summary, expected) {
-        return Err(CorruptionKind::SummaryMismatch {
+    check_on_open(summary, n_blocks, expected).map_err(|refusal| match refusal {
+        SummaryRefusal::Problem(p) => p.into(),
+        SummaryRefusal::Mismatch(expected) => CorruptionKind::SummaryMismatch {
             expected: Box::new(expected),
             found: Box::new(*summary),
         }
-        .into());
-    }
-    check_summary_fields(LayerKind::Image, &summary.head(), summary.index(), n_blocks)?;
-    if summary.lsn_range().is_none() {
-        return Err(CorruptionKind::LsnOverflow { lsn: summary.lsn }.into());
-    }
-    Ok(())
-}
-
-/// The expected summary (with the file's index pointers) when it differs from `summary`.
-pub(crate) fn expected_mismatch(summary: &Summary, expected: Option<&Summary>) -> Option<Summary> {
-    let mut expected = *expected?;
-    expected.index_start_blk = summary.index_start_blk;
-    expected.index_root_blk = summary.index_root_blk;
-    (expected != *summary).then_some(expected)
+        .into(),
+        SummaryRefusal::Lsn => CorruptionKind::LsnOverflow { lsn: summary.lsn }.into(),
+    })
 }

@@ -17,29 +17,24 @@
 
 use std::path::{Path, PathBuf};
 
-use strata_blob::{BlobCursor, BlobRunReader, BlockReader, FileBlockReader};
+use strata_blob::{BlobCursor, BlobRunReader, BlockReader};
 use strata_btree::VisitDirection;
 use strata_key::Key;
+use strata_layer::summary::{VerifyLayer, corrupt_as_none, verify_file_source, verify_layer};
 use strata_layer::{
-    BlobOrder, Finding, Findings, LayerKind, Location, Rule, check_block0_padding,
-    check_value_area_tail, index_in_file, summary_problems, tree_finding,
+    BlobOrder, Finding, Findings, Location, Rule, check_value_area_tail, tree_finding,
 };
 
 use crate::error::Error;
-use crate::format::{IMAGE_KEY_SIZE, SUMMARY_LEN, Summary};
-use crate::reader::{ImageLayer, OpenOptions, expected_mismatch, read_summary};
+use crate::format::{IMAGE_KEY_SIZE, Summary};
+use crate::reader::{ImageLayer, OpenOptions, read_summary};
 use crate::scan::SCAN_RUN_BYTES;
 
 impl<R: BlockReader> ImageLayer<R> {
     /// Checks every invariant listed in the module docs and lists what is broken; an empty
     /// list means a sound file. Errors are I/O errors only.
     pub async fn verify(&self) -> Result<Vec<Finding>, Error> {
-        let mut out = Findings::new();
-        let n_blocks = self.reader().n_blocks();
-        check_summary_rules(self.summary(), n_blocks, self.file_len(), None, &mut out);
-        check_block0_padding(self.reader(), SUMMARY_LEN, &mut out).await?;
-        check_body(self, &mut out).await?;
-        Ok(out.into_vec())
+        verify_layer(self).await
     }
 }
 
@@ -50,62 +45,33 @@ pub async fn verify_reader<R: BlockReader>(
     path: Option<&Path>,
     opts: &OpenOptions,
 ) -> Result<Vec<Finding>, Error> {
-    let mut out = Findings::new();
-    let n_blocks = reader.n_blocks();
-    let summary = match read_summary(&reader).await {
-        Ok(summary) => summary,
-        Err(Error::Corrupt(_)) => {
-            let msg = format!("{n_blocks} whole blocks: no summary");
-            out.add(Rule::FileSize, Location::File, msg);
-            return Ok(out.into_vec());
-        }
-        Err(e) => return Err(e.in_file(path)),
-    };
-    let expected = opts.expected_summary.as_ref();
-    check_summary_rules(&summary, n_blocks, opts.file_len, expected, &mut out);
-    check_block0_padding(&reader, SUMMARY_LEN, &mut out).await?;
-    if n_blocks < 3 || !index_in_file(summary.index(), n_blocks) {
-        return Ok(out.into_vec());
-    }
-    let layer = ImageLayer::new_unchecked(reader, summary, path.map(PathBuf::from), opts);
-    check_body(&layer, &mut out).await?;
-    Ok(out.into_vec())
+    strata_layer::summary::verify_reader::<R, ImageLayer<R>>(reader, path, opts).await
 }
 
 /// Verifies the layer file at `path` (read directly, without a page cache).
 pub async fn verify_file(path: &Path, opts: &OpenOptions) -> Result<Vec<Finding>, Error> {
-    let reader = FileBlockReader::open(path)?;
-    let mut opts = opts.clone();
-    opts.file_len = Some(std::fs::metadata(path)?.len());
+    let (reader, opts) = verify_file_source(path, opts)?;
     verify_reader(reader, Some(path), &opts).await
 }
 
-/// Rules 1–5 on the summary.
-fn check_summary_rules(
-    s: &Summary,
-    n_blocks: u32,
-    file_len: Option<u64>,
-    expected: Option<&Summary>,
-    out: &mut Findings,
-) {
-    for p in summary_problems(LayerKind::Image, &s.head(), s.index(), n_blocks, file_len) {
-        out.add(p.rule(), location_of(p.rule()), p.to_string());
-    }
-    if s.lsn_range().is_none() {
-        let msg = format!("layer LSN {} has no range lsn..lsn+1", s.lsn.to_hex16());
-        out.add(Rule::NonEmptyRanges, Location::Summary, msg);
-    }
-    if let Some(expected) = expected_mismatch(s, expected) {
-        let msg = format!("summary {s:?} differs from the expected {expected:?}");
-        out.add(Rule::MatchesName, Location::Summary, msg);
-    }
-}
+impl<R: BlockReader> VerifyLayer<R> for ImageLayer<R> {
+    type Summary = Summary;
+    type Error = Error;
 
-/// Where a summary rule's finding is.
-fn location_of(rule: Rule) -> Location {
-    match rule {
-        Rule::FileSize => Location::File,
-        _ => Location::Summary,
+    async fn read_summary(reader: &R) -> Result<Option<Summary>, Error> {
+        corrupt_as_none(read_summary(reader).await, Error::is_corrupt)
+    }
+
+    fn unchecked(reader: R, summary: Summary, path: Option<&Path>, opts: &OpenOptions) -> Self {
+        ImageLayer::new_unchecked(reader, summary, path.map(PathBuf::from), opts)
+    }
+
+    fn parts(&self) -> (&R, &Summary, Option<u64>) {
+        (self.reader(), self.summary(), self.file_len())
+    }
+
+    async fn check_body(&self, out: &mut Findings) -> Result<(), Error> {
+        check_body(self, out).await
     }
 }
 

@@ -23,15 +23,12 @@
 
 use std::path::Path;
 
-use strata_blob::{BlobWriter, BlobWriterOptions, DEFAULT_WRITE_BUFFER_SIZE, Fs, PAGE_SIZE, StdFs};
-use strata_btree::DiskBtreeBuilder;
+use strata_blob::{BlobWriterOptions, DEFAULT_WRITE_BUFFER_SIZE, Fs, StdFs};
 use strata_key::{ImageLayerName, Key, KeyRange, Lsn, TempLayerName, TenantId, TimelineId};
-use strata_layer::{
-    CreateMode, IndexBuf, LayerDesc, LayerKind, PendingFile, temp_random, write_tail,
-};
+use strata_layer::{CreateMode, LayerBody, LayerDesc, LayerKind, PendingFile, temp_random};
 
 use crate::error::Error;
-use crate::format::{IMAGE_KEY_SIZE, Summary, VALUE_AREA_OFFSET};
+use crate::format::{IMAGE_KEY_SIZE, Summary};
 
 /// Knobs of an [`ImageLayerWriter`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,18 +52,15 @@ impl Default for ImageLayerWriterOptions {
 }
 
 /// Writes one image layer; see the module docs. `F` is the filesystem ([`StdFs`], or a
-/// [`strata_blob::fault::FaultyFs`] in tests).
+/// [`strata_blob::testing::fault::FaultyFs`] in tests).
 pub struct ImageLayerWriter<F: Fs = StdFs> {
-    file: PendingFile<F>,
+    /// The pending file, the value area and the index (and whether poisoned).
+    body: LayerBody<F, IMAGE_KEY_SIZE>,
     tenant_id: TenantId,
     timeline_id: TimelineId,
     key_range: KeyRange,
     lsn: Lsn,
-    /// `None` once poisoned or finished.
-    blobs: Option<BlobWriter<F::File>>,
-    tree: Option<DiskBtreeBuilder<IndexBuf, IMAGE_KEY_SIZE>>,
     last: Option<Key>,
-    poisoned: bool,
 }
 
 impl ImageLayerWriter<StdFs> {
@@ -123,19 +117,12 @@ impl<F: Fs> ImageLayerWriter<F> {
             zstd_level: opts.zstd_level,
         };
         Ok(ImageLayerWriter {
-            file,
+            body: LayerBody::new(file, handle, blob_opts),
             tenant_id,
             timeline_id,
             key_range,
             lsn,
-            blobs: Some(BlobWriter::with_options(
-                handle,
-                VALUE_AREA_OFFSET,
-                blob_opts,
-            )),
-            tree: Some(DiskBtreeBuilder::new(IndexBuf::new())),
             last: None,
-            poisoned: false,
         })
     }
 
@@ -149,22 +136,22 @@ impl<F: Fs> ImageLayerWriter<F> {
 
     /// Bytes written so far (or buffered): the end offset of the value area.
     pub fn size(&self) -> u64 {
-        self.blobs.as_ref().map_or(0, BlobWriter::size)
+        self.body.size()
     }
 
     /// Number of images appended so far.
     pub fn n_entries(&self) -> u64 {
-        self.tree.as_ref().map_or(0, DiskBtreeBuilder::n_entries)
+        self.body.n_entries()
     }
 
     /// Whether an earlier error poisoned the writer.
     pub fn is_poisoned(&self) -> bool {
-        self.poisoned
+        self.body.is_poisoned()
     }
 
     /// The file's current path (its temp name), while it is being written.
     pub fn temp_path(&self) -> Option<&Path> {
-        self.file.path()
+        self.body.path()
     }
 
     /// Writes the index and the summary, makes the file durable and gives it its final name.
@@ -175,7 +162,7 @@ impl<F: Fs> ImageLayerWriter<F> {
     }
 
     fn check_usable(&self) -> Result<(), Error> {
-        if self.poisoned || self.blobs.is_none() || self.tree.is_none() {
+        if !self.body.usable() {
             return Err(Error::Poisoned);
         }
         Ok(())
@@ -191,7 +178,7 @@ impl<F: Fs> ImageLayerWriter<F> {
         if let Some(last) = self.last.filter(|last| key <= *last) {
             return Err(Error::Unsorted { key, last });
         }
-        let (Some(blobs), Some(tree)) = (self.blobs.as_mut(), self.tree.as_mut()) else {
+        let Some((blobs, tree)) = self.body.parts() else {
             return Err(Error::Poisoned);
         };
         let offset = blobs.write_blob(image)?;
@@ -204,63 +191,48 @@ impl<F: Fs> ImageLayerWriter<F> {
         if self.last.is_none() {
             return Err(Error::EmptyLayer);
         }
-        let (Some(blobs), Some(tree)) = (self.blobs.take(), self.tree.take()) else {
+        let Some(closed) = self.body.close::<Error>()? else {
             return Err(Error::Poisoned);
         };
-        let n_entries = tree.n_entries();
-        let value_end = blobs.size();
-        let mut handle = blobs.into_inner()?;
-        let (root, index) = tree.finish()?;
-        let page = PAGE_SIZE as u64;
-        let index_start_blk = value_end.div_ceil(page);
-        let size = index_start_blk * page + index.bytes().len() as u64;
+        let size = closed.file_size;
         let index_start_blk =
-            u32::try_from(index_start_blk).map_err(|_| Error::FileTooLarge { size })?;
+            u32::try_from(closed.index_start_blk).map_err(|_| Error::FileTooLarge { size })?;
         let summary = Summary::new(
             self.tenant_id,
             self.timeline_id,
             self.key_range,
             self.lsn,
             index_start_blk,
-            root,
+            closed.root,
         );
-        let file_size = write_tail(&mut handle, index_start_blk, &index, &summary.encode())?;
         let name = ImageLayerName::new(self.key_range, self.lsn);
-        let file_name = name.to_string();
-        let path = self.file.commit(handle, &file_name)?;
-        Ok(LayerDesc {
-            kind: LayerKind::Image,
-            path,
-            file_name,
-            tenant_id: self.tenant_id,
-            timeline_id: self.timeline_id,
-            key_range: self.key_range,
-            lsn_range: name.lsn_range(),
-            file_size,
-            n_entries,
-        })
+        let desc = LayerDesc::new(
+            LayerKind::Image,
+            name.to_string(),
+            self.tenant_id,
+            self.timeline_id,
+            self.key_range,
+            name.lsn_range(),
+        );
+        Ok(self
+            .body
+            .commit(closed, index_start_blk, &summary.encode(), desc)?)
     }
 
     fn poison_on_err<T>(&mut self, res: Result<T, Error>) -> Result<T, Error> {
-        if res.is_err() {
-            self.poisoned = true;
-            self.blobs = None;
-            self.tree = None;
-            self.file.discard();
-        }
-        res
+        self.body.poison_on_err(res)
     }
 }
 
 impl<F: Fs> std::fmt::Debug for ImageLayerWriter<F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ImageLayerWriter")
-            .field("file", &self.file.path())
+            .field("file", &self.body.path())
             .field("key_range", &self.key_range)
             .field("lsn", &self.lsn)
             .field("n_entries", &self.n_entries())
             .field("size", &self.size())
-            .field("poisoned", &self.poisoned)
+            .field("poisoned", &self.body.is_poisoned())
             .finish()
     }
 }

@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use strata_blob::FileTable;
 use strata_cache::PageCache;
-use strata_ingest::pgfixture::{PgRun, PgSpec, pg_bin};
+use strata_ingest::testing::{PgRun, PgSpec, pg_bin};
 use strata_ingest::{
     Catalog, ControlFile, ImportOptions, IngestOptions, WalSource, import_datadir, ingest_wal,
     open_for_ingest, open_timeline_with,

@@ -32,8 +32,9 @@ mod error;
 mod import;
 mod ingest;
 mod layout;
-pub mod pgfixture;
 mod records;
+#[doc(hidden)]
+pub mod testing;
 mod walingest;
 mod walsource;
 

@@ -14,12 +14,13 @@
 //! ```
 
 mod error;
-pub mod fuzz;
 mod id;
 mod key;
 mod lsn;
 pub mod name;
 mod space;
+#[doc(hidden)]
+pub mod testing;
 
 pub use error::ParseError;
 pub use id::{TenantId, TimelineId};

@@ -36,7 +36,7 @@
 //!
 //! Invariant: for every string `s`, parsing either returns a typed [`ParseError`] or a value `v`
 //! such that `v.to_string()` equals `s` ignoring ASCII case and parses back to `v`.
-//! [`crate::fuzz::check_text`] checks exactly that.
+//! [`crate::testing::check_text`] checks exactly that.
 
 #![deny(clippy::indexing_slicing, clippy::unwrap_used)]
 

@@ -32,3 +32,28 @@ pub struct LayerDesc {
     /// Number of index entries.
     pub n_entries: u64,
 }
+
+impl LayerDesc {
+    /// A descriptor of the layer to be written under `file_name`; its path, size and entry
+    /// count are filled in when the file is committed.
+    pub fn new(
+        kind: LayerKind,
+        file_name: String,
+        tenant_id: TenantId,
+        timeline_id: TimelineId,
+        key_range: KeyRange,
+        lsn_range: LsnRange,
+    ) -> LayerDesc {
+        LayerDesc {
+            kind,
+            path: PathBuf::new(),
+            file_name,
+            tenant_id,
+            timeline_id,
+            key_range,
+            lsn_range,
+            file_size: 0,
+            n_entries: 0,
+        }
+    }
+}

@@ -7,13 +7,18 @@
 //! * [`check`](mod@check): the summary rules both kinds obey (file size, magic and version, a
 //!   non-empty key range, index pointers inside the file), as pure functions with a typed
 //!   [`SummaryProblem`].
+//! * [`summary`](mod@summary): what open and verify do with a summary of either kind
+//!   ([`LayerSummary`], [`OpenOptions`], [`check_on_open`], [`summary_findings`]).
 //! * [`verify`](mod@verify): the vocabulary of strict verification ([`Rule`], [`Location`],
 //!   [`Finding`]) and its kind-independent steps (B-tree problems to rules, padding checks,
 //!   [`BlobOrder`] for blobs packed back to back).
 //! * [`file`](mod@file): a layer file's life while it is written: [`PendingFile`] (temp name,
-//!   removal on failure or drop, fsync + rename + directory fsync), [`IndexBuf`], [`write_tail`].
-//! * [`fuzzing`](mod@fuzzing): the shape of the whole-file fuzz oracle both kinds use.
+//!   removal on failure or drop, fsync + rename + directory fsync), [`IndexBuf`], [`write_tail`];
+//!   [`LayerBody`], a writer's value area, index and poisoning.
+//! * `testing` (test support, hidden): the shape of the whole-file fuzz oracle both kinds use.
 //! * [`manifest`](mod@manifest): the golden manifest lines both kinds print alike.
+//! * [`layer_error!`]: the shared part of each layer crate's error type (`Corruption`, the
+//!   lifting of lower crates' `Io`, `Corrupt` and `CacheFull`).
 //! * [`LayerDesc`]: what a finished layer is; [`ValueReconstructResult`]: what a layer's part of
 //!   a page lookup found. [`workload`](mod@workload): [`SplitMix64`] and the
 //!   workloads' fixed identities.
@@ -44,16 +49,28 @@
 //! ));
 //! ```
 
+mod body;
 pub mod check;
 mod desc;
 pub mod file;
 pub mod format;
-pub mod fuzzing;
+mod layer_error;
 pub mod manifest;
 mod reconstruct;
+pub mod summary;
+#[doc(hidden)]
+pub mod testing;
 pub mod verify;
 pub mod workload;
 
+/// The lower crates, for the code [`layer_error!`] writes in the layer crates.
+#[doc(hidden)]
+pub mod __private {
+    pub use strata_blob;
+    pub use strata_btree;
+}
+
+pub use body::{Closed, LayerBody};
 pub use check::{
     IndexPointers, MIN_LAYER_BLOCKS, SummaryProblem, check_file_blocks, check_summary_fields,
     index_in_file, summary_problems,
@@ -65,6 +82,10 @@ pub use format::{
     LayerKind, SUMMARY_HEAD_LEN, SummaryHead, VALUE_AREA_OFFSET,
 };
 pub use reconstruct::ValueReconstructResult;
+pub use summary::{
+    DEFAULT_MAX_RUN_BYTES, LayerSummary, OpenOptions, SummaryRefusal, check_on_open,
+    expected_mismatch, summary_findings,
+};
 pub use verify::{
     BlobOrder, Finding, Findings, Location, MAX_FINDINGS, Rule, check_block0_padding,
     check_value_area_tail, node_rule, tree_finding,

@@ -50,7 +50,8 @@
 //! ```
 
 pub mod dir;
-pub mod fuzzing;
+#[doc(hidden)]
+pub mod testing;
 
 mod aux_file;
 mod coverage;

@@ -15,7 +15,7 @@
 
 use std::path::Path;
 
-use strata_blob::fault::{Fault, FaultyFs, InjectedFault, OpKind};
+use strata_blob::testing::fault::{Fault, FaultyFs, InjectedFault, OpKind};
 use strata_blob::{BlobWriter, BlobWriterOptions, Error, Fs, PAGE_SIZE, StdFs};
 
 /// Payloads: empty, short, long-header, straddling, and larger than a write window (which

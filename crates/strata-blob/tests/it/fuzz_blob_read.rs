@@ -1,9 +1,10 @@
-//! The fuzz target `blob_read`'s logic ([`strata_blob::fuzz::blob_read`]) under proptest:
+//! The fuzz target `blob_read`'s logic ([`strata_blob::testing::fuzz::blob_read`]) under proptest:
 //! arbitrary and mutated files, offsets and limits give a payload or a typed error, never a
 //! panic, and the block, run and slice readers agree (the helper asserts that).
 
 use proptest::prelude::*;
-use strata_blob::{BlobWriter, BlobWriterOptions, Error, HeaderMode, PAGE_SIZE, fuzz};
+use strata_blob::testing::fuzz;
+use strata_blob::{BlobWriter, BlobWriterOptions, Error, HeaderMode, PAGE_SIZE};
 
 fn modes() -> impl Strategy<Value = HeaderMode> {
     prop::sample::select(vec![

@@ -2,10 +2,11 @@
 //! headers fall relative to block boundaries, and reads past the limit fail typed.
 
 use proptest::prelude::*;
+use strata_blob::testing::fuzz;
 use strata_blob::{
     BlobCursor, BlobReadOptions, BlobRunReader, BlobWriter, BlobWriterOptions, BlockReader,
     Compression, Corruption, Error, FileBlockReader, FileTable, Fs, HeaderMode, MemBlockReader,
-    PAGE_SIZE, Payload, StdFs, blob_size, fuzz, read_blob_into, read_blob_with, read_run,
+    PAGE_SIZE, Payload, StdFs, blob_size, read_blob_into, read_blob_with, read_run,
 };
 
 const PAGE: u64 = PAGE_SIZE as u64;

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use strata_blob::{BlockBuf, MemBlockReader, PAGE_SIZE};
-use strata_btree::fuzzing::{self, Probe};
+use strata_btree::testing::{self, Probe};
 use strata_btree::{DiskBtreeBuilder, DiskBtreeReader, VisitDirection};
 use strata_testkit::{Manifest, golden_cases, layer_bytes};
 
@@ -95,7 +95,7 @@ fn reader_reads_golden_trees() {
             manifest.summary.index_root_blk,
             MemBlockReader::from_bytes(&layer_bytes(&case)),
         );
-        let stats = fuzzing::poll_ready(tree.verify()).unwrap().unwrap();
+        let stats = testing::poll_ready(tree.verify()).unwrap().unwrap();
         assert_eq!(stats.depth, manifest.btree_depth, "{case}: depth");
         assert_eq!(stats.n_entries, entries.len() as u64, "{case}: entries");
         assert_eq!(
@@ -107,7 +107,7 @@ fn reader_reads_golden_trees() {
         // The forward scan gives the manifest's order exactly.
         let mut scanned = Vec::new();
         let mut iter = tree.iter(&[0; DELTA_KEY_LEN], VisitDirection::Forwards);
-        while let Some(entry) = fuzzing::poll_ready(iter.next()).unwrap() {
+        while let Some(entry) = testing::poll_ready(iter.next()).unwrap() {
             scanned.push(entry.unwrap());
         }
         assert!(
@@ -133,7 +133,7 @@ fn reader_reads_golden_trees() {
                 }
             }
         }
-        fuzzing::check_against_model(&tree, &model, &probes)
+        testing::check_against_model(&tree, &model, &probes)
             .unwrap_or_else(|m| panic!("{case}: {m}"));
     }
 }

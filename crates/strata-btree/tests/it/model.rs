@@ -4,7 +4,7 @@
 
 use proptest::prelude::*;
 use strata_blob::BlockBuf;
-use strata_btree::fuzzing::{self, KeyRun, Probe};
+use strata_btree::testing::{self, KeyRun, Probe};
 use strata_btree::{DiskBtreeBuilder, MAX_VALUE, VisitDirection};
 
 /// A probe before resolution: (entry pick, last-byte nudge, direction, limit, random key,
@@ -69,9 +69,9 @@ fn raw_probes<const L: usize>() -> impl Strategy<Value = Vec<RawProbe<L>>> {
 }
 
 fn check_runs<const L: usize>(runs: &[KeyRun], raw: &[RawProbe<L>]) -> Result<(), TestCaseError> {
-    let entries = fuzzing::expand_key_runs::<L>(runs, 6000);
+    let entries = testing::expand_key_runs::<L>(runs, 6000);
     let probes = probes(&entries, raw);
-    let report = fuzzing::roundtrip(&entries, &probes).map_err(|m| TestCaseError::fail(m.0))?;
+    let report = testing::roundtrip(&entries, &probes).map_err(|m| TestCaseError::fail(m.0))?;
     prop_assert_eq!(report.n_entries, entries.len());
     Ok(())
 }
@@ -101,7 +101,7 @@ proptest! {
     ) {
         let entries: Vec<_> = map.into_iter().collect();
         let probes = probes(&entries, &raw);
-        fuzzing::roundtrip(&entries, &probes).map_err(|m| TestCaseError::fail(m.0))?;
+        testing::roundtrip(&entries, &probes).map_err(|m| TestCaseError::fail(m.0))?;
     }
 
     #[test]
@@ -111,7 +111,7 @@ proptest! {
     ) {
         let entries: Vec<_> = map.into_iter().collect();
         let probes = probes(&entries, &raw);
-        fuzzing::roundtrip(&entries, &probes).map_err(|m| TestCaseError::fail(m.0))?;
+        testing::roundtrip(&entries, &probes).map_err(|m| TestCaseError::fail(m.0))?;
     }
 
     /// Unordered input, duplicates and oversized values: rejected with typed errors, the rest
@@ -125,14 +125,14 @@ proptest! {
         raw in raw_probes::<2>(),
     ) {
         let probes = probes(&entries, &raw);
-        fuzzing::roundtrip(&entries, &probes).map_err(|m| TestCaseError::fail(m.0))?;
+        testing::roundtrip(&entries, &probes).map_err(|m| TestCaseError::fail(m.0))?;
     }
 
     /// Arbitrary bytes as an index: corruption errors only, and self-consistent reads when
     /// the bytes happen to verify.
     #[test]
     fn decode_arbitrary_bytes(data in prop::collection::vec(any::<u8>(), 0..3000)) {
-        fuzzing::decode_arbitrary(&data).map_err(|m| TestCaseError::fail(m.0))?;
+        testing::decode_arbitrary(&data).map_err(|m| TestCaseError::fail(m.0))?;
     }
 
     /// Valid trees with a few bytes changed.
@@ -158,7 +158,7 @@ proptest! {
         for block in buf.blocks() {
             data.extend_from_slice(&block[..]);
         }
-        let pristine = fuzzing::decode_arbitrary(&data).map_err(|m| TestCaseError::fail(m.0))?;
+        let pristine = testing::decode_arbitrary(&data).map_err(|m| TestCaseError::fail(m.0))?;
         prop_assert!(pristine.verified);
         prop_assert_eq!(pristine.n_scanned, n as usize);
         let body = data.len() - header_len;
@@ -169,7 +169,7 @@ proptest! {
             };
             data[pos] = byte;
         }
-        fuzzing::decode_arbitrary(&data).map_err(|m| TestCaseError::fail(m.0))?;
+        testing::decode_arbitrary(&data).map_err(|m| TestCaseError::fail(m.0))?;
     }
 }
 
@@ -233,6 +233,6 @@ fn three_level_trees_26() {
             limit: 700,
         });
     }
-    let report = fuzzing::roundtrip(&entries, &probes).unwrap();
+    let report = testing::roundtrip(&entries, &probes).unwrap();
     assert_eq!(report.depth, 3, "{report:?}");
 }

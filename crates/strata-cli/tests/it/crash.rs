@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use strata_key::name::is_temp_file_name;
 use strata_layer::SplitMix64;
+use strata_testkit::files_in;
 
 /// The delta workload: 3000 keys × 11 entries, about 30 MB; 8 kill runs of each kind.
 const DELTA: Workload = Workload {
@@ -59,20 +60,6 @@ fn spawn_workload(w: &Workload, dir: &Path) -> Child {
         .expect("starting strata workload")
 }
 
-fn names_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .expect("read_dir")
-        .map(|e| {
-            e.expect("dir entry")
-                .file_name()
-                .into_string()
-                .expect("utf-8 name")
-        })
-        .collect();
-    names.sort();
-    names
-}
-
 /// What a killed run left behind.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 struct Left {
@@ -82,7 +69,7 @@ struct Left {
 
 /// Checks the invariant on `dir` and says what it holds.
 fn check_dir(w: &Workload, dir: &Path, what: &str) -> Left {
-    let names = names_in(dir);
+    let names = files_in(dir);
     assert!(names.len() <= 1, "{what}: one writer, one file: {names:?}");
     let mut left = Left::default();
     for name in &names {
@@ -149,7 +136,7 @@ fn crash_sweep(w: &Workload) {
             complete: 1
         }
     );
-    let final_size = std::fs::metadata(clean.path().join(&names_in(clean.path())[0]))
+    let final_size = std::fs::metadata(clean.path().join(&files_in(clean.path())[0]))
         .expect("metadata")
         .len();
     assert!(final_size > w.min_size, "{final_size}");
@@ -177,7 +164,7 @@ fn crash_sweep(w: &Workload) {
         let mut child = spawn_workload(w, dir.path());
         let mut reached = false;
         loop {
-            let grown = names_in(dir.path()).iter().any(|n| {
+            let grown = files_in(dir.path()).iter().any(|n| {
                 is_temp_file_name(n)
                     && std::fs::metadata(dir.path().join(n)).is_ok_and(|m| m.len() >= target)
             });

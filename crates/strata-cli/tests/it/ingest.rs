@@ -13,7 +13,7 @@ use std::path::Path;
 use std::process::Child;
 use std::time::{Duration, Instant};
 
-use strata_ingest::pgfixture::{PgRun, PgSpec};
+use strata_ingest::testing::{PgRun, PgSpec};
 use strata_ingest::{Catalog, Extent, open_timeline};
 use strata_key::{Key, Lsn, SlruKind};
 use strata_timeline::{EntryClass, Timeline, classify_entry};

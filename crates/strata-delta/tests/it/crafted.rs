@@ -19,7 +19,7 @@
 use strata_blob::{BlockNo, MemBlockReader, PAGE_SIZE};
 use strata_btree::format::NodeView;
 use strata_btree::{Corruption, NodeProblem};
-use strata_delta::fuzzing::{open_scan, poll_ready};
+use strata_delta::testing::{open_scan, poll_ready};
 use strata_delta::{
     BlobRef, CorruptionKind, DeltaLayer, Error, OpenOptions, Rule, Summary, ValueReconstructResult,
     ValueReconstructState, VectoredReconstructState, verify_reader,
@@ -290,34 +290,25 @@ fn cycles_and_wrong_levels_in_a_three_level_tree() {
     assert_eq!(btree(scan_err(&cycle)), node_err(&b3, mid, problem.clone()));
     assert_eq!(btree(get_err(&cycle, key)), node_err(&b3, mid, problem));
 
-    // Item 10: a level-1 node claiming to be a leaf, and a leaf claiming level 1.
-    let mut low = b3.clone();
-    low[mid_at + 2] = 0;
-    assert_eq!(rules(&low), [Rule::NodeLevels]);
-    let problem = NodeProblem::WrongLevel {
-        level: 0,
-        expected: 1,
-    };
-    assert_eq!(btree(scan_err(&low)), node_err(&b3, mid, problem.clone()));
-    assert_eq!(btree(get_err(&low, key)), node_err(&b3, mid, problem));
-    let mut high = b3.clone();
-    high[leaf_at + 2] = 1;
-    assert_eq!(rules(&high), [Rule::NodeLevels]);
-    let problem = NodeProblem::WrongLevel {
-        level: 1,
-        expected: 0,
-    };
-    assert_eq!(btree(scan_err(&high)), node_err(&b3, leaf, problem.clone()));
-    assert_eq!(btree(get_err(&high, key)), node_err(&b3, leaf, problem));
-    // The root one level too high: its children are then one level too low.
-    let mut tall = b3.clone();
-    tall[root_at + 2] = 3;
-    assert_eq!(rules(&tall), [Rule::NodeLevels]);
-    let problem = NodeProblem::WrongLevel {
-        level: 1,
-        expected: 2,
-    };
-    assert_eq!(btree(scan_err(&tall)), node_err(&b3, mid, problem));
+    // Item 10: a level-1 node claiming to be a leaf, a leaf claiming level 1, and the root one
+    // level too high (its children are then one level too low; checked by the scan only).
+    // (where the level byte is, its new value, the node reported, level, expected, get too)
+    let cases = [
+        (mid_at, 0, mid, 0, 1, true),
+        (leaf_at, 1, leaf, 1, 0, true),
+        (root_at, 3, mid, 1, 2, false),
+    ];
+    for (at, new_level, reported, level, expected, get_too) in cases {
+        let mut bytes = b3.clone();
+        bytes[at + 2] = new_level;
+        assert_eq!(rules(&bytes), [Rule::NodeLevels]);
+        let problem = NodeProblem::WrongLevel { level, expected };
+        let want = node_err(&b3, reported, problem);
+        assert_eq!(btree(scan_err(&bytes)), want);
+        if get_too {
+            assert_eq!(btree(get_err(&bytes, key)), want);
+        }
+    }
 }
 
 #[test]
@@ -437,6 +428,11 @@ fn entries_outside_the_summary_ranges() {
     );
 }
 
+/// Whether `got` is item 18 broken at `offset` with the BlobRef bit `bit`.
+fn will_init_mismatch(got: &CorruptionKind, offset: u64, bit: bool) -> bool {
+    matches!(got, CorruptionKind::WillInitMismatch { offset: o, bit: b } if *o == offset && *b == bit)
+}
+
 #[test]
 fn will_init_bit_disagreeing_with_the_value() {
     // An image whose BlobRef says "not will_init".
@@ -446,29 +442,11 @@ fn will_init_bit_disagreeing_with_the_value() {
     cleared[value_at(&tiny, at, 0) + 4] ^= 1;
     assert_eq!(rules(&cleared), [Rule::WillInitMatches]);
     let got = scan_err(&cleared);
-    assert!(
-        matches!(
-            got,
-            CorruptionKind::WillInitMismatch {
-                offset: 0x2000,
-                bit: false
-            }
-        ),
-        "{got:?}"
-    );
+    assert!(will_init_mismatch(&got, 0x2000, false), "{got:?}");
     let layer = open(&cleared);
     let entry = poll_ready(layer.load_keys()).unwrap().unwrap()[0];
     let got = kind(poll_ready(entry.load_value(&layer)).unwrap().unwrap_err());
-    assert!(
-        matches!(
-            got,
-            CorruptionKind::WillInitMismatch {
-                offset: 0x2000,
-                bit: false
-            }
-        ),
-        "{got:?}"
-    );
+    assert!(will_init_mismatch(&got, 0x2000, false), "{got:?}");
 
     // A non-init WAL record whose BlobRef says will_init: Neon's lookup silently stops there.
     let walonly = layer_bytes("walonly");
@@ -480,30 +458,12 @@ fn will_init_bit_disagreeing_with_the_value() {
     assert_eq!(rules(&set), [Rule::WillInitMatches]);
     let offset = m.blob_offsets()[2];
     let got = scan_err(&set);
-    assert!(
-        matches!(got, CorruptionKind::WillInitMismatch { offset: o, bit: true } if o == offset),
-        "{got:?}"
-    );
+    assert!(will_init_mismatch(&got, offset, true), "{got:?}");
     // Lookups check the bit against the value they decode (Neon would stop there silently).
     let got = get_err(&set, m.entries[0].key);
-    assert!(
-        matches!(got, CorruptionKind::WillInitMismatch { offset: o, bit: true } if o == offset),
-        "{got:?}"
-    );
+    assert!(will_init_mismatch(&got, offset, true), "{got:?}");
     let got = vectored_err(&set);
-    assert!(
-        matches!(got, CorruptionKind::WillInitMismatch { offset: o, bit: true } if o == offset),
-        "{got:?}"
-    );
+    assert!(will_init_mismatch(&got, offset, true), "{got:?}");
     let got = get_err(&cleared, Manifest::load("tiny").entries[0].key);
-    assert!(
-        matches!(
-            got,
-            CorruptionKind::WillInitMismatch {
-                offset: 0x2000,
-                bit: false
-            }
-        ),
-        "{got:?}"
-    );
+    assert!(will_init_mismatch(&got, 0x2000, false), "{got:?}");
 }

@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use strata_blob::fault::{FaultyBlockReader, InjectedReadFault, ReadFault};
+use strata_blob::testing::fault::{FaultyBlockReader, InjectedReadFault, ReadFault};
 use strata_blob::{BlockNo, BlockReader, FileBlockReader, PAGE_SIZE};
 use strata_cache::{PageCache, PageCacheOptions};
 use strata_delta::workload::{

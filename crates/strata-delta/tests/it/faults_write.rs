@@ -8,13 +8,14 @@
 use std::path::Path;
 
 use strata_blob::StdFs;
-use strata_blob::fault::{Fault, FaultyFs, InjectedFault, OpKind};
+use strata_blob::testing::fault::{Fault, FaultyFs, InjectedFault, OpKind};
 use strata_delta::workload::{WORKLOAD_TENANT, WORKLOAD_TIMELINE, WorkloadParams};
 use strata_delta::{
     DeltaLayerWriter, DeltaLayerWriterOptions, Error, Finding, LayerDesc, OpenOptions,
 };
 use strata_key::name::is_temp_file_name;
 use strata_key::{Key, Lsn};
+use strata_testkit::files_in;
 
 const PARAMS: WorkloadParams = WorkloadParams {
     keys: 60,
@@ -22,15 +23,6 @@ const PARAMS: WorkloadParams = WorkloadParams {
     image_size: 3000,
     seed: 7,
 };
-
-fn files_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    names.sort();
-    names
-}
 
 /// Writes [`PARAMS`] through `fs` (with `put_value_bytes` when `as_bytes`). A failing put is
 /// checked to leave the writer poisoned for every entry point.

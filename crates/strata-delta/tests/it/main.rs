@@ -18,3 +18,7 @@ mod value_props;
 mod verify;
 mod writer;
 mod writer_props;
+
+/// Notes the largest single allocation, for the corruption sweep's bound.
+#[global_allocator]
+static ALLOC: strata_testkit::PeakAlloc = strata_testkit::PeakAlloc;

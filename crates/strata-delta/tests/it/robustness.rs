@@ -1,4 +1,4 @@
-//! Robustness of every read path (`fuzzing::open_scan`, the fuzz target's logic) on arbitrary
+//! Robustness of every read path (`testing::open_scan`, the fuzz target's logic) on arbitrary
 //! and damaged bytes: random files, golden files with random byte edits, and a small sample of
 //! truncated and bit-flipped golden files. Each run must end with results or corruption
 //! errors: no panic, no hang, no self-contradiction (a file `verify` finds clean reads
@@ -6,7 +6,7 @@
 
 use proptest::prelude::*;
 use strata_blob::PAGE_SIZE;
-use strata_delta::fuzzing::open_scan;
+use strata_delta::testing::open_scan;
 use strata_testkit::layer_bytes;
 
 const SMALL_CASES: [&str; 4] = ["tiny", "walonly", "walvariants", "extremes"];

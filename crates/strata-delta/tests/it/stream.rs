@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use futures_util::{StreamExt, TryStreamExt};
-use strata_blob::fault::FaultyBlockReader;
+use strata_blob::testing::fault::FaultyBlockReader;
 use strata_delta::{DeltaEntry, DeltaLayer, MemBlockReader, OpenOptions, Value};
 use strata_testkit::layer_bytes;
 
@@ -82,7 +82,10 @@ async fn an_error_is_an_item_and_ends_the_stream() {
         let layer = DeltaLayer::from_reader(Arc::clone(&reader), OpenOptions::default())
             .await
             .unwrap();
-        reader.inject(reader.count() + nth, strata_blob::fault::ReadFault::Fail);
+        reader.inject(
+            reader.count() + nth,
+            strata_blob::testing::fault::ReadFault::Fail,
+        );
         let items: Vec<Result<(), strata_delta::Error>> = if values {
             let stream = layer.iter().into_value_stream();
             stream.map(|r| r.map(drop)).collect().await
@@ -105,7 +108,7 @@ async fn an_error_is_an_item_and_ends_the_stream() {
 
         // Polled again after the end: still the end.
         let mut stream = layer.iter().into_stream();
-        reader.inject(reader.count(), strata_blob::fault::ReadFault::Fail);
+        reader.inject(reader.count(), strata_blob::testing::fault::ReadFault::Fail);
         assert!(stream.next().await.unwrap().is_err());
         assert!(stream.next().await.is_none());
         assert!(stream.next().await.is_none());

@@ -1,6 +1,6 @@
 //! Corruption sweep over every golden layer (issue 8, "Corruption"): each file is damaged by
 //! XOR-flipping single bytes (masks `0xFF` and `0x01`) and by truncation, and every damaged
-//! file goes through every read path: `fuzzing::open_scan` (the `delta_open_scan` fuzz
+//! file goes through every read path: `testing::open_scan` (the `delta_open_scan` fuzz
 //! oracle), strict `verify_reader` with the expected summary (Neon's production check, item
 //! 4), open, a forwards scan with values, a backwards index scan, every query of the case and
 //! a vectored read of the whole key range.
@@ -8,7 +8,7 @@
 //! For each damaged file the test asserts: results or [`Error::Corrupt`] only (a panic fails
 //! the test, naming the damage); a file `verify` finds clean opens and reads without error;
 //! the largest single allocation during the reads is at most `max(file length, 1 MiB)` (a
-//! per-thread counting `#[global_allocator]` of this test binary); and no run takes longer
+//! per-thread count of `strata_testkit::PeakAlloc`, this test binary's `#[global_allocator]`); and no run takes longer
 //! than a hang guard of `max(5 s, 20 × the undamaged run)` (timing is measured and printed;
 //! the bound only catches hangs).
 //!
@@ -43,13 +43,6 @@
 //! boundary. Counts per region (damaged, verify-detected, read-failed, decoded clean) are
 //! printed.
 
-#![expect(
-    unsafe_code,
-    reason = "a counting global allocator needs `unsafe impl GlobalAlloc`"
-)]
-
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -60,52 +53,14 @@ use std::time::{Duration, Instant};
 use strata_blob::{MemBlockReader, PAGE_SIZE};
 use strata_btree::format::NodeView;
 use strata_btree::{DiskBtreeReader, VisitDirection};
-use strata_delta::fuzzing::{open_scan, poll_ready};
+use strata_delta::testing::{open_scan, poll_ready};
 use strata_delta::text::format_query_line;
 use strata_delta::{
     DeltaLayer, Error, OpenOptions, Summary, ValueReconstructState, VectoredReconstructState,
     verify_reader,
 };
 use strata_key::{Key, Lsn, LsnRange};
-use strata_testkit::{Manifest, Query, golden_cases, layer_bytes, load_queries};
-
-/// Forwards every call to [`System`], noting the largest size asked for on this thread.
-struct PeakAlloc;
-
-thread_local! {
-    static PEAK: Cell<usize> = const { Cell::new(0) };
-}
-
-fn note(size: usize) {
-    let _ = PEAK.try_with(|p| p.set(p.get().max(size)));
-}
-
-// SAFETY: every method forwards its arguments unchanged to `System`, which upholds the
-// `GlobalAlloc` contract; `note` neither allocates nor unwinds.
-unsafe impl GlobalAlloc for PeakAlloc {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        note(layout.size());
-        // SAFETY: the caller's guarantees about `layout` are passed on.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        note(layout.size());
-        // SAFETY: as above.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` was allocated by `System` (through this allocator) with `layout`.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        note(new_size);
-        // SAFETY: as for `dealloc`, and the caller's guarantees about `new_size`.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static ALLOC: PeakAlloc = PeakAlloc;
+use strata_testkit::{Manifest, Query, golden_cases, layer_bytes, load_queries, peak, reset_peak};
 
 const MASKS: [u8; 2] = [0xFF, 0x01];
 const SMALL_FILE: usize = 64 * 1024;
@@ -379,7 +334,7 @@ async fn read_paths(case: &Case, data: &[u8], out: &mut Outcome) {
 
 /// Runs every read path over `data`, measuring time and the largest allocation.
 fn run(case: &Case, data: &[u8]) -> Outcome {
-    PEAK.with(|p| p.set(0));
+    reset_peak();
     let start = Instant::now();
     let mut out = Outcome::default();
     if let Err(m) = open_scan(data) {
@@ -387,7 +342,7 @@ fn run(case: &Case, data: &[u8]) -> Outcome {
     }
     poll_ready(read_paths(case, data, &mut out)).expect("in-memory reads are ready");
     out.elapsed = start.elapsed();
-    out.peak_alloc = PEAK.with(|p| p.get());
+    out.peak_alloc = peak();
     out
 }
 

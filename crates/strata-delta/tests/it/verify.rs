@@ -1,12 +1,12 @@
 //! `verify` on damaged files: one crafted file per invariant of FORMAT.md section 9, each
 //! giving that rule's finding; and every read path over each of them (through
-//! `fuzzing::open_scan`) gives results or corruption errors, never a panic.
+//! `testing::open_scan`) gives results or corruption errors, never a panic.
 
 use strata_blob::{MemBlockReader, PAGE_SIZE};
-use strata_delta::fuzzing::{open_scan, poll_ready};
+use strata_delta::testing::{open_scan, poll_ready};
 use strata_delta::{
     BlobRef, CorruptionKind, DeltaLayer, Error, Finding, Location, OpenOptions, Rule, Summary,
-    ValueReconstructState, verify_reader,
+    SummaryProblem, ValueReconstructState, verify_reader,
 };
 use strata_key::{Lsn, TenantId};
 use strata_testkit::layer_bytes;
@@ -123,7 +123,7 @@ fn summary_rules() {
     assert_breaks("two blocks", &short, Rule::FileSize);
     assert!(matches!(
         open_error(&short),
-        CorruptionKind::FileTooShort { n_blocks: 2 }
+        CorruptionKind::Summary(SummaryProblem::FileTooShort { n_blocks: 2 })
     ));
     let mut ragged = tiny.clone();
     ragged.extend([0u8; 100]);
@@ -134,21 +134,21 @@ fn summary_rules() {
     assert_breaks("bad magic", &bad_magic, Rule::MagicVersion);
     assert!(matches!(
         open_error(&bad_magic),
-        CorruptionKind::BadMagic { magic: 0x0061 }
+        CorruptionKind::Summary(SummaryProblem::BadMagic { magic: 0x0061, .. })
     ));
     let mut bad_version = tiny.clone();
     bad_version[3] = 4;
     assert_breaks("bad version", &bad_version, Rule::MagicVersion);
     assert!(matches!(
         open_error(&bad_version),
-        CorruptionKind::BadVersion { version: 4 }
+        CorruptionKind::Summary(SummaryProblem::BadVersion { version: 4 })
     ));
 
     let empty_keys = edit_summary(tiny.clone(), |s| s.key_range.end = s.key_range.start);
     assert_breaks("empty key range", &empty_keys, Rule::NonEmptyRanges);
     assert!(matches!(
         open_error(&empty_keys),
-        CorruptionKind::EmptyKeyRange { .. }
+        CorruptionKind::Summary(SummaryProblem::EmptyKeyRange { .. })
     ));
     let empty_lsns = edit_summary(tiny.clone(), |s| s.lsn_range.start = s.lsn_range.end);
     assert_breaks("empty LSN range", &empty_lsns, Rule::NonEmptyRanges);
@@ -189,13 +189,13 @@ fn summary_rules() {
     assert_breaks("index start 1", &index_too_low, Rule::IndexPointers);
     assert!(matches!(
         open_error(&index_too_low),
-        CorruptionKind::IndexOutOfFile { .. }
+        CorruptionKind::Summary(SummaryProblem::IndexOutOfFile { .. })
     ));
     let root_past_end = edit_summary(tiny.clone(), |s| s.index_root_blk = 5);
     assert_breaks("root past the end", &root_past_end, Rule::IndexPointers);
     assert!(matches!(
         open_error(&root_past_end),
-        CorruptionKind::IndexOutOfFile { .. }
+        CorruptionKind::Summary(SummaryProblem::IndexOutOfFile { .. })
     ));
     let huge = edit_summary(tiny.clone(), |s| s.index_root_blk = u32::MAX);
     assert_breaks("root overflowing u32", &huge, Rule::IndexPointers);

@@ -7,13 +7,14 @@ use std::path::Path;
 
 use anyhow::Result;
 use bytes::Bytes;
-use strata_blob::fault::{FaultyFs, InjectedFault, OpKind};
+use strata_blob::testing::fault::{FaultyFs, InjectedFault, OpKind};
 use strata_blob::{Fs, StdFs};
 use strata_delta::workload::{SplitMix64, WORKLOAD_TENANT, WORKLOAD_TIMELINE};
 use strata_delta::{
     DeltaLayerWriter, DeltaLayerWriterOptions, Error, LayerDesc, NeonWalRecord, Value,
 };
 use strata_key::{Key, Lsn, LsnRange};
+use strata_testkit::files_in;
 
 fn rel(blkno: u32) -> Key {
     Key {
@@ -36,15 +37,6 @@ fn writer(dir: &Path) -> DeltaLayerWriter {
 
 fn small(n: u8) -> Value {
     Value::Image(Bytes::from(vec![n; 5]))
-}
-
-fn files_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    names.sort();
-    names
 }
 
 /// The writer is poisoned and its directory empty.
@@ -221,17 +213,15 @@ fn blob_too_large() {
     let mut w = writer(dir.path());
     w.put_value(rel(10), Lsn(100), &small(1)).unwrap();
     let err = w.put_value(rel(11), Lsn(100), &Value::Image(vec![0u8; n].into()));
-    assert!(
-        matches!(
-            err,
-            Err(Error::Blob(strata_blob::Error::BlobTooLarge(0x8000_0000)))
-        ),
-        "{err:?}"
-    );
-    assert_dead(&mut w, dir.path());
+    assert_too_large(err, &mut w, dir.path());
 
     let mut w = writer(dir.path());
     let err = w.put_value_bytes(rel(11), Lsn(100), &vec![0u8; 0x8000_0000], true);
+    assert_too_large(err, &mut w, dir.path());
+}
+
+/// `err` is a blob of 2 GiB refused, and the writer is dead.
+fn assert_too_large(err: Result<(), Error>, w: &mut DeltaLayerWriter, dir: &Path) {
     assert!(
         matches!(
             err,
@@ -239,7 +229,7 @@ fn blob_too_large() {
         ),
         "{err:?}"
     );
-    assert_dead(&mut w, dir.path());
+    assert_dead(w, dir);
 }
 
 /// 600 entries of 15-byte values under random keys (no prefix compression): values end in
@@ -404,7 +394,7 @@ fn fault_sweep() {
 fn failed_cleanup_leaves_only_a_temp_name() {
     let dir = tempfile::tempdir().unwrap();
     let fs = FaultyFs::new(StdFs).fail_nth(OpKind::Write, 3);
-    fs.inject(OpKind::Remove, 0, strata_blob::fault::Fault::Fail);
+    fs.inject(OpKind::Remove, 0, strata_blob::testing::fault::Fault::Fail);
     assert!(matches!(sweep_run(&fs, dir.path()), Err(Error::Io(_))));
     let names = files_in(dir.path());
     assert_eq!(names.len(), 1);

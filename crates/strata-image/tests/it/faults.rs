@@ -14,10 +14,10 @@
 
 use std::path::Path;
 
-use strata_blob::fault::{Fault, FaultyBlockReader, FaultyFs, OpKind, ReadFault};
+use strata_blob::testing::fault::{Fault, FaultyBlockReader, FaultyFs, OpKind, ReadFault};
 use strata_blob::{MemBlockReader, StdFs};
 use strata_cache::PageCache;
-use strata_image::fuzzing::poll_ready;
+use strata_image::testing::poll_ready;
 use strata_image::{
     Error, ImageLayer, ImageLayerWriter, ImageLayerWriterOptions, ImageWorkloadParams, OpenOptions,
     write_image_workload,
@@ -28,21 +28,13 @@ use strata_layer::{LayerDesc, WORKLOAD_TENANT, WORKLOAD_TIMELINE};
 use strata_testkit::image_layer_bytes;
 
 use crate::support::golden_entries;
+use strata_testkit::files_in;
 
 const PARAMS: ImageWorkloadParams = ImageWorkloadParams {
     keys: 40,
     image_size: 3000,
     seed: 7,
 };
-
-fn files_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .expect("read_dir")
-        .map(|e| e.expect("entry").file_name().into_string().expect("utf-8"))
-        .collect();
-    names.sort();
-    names
-}
 
 fn write_run(fs: &FaultyFs<StdFs>, dir: &Path) -> Result<LayerDesc, Error> {
     let opts = ImageLayerWriterOptions {

@@ -3,13 +3,13 @@
 //! optionally zstd-compressed) written by `ImageLayerWriter` reads back exactly through every
 //! path: `get` of present and absent keys, `get_value_reconstruct_data`, vectored reads of
 //! random key ranges, the full scan, and `verify` finds nothing. The fuzz oracle
-//! (`fuzzing::open_scan`) agrees, and so does it on the file with one random byte flipped.
+//! (`testing::open_scan`) agrees, and so does it on the file with one random byte flipped.
 
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
 use strata_blob::MemBlockReader;
-use strata_image::fuzzing::{open_scan, poll_ready};
+use strata_image::testing::{open_scan, poll_ready};
 use strata_image::{ImageLayer, ImageLayerWriter, ImageLayerWriterOptions, OpenOptions};
 use strata_key::{Key, KeyRange, Lsn};
 use strata_layer::{ValueReconstructResult, WORKLOAD_TENANT, WORKLOAD_TIMELINE};

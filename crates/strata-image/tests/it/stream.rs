@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use futures_util::{StreamExt, TryStreamExt};
-use strata_blob::fault::{FaultyBlockReader, ReadFault};
+use strata_blob::testing::fault::{FaultyBlockReader, ReadFault};
 use strata_image::{Error, ImageEntry, ImageLayer, MemBlockReader, OpenOptions};
 use strata_testkit::image_layer_bytes;
 

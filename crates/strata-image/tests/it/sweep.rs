@@ -1,10 +1,10 @@
 //! Corruption sweep over every golden image layer: each file is damaged by XOR-flipping single
 //! bytes (masks `0xFF` and `0x01`) in every region, and by truncation, and every damaged file
-//! goes through every read path: `fuzzing::open_scan` (the `image_open_scan` fuzz oracle:
+//! goes through every read path: `testing::open_scan` (the `image_open_scan` fuzz oracle:
 //! verify, open, scan, point reads, reconstruct lookups, vectored reads, dump, manifest) and
 //! strict `verify_reader` with the expected summary (Neon's production check, rule 4).
 //!
-//! Asserted for each damaged file: no panic and no [`Mismatch`](strata_image::fuzzing::Mismatch)
+//! Asserted for each damaged file: no panic and no [`Mismatch`](strata_image::testing::Mismatch)
 //! (the oracle's self-contradictions: a non-corruption error, a clean file failing a read,
 //! point or vectored reads disagreeing with the scan); the largest single allocation at most
 //! `max(file length, 1 MiB)` (`strata_testkit::PeakAlloc`, this binary's global allocator);
@@ -29,7 +29,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
 
 use strata_blob::{MemBlockReader, PAGE_SIZE};
-use strata_image::fuzzing::{open_scan, poll_ready};
+use strata_image::testing::{open_scan, poll_ready};
 use strata_image::{OpenOptions, Summary, verify_reader};
 use strata_key::Key;
 use strata_testkit::{ImageManifest, image_cases, image_layer_bytes, peak, reset_peak};

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use strata_ingest::pgfixture::{PgRun, PgSpec};
+use strata_ingest::testing::{PgRun, PgSpec};
 use strata_ingest::{
     ImportOptions, IngestOptions, IngestProgress, import_datadir, ingest_wal, open_for_ingest,
 };

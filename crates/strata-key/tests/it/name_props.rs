@@ -1,12 +1,12 @@
 //! Property tests of layer and temp names, and the `key_name_parse` fuzz oracle
-//! (`strata_key::fuzz::check_text`/`check_bytes`) under `cargo test`: names generated from parts
+//! (`strata_key::testing::check_text`/`check_bytes`) under `cargo test`: names generated from parts
 //! format and parse back (also lowercased), any one-character deletion or foreign-character
 //! substitution in a valid name is a typed error, and the oracle holds on arbitrary text, bytes
 //! and mutations of valid names.
 
 use proptest::prelude::*;
-use strata_key::fuzz::{check_bytes, check_text};
 use strata_key::name::{Generation, GenerationSuffix, NameKind, TempRandom, classify};
+use strata_key::testing::{check_bytes, check_text};
 use strata_key::{
     DeltaLayerName, ImageLayerName, Key, KeyRange, LayerName, Lsn, LsnRange, TempLayerName,
 };

@@ -1,9 +1,9 @@
 //! The `timeline_layer_map` fuzz oracle under proptest: random directories of layer names
-//! (valid, with generation suffixes, and garbage) must pass `strata_timeline::fuzzing`.
+//! (valid, with generation suffixes, and garbage) must pass `strata_timeline::testing`.
 
 use proptest::prelude::*;
 use strata_key::{DeltaLayerName, ImageLayerName, Key, KeyRange, Lsn, LsnRange};
-use strata_timeline::fuzzing::layer_map_names;
+use strata_timeline::testing::layer_map_names;
 
 fn key(n: u8) -> Key {
     Key::from_i128(i128::from(n) << 8)

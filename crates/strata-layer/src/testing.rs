@@ -1,14 +1,21 @@
+//! Test support, not API: hidden from the docs (`#[doc(hidden)]`), with no stability promise;
+//! it may change or go in any release.
+//!
 //! What the whole-file fuzz targets of both layer kinds share (`delta_open_scan`,
 //! `image_open_scan`): the report of one run over arbitrary bytes ([`OpenScanReport`]), the
 //! decompression cap that bounds what a small input can make a reader allocate, and
-//! [`check_read`], which sorts a read's result into "fine", "corrupt (counted)" or a
+//! [`fuzz_open_options`] and [`run_once`], and [`check_read`], which sorts a read's result into "fine", "corrupt (counted)" or a
 //! [`Mismatch`] (a reader contradicting itself: the bug the fuzzer looks for). [`Mismatch`]
-//! and [`poll_ready`] are `strata_btree::fuzzing`'s.
+//! and [`poll_ready`] are `strata_btree::testing`'s.
 
 use std::fmt::Display;
+use std::future::Future;
 
-pub use strata_btree::fuzzing::{Mismatch, poll_ready};
+use strata_blob::BlobReadOptions;
 
+pub use strata_btree::testing::{Mismatch, poll_ready};
+
+use crate::summary::OpenOptions;
 use crate::verify::Finding;
 
 /// Largest decompressed blob the open-scan targets accept.
@@ -45,4 +52,27 @@ pub fn check_read<T, E: Display>(
             "{what}: a non-corruption error from bytes: {e}"
         ))),
     }
+}
+
+/// The open options of an open-scan run over a file of `file_len` bytes: the length, and the
+/// decompression cap [`FUZZ_MAX_DECOMPRESSED_LEN`].
+pub fn fuzz_open_options<S>(file_len: usize) -> OpenOptions<S> {
+    OpenOptions {
+        file_len: Some(file_len as u64),
+        blob: BlobReadOptions {
+            max_decompressed_len: FUZZ_MAX_DECOMPRESSED_LEN,
+            ..BlobReadOptions::default()
+        },
+        ..OpenOptions::default()
+    }
+}
+
+/// Runs an in-memory open-scan to its end by polling it once; a run that waits is a
+/// [`Mismatch`] (in-memory reads complete at once).
+pub fn run_once<T>(run: impl Future<Output = Result<T, Mismatch>>) -> Result<T, Mismatch> {
+    poll_ready(run).unwrap_or_else(|| {
+        Err(Mismatch(
+            "an in-memory read did not complete at once".into(),
+        ))
+    })
 }

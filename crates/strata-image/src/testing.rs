@@ -1,3 +1,6 @@
+//! Test support, not API: hidden from the docs (`#[doc(hidden)]`), with no stability promise;
+//! it may change or go in any release.
+//!
 //! The entry point of the `image_open_scan` fuzz target (`fuzz/fuzz_targets/`), kept here so
 //! that `cargo test` runs the same logic (the corruption sweep and property tests in
 //! `tests/it/`).
@@ -13,11 +16,11 @@
 
 #![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 
-use strata_blob::{BlobReadOptions, MemBlockReader};
+use strata_blob::MemBlockReader;
 use strata_key::{Key, KeyRange};
 use strata_layer::ValueReconstructResult;
-use strata_layer::fuzzing::{FUZZ_MAX_DECOMPRESSED_LEN, check_read};
-pub use strata_layer::fuzzing::{Mismatch, OpenScanReport, poll_ready};
+pub use strata_layer::testing::{Mismatch, OpenScanReport, poll_ready};
+use strata_layer::testing::{check_read, fuzz_open_options, run_once};
 
 use crate::dump::write_manifest;
 use crate::error::Error;
@@ -29,11 +32,7 @@ const MAX_PROBED_KEYS: usize = 8;
 
 /// Runs every read path over `data` as a whole image layer file; see the module docs.
 pub fn open_scan(data: &[u8]) -> Result<OpenScanReport, Mismatch> {
-    poll_ready(open_scan_async(data)).unwrap_or_else(|| {
-        Err(Mismatch(
-            "an in-memory read did not complete at once".into(),
-        ))
-    })
+    run_once(open_scan_async(data))
 }
 
 fn check<T>(
@@ -46,14 +45,7 @@ fn check<T>(
 
 async fn open_scan_async(data: &[u8]) -> Result<OpenScanReport, Mismatch> {
     let reader = MemBlockReader::from_bytes(data);
-    let opts = OpenOptions {
-        file_len: Some(data.len() as u64),
-        blob: BlobReadOptions {
-            max_decompressed_len: FUZZ_MAX_DECOMPRESSED_LEN,
-            ..BlobReadOptions::default()
-        },
-        ..OpenOptions::default()
-    };
+    let opts: OpenOptions = fuzz_open_options(data.len());
     let findings = verify_reader(reader.clone(), None, &opts)
         .await
         .map_err(|e| Mismatch(format!("verify failed instead of reporting: {e}")))?;

@@ -1,3 +1,6 @@
+//! Test support, not API: hidden from the docs (`#[doc(hidden)]`), with no stability promise;
+//! it may change or go in any release.
+//!
 //! Model checks behind the fuzz targets `btree_decode` and `btree_roundtrip`, kept here as
 //! plain functions so property tests run the same logic without cargo-fuzz.
 //!
@@ -17,7 +20,7 @@ use crate::format::MAX_VALUE;
 use crate::reader::{DiskBtreeReader, VisitDirection};
 use crate::writer::DiskBtreeBuilder;
 
-pub use strata_blob::fuzz::{Mismatch, poll_ready};
+pub use strata_blob::testing::fuzz::{Mismatch, poll_ready};
 
 fn mismatch<T>(what: impl Into<String>) -> Result<T, Mismatch> {
     Err(Mismatch(what.into()))

@@ -1,3 +1,6 @@
+//! Test support, not API: hidden from the docs (`#[doc(hidden)]`), with no stability promise;
+//! it may change or go in any release.
+//!
 //! The oracle of the `key_name_parse` fuzz target (`fuzz/fuzz_targets/key_name_parse.rs`),
 //! shared with this crate's property tests so that whatever the fuzzer explores also runs under
 //! `cargo test`.

@@ -1,3 +1,6 @@
+//! Test support, not API: hidden from the docs (`#[doc(hidden)]`), with no stability promise;
+//! it may change or go in any release.
+//!
 //! The entry point of the `delta_open_scan` fuzz target (`fuzz/fuzz_targets/`), kept here so
 //! that `cargo test` runs the same logic (property tests and a sweep over damaged golden files
 //! in `tests/it/robustness.rs`).
@@ -14,7 +17,7 @@
 
 #![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 
-use strata_blob::{BlobReadOptions, MemBlockReader};
+use strata_blob::MemBlockReader;
 use strata_key::{Key, KeyRange, Lsn, LsnRange};
 
 use crate::error::Error;
@@ -23,68 +26,33 @@ use crate::reconstruct::ValueReconstructState;
 use crate::text::{dump, write_manifest};
 use crate::vectored::VectoredReconstructState;
 use crate::verify::verify_reader;
-use strata_layer::Finding;
-
-/// Largest decompressed blob [`open_scan`] accepts (bounds what a small input can allocate).
-pub const FUZZ_MAX_DECOMPRESSED_LEN: u64 = 1 << 20;
+use strata_layer::testing::{check_read, fuzz_open_options, run_once};
 
 /// Most keys [`open_scan`] looks up.
 const MAX_PROBED_KEYS: usize = 8;
 
-pub use strata_blob::fuzz::{Mismatch, poll_ready};
-
-/// What [`open_scan`] saw.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct OpenScanReport {
-    /// What `verify` found.
-    pub findings: Vec<Finding>,
-    /// Whether the layer opened.
-    pub opened: bool,
-    /// Entries the full scan returned before it ended (or failed).
-    pub n_entries: u64,
-    /// Read operations that failed with a corruption error.
-    pub n_errors: u64,
-}
+pub use strata_layer::testing::{Mismatch, OpenScanReport, poll_ready};
 
 /// Runs every read path over `data` as a whole layer file; see the module docs.
 pub fn open_scan(data: &[u8]) -> Result<OpenScanReport, Mismatch> {
-    poll_ready(open_scan_async(data)).unwrap_or_else(|| {
-        Err(Mismatch(
-            "an in-memory read did not complete at once".into(),
-        ))
-    })
+    run_once(open_scan_async(data))
 }
 
 fn mismatch<T>(what: impl Into<String>) -> Result<T, Mismatch> {
     Err(Mismatch(what.into()))
 }
 
-/// `Ok(Some(v))`, `Ok(None)` for a corruption error (counted), or a mismatch for any other.
 fn check<T>(
     res: Result<T, Error>,
     what: &str,
     report: &mut OpenScanReport,
 ) -> Result<Option<T>, Mismatch> {
-    match res {
-        Ok(v) => Ok(Some(v)),
-        Err(Error::Corrupt(_)) => {
-            report.n_errors += 1;
-            Ok(None)
-        }
-        Err(e) => mismatch(format!("{what}: a non-corruption error from bytes: {e}")),
-    }
+    check_read(res, Error::is_corrupt, what, report)
 }
 
 async fn open_scan_async(data: &[u8]) -> Result<OpenScanReport, Mismatch> {
     let reader = MemBlockReader::from_bytes(data);
-    let opts = OpenOptions {
-        file_len: Some(data.len() as u64),
-        blob: BlobReadOptions {
-            max_decompressed_len: FUZZ_MAX_DECOMPRESSED_LEN,
-            ..BlobReadOptions::default()
-        },
-        ..OpenOptions::default()
-    };
+    let opts: OpenOptions = fuzz_open_options(data.len());
     let findings = match verify_reader(reader.clone(), None, &opts).await {
         Ok(findings) => findings,
         Err(e) => return mismatch(format!("verify failed instead of reporting: {e}")),

@@ -1,3 +1,6 @@
+//! Test support, not API: hidden from the docs (`#[doc(hidden)]`), with no stability promise;
+//! it may change or go in any release.
+//!
 //! The oracle of the `timeline_layer_map` fuzz target (`fuzz/fuzz_targets/timeline_layer_map.rs`),
 //! shared with this crate's property tests so that what the fuzzer explores also runs under
 //! `cargo test`.

@@ -338,7 +338,7 @@ impl InjectedReadFault {
 /// and reading the counters while a layer or a page cache owns it.
 ///
 /// ```
-/// use strata_blob::fault::{FaultyBlockReader, InjectedReadFault};
+/// use strata_blob::testing::fault::{FaultyBlockReader, InjectedReadFault};
 /// use strata_blob::{BlockNo, BlockReader, Error, MemBlockReader, PAGE_SIZE};
 ///
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {

@@ -1,3 +1,6 @@
+//! Test support, not API: hidden from the docs (`#[doc(hidden)]`), with no stability promise;
+//! it may change or go in any release.
+//!
 //! A real PostgreSQL 15 run for tests (this crate's and strata-cli's; WAL.md 7.2): initdb, a copy of
 //! the fresh directory as the import source, a server that keeps all its WAL, a workload
 //! (pgbench -i, a DROP, a VACUUM truncation, wal_compression lz4 FPIs, a short pgbench run,

@@ -70,5 +70,5 @@ pub use format::{
 };
 pub use fs::{Fs, StdFs, WriteFile, write_all_at};
 pub use reader::{BlobCursor, Payload, read_blob_into, read_blob_with};
-pub use run::{BlobRun, BlobRunReader, read_run, read_run_with};
+pub use run::{BlobRun, BlobRunReader, SHARE_MIN_LEN, read_run, read_run_with};
 pub use writer::{BlobWriter, BlobWriterOptions, DEFAULT_WRITE_BUFFER_SIZE};

@@ -16,6 +16,8 @@
 
 #![deny(clippy::indexing_slicing, clippy::unwrap_used)]
 
+use bytes::BytesMut;
+
 use crate::block::{Block, BlockNo, BlockReader, PAGE_SIZE};
 use crate::error::{Corruption, Error};
 use crate::format::{
@@ -142,6 +144,31 @@ impl<'r, R: BlockReader> BlobCursor<'r, R> {
         Ok(span)
     }
 
+    /// Appends the payload of the blob at `offset` to `out` (nothing is cleared), decompressing
+    /// it if its header says so; returns where the blob lies. Lets a caller gather several
+    /// payloads into one buffer (one allocation for a lookup's values, reused once they are
+    /// dropped). The blob's end is checked against the limit before `out` grows.
+    pub async fn append_into(
+        &mut self,
+        offset: u64,
+        out: &mut BytesMut,
+    ) -> Result<BlobSpan, Error> {
+        let span = self.span(offset).await?;
+        let len = self.stored_len(&span)?;
+        match span.header.compression {
+            Compression::None => {
+                out.reserve(len);
+                self.extend(span.payload_offset(), len, out).await?;
+            }
+            Compression::Zstd => {
+                let mut buf = Vec::new();
+                self.decompress(&span, len, &mut buf).await?;
+                out.extend_from_slice(&buf);
+            }
+        }
+        Ok(span)
+    }
+
     /// The stored length as a `usize` (check_span bounded it by the limit, inside the reader).
     fn stored_len(&self, span: &BlobSpan) -> Result<usize, Error> {
         usize::try_from(span.header.stored_len).map_err(|_| {
@@ -214,17 +241,34 @@ impl<'r, R: BlockReader> BlobCursor<'r, R> {
         &mut self,
         mut offset: u64,
         mut len: usize,
-        out: &mut Vec<u8>,
+        out: &mut impl ExtendSlice,
     ) -> Result<(), Error> {
         while len > 0 {
             let in_block = (offset % PAGE) as usize;
             let block = self.block(offset / PAGE).await?;
             let n = len.min(PAGE_SIZE - in_block);
-            out.extend_from_slice(block.get(in_block..in_block + n).unwrap_or_default());
+            out.extend_slice(block.get(in_block..in_block + n).unwrap_or_default());
             len -= n;
             offset += n as u64;
         }
         Ok(())
+    }
+}
+
+/// The buffers payloads are gathered into.
+trait ExtendSlice: Send {
+    fn extend_slice(&mut self, bytes: &[u8]);
+}
+
+impl ExtendSlice for Vec<u8> {
+    fn extend_slice(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+}
+
+impl ExtendSlice for BytesMut {
+    fn extend_slice(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
     }
 }
 

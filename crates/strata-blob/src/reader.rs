@@ -132,16 +132,7 @@ impl<'r, R: BlockReader> BlobCursor<'r, R> {
     /// reused), decompressing it if its header says so.
     pub async fn read_into(&mut self, offset: u64, buf: &mut Vec<u8>) -> Result<BlobSpan, Error> {
         buf.clear();
-        let span = self.span(offset).await?;
-        let len = self.stored_len(&span)?;
-        match span.header.compression {
-            Compression::None => {
-                buf.reserve_exact(len);
-                self.extend(span.payload_offset(), len, buf).await?;
-            }
-            Compression::Zstd => self.decompress(&span, len, buf).await?,
-        }
-        Ok(span)
+        self.gather(offset, buf).await
     }
 
     /// Appends the payload of the blob at `offset` to `out` (nothing is cleared), decompressing
@@ -153,17 +144,22 @@ impl<'r, R: BlockReader> BlobCursor<'r, R> {
         offset: u64,
         out: &mut BytesMut,
     ) -> Result<BlobSpan, Error> {
+        self.gather(offset, out).await
+    }
+
+    /// [`append_into`](Self::append_into) for any buffer.
+    async fn gather(&mut self, offset: u64, out: &mut impl ExtendSlice) -> Result<BlobSpan, Error> {
         let span = self.span(offset).await?;
         let len = self.stored_len(&span)?;
         match span.header.compression {
             Compression::None => {
-                out.reserve(len);
+                out.reserve_more(len);
                 self.extend(span.payload_offset(), len, out).await?;
             }
             Compression::Zstd => {
                 let mut buf = Vec::new();
                 self.decompress(&span, len, &mut buf).await?;
-                out.extend_from_slice(&buf);
+                out.extend_slice(&buf);
             }
         }
         Ok(span)
@@ -257,16 +253,25 @@ impl<'r, R: BlockReader> BlobCursor<'r, R> {
 
 /// The buffers payloads are gathered into.
 trait ExtendSlice: Send {
+    fn reserve_more(&mut self, additional: usize);
     fn extend_slice(&mut self, bytes: &[u8]);
 }
 
 impl ExtendSlice for Vec<u8> {
+    fn reserve_more(&mut self, additional: usize) {
+        self.reserve_exact(additional);
+    }
+
     fn extend_slice(&mut self, bytes: &[u8]) {
         self.extend_from_slice(bytes);
     }
 }
 
 impl ExtendSlice for BytesMut {
+    fn reserve_more(&mut self, additional: usize) {
+        self.reserve(additional);
+    }
+
     fn extend_slice(&mut self, bytes: &[u8]) {
         self.extend_from_slice(bytes);
     }

@@ -82,6 +82,6 @@ pub use format::{
 pub use fs::{Fs, StdFs, WriteFile, write_all_at};
 pub use offload::{open_table_file, run_blocking};
 pub use reader::{BlobCursor, Payload, read_blob_into, read_blob_with};
-pub use run::{BlobRun, BlobRunReader, read_run, read_run_with};
+pub use run::{BlobRun, BlobRunReader, SHARE_MIN_LEN, read_run, read_run_with};
 pub use stream::{Step, StepStream};
 pub use writer::{BlobWriter, BlobWriterOptions, DEFAULT_WRITE_BUFFER_SIZE};

@@ -16,6 +16,8 @@
 
 #![deny(clippy::indexing_slicing, clippy::unwrap_used)]
 
+use bytes::BytesMut;
+
 use crate::block::{Block, BlockNo, BlockReader, PAGE_SIZE};
 use crate::error::{Corruption, Error};
 use crate::format::{
@@ -130,14 +132,35 @@ impl<'r, R: BlockReader> BlobCursor<'r, R> {
     /// reused), decompressing it if its header says so.
     pub async fn read_into(&mut self, offset: u64, buf: &mut Vec<u8>) -> Result<BlobSpan, Error> {
         buf.clear();
+        self.gather(offset, buf).await
+    }
+
+    /// Appends the payload of the blob at `offset` to `out` (nothing is cleared), decompressing
+    /// it if its header says so; returns where the blob lies. Lets a caller gather several
+    /// payloads into one buffer (one allocation for a lookup's values, reused once they are
+    /// dropped). The blob's end is checked against the limit before `out` grows.
+    pub async fn append_into(
+        &mut self,
+        offset: u64,
+        out: &mut BytesMut,
+    ) -> Result<BlobSpan, Error> {
+        self.gather(offset, out).await
+    }
+
+    /// [`append_into`](Self::append_into) for any buffer.
+    async fn gather(&mut self, offset: u64, out: &mut impl ExtendSlice) -> Result<BlobSpan, Error> {
         let span = self.span(offset).await?;
         let len = self.stored_len(&span)?;
         match span.header.compression {
             Compression::None => {
-                buf.reserve_exact(len);
-                self.extend(span.payload_offset(), len, buf).await?;
+                out.reserve_more(len);
+                self.extend(span.payload_offset(), len, out).await?;
             }
-            Compression::Zstd => self.decompress(&span, len, buf).await?,
+            Compression::Zstd => {
+                let mut buf = Vec::new();
+                self.decompress(&span, len, &mut buf).await?;
+                out.extend_slice(&buf);
+            }
         }
         Ok(span)
     }
@@ -214,17 +237,43 @@ impl<'r, R: BlockReader> BlobCursor<'r, R> {
         &mut self,
         mut offset: u64,
         mut len: usize,
-        out: &mut Vec<u8>,
+        out: &mut impl ExtendSlice,
     ) -> Result<(), Error> {
         while len > 0 {
             let in_block = (offset % PAGE) as usize;
             let block = self.block(offset / PAGE).await?;
             let n = len.min(PAGE_SIZE - in_block);
-            out.extend_from_slice(block.get(in_block..in_block + n).unwrap_or_default());
+            out.extend_slice(block.get(in_block..in_block + n).unwrap_or_default());
             len -= n;
             offset += n as u64;
         }
         Ok(())
+    }
+}
+
+/// The buffers payloads are gathered into.
+trait ExtendSlice: Send {
+    fn reserve_more(&mut self, additional: usize);
+    fn extend_slice(&mut self, bytes: &[u8]);
+}
+
+impl ExtendSlice for Vec<u8> {
+    fn reserve_more(&mut self, additional: usize) {
+        self.reserve_exact(additional);
+    }
+
+    fn extend_slice(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+}
+
+impl ExtendSlice for BytesMut {
+    fn reserve_more(&mut self, additional: usize) {
+        self.reserve(additional);
+    }
+
+    fn extend_slice(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
     }
 }
 

@@ -11,10 +11,16 @@
 //! * The buffer holds whole blocks; a failed read leaves it empty, never half filled.
 //! * Multi-block reads bypass a page cache (`strata-cache` serves a one-block `read_blocks`
 //!   from its pages); either way the bytes are the file's.
+//! * The buffer is a [`Bytes`]: [`BlobRunReader::blob_shared`] hands out a large payload as a
+//!   slice of it (no copy, no allocation). The next run reuses the buffer if no such slice is
+//!   alive any more, and reads into a new one otherwise, so a slice never sees its bytes change.
+//!   A refill overwrites the blocks it reads and zeroes only growth, never the whole buffer.
 
 #![deny(clippy::indexing_slicing, clippy::unwrap_used)]
 
 use std::borrow::Cow;
+
+use bytes::{Bytes, BytesMut};
 
 use crate::block::{BlockNo, BlockReader, PAGE_SIZE};
 use crate::error::{Corruption, Error};
@@ -24,12 +30,16 @@ use crate::format::{
 
 const PAGE: u64 = PAGE_SIZE as u64;
 
+/// Payloads at least this long are shared with the run buffer by
+/// [`BlobRunReader::blob_shared`]; shorter ones are copied.
+pub const SHARE_MIN_LEN: usize = PAGE_SIZE / 2;
+
 /// Bytes `[start, end)` of a reader, read with one [`BlockReader::read_blocks`] call, from
 /// which blobs inside the range can be decoded without further I/O.
 #[derive(Debug, Clone)]
 pub struct BlobRun {
     /// Whole blocks covering `[start, end)`; `data[0]` is at file offset `base`.
-    data: Vec<u8>,
+    data: Bytes,
     base: u64,
     start: u64,
     end: u64,
@@ -58,7 +68,7 @@ pub async fn read_run_with<R: BlockReader>(
 impl BlobRun {
     fn empty(opts: BlobReadOptions) -> BlobRun {
         BlobRun {
-            data: Vec::new(),
+            data: Bytes::new(),
             base: 0,
             start: 0,
             end: 0,
@@ -165,7 +175,7 @@ impl<'r, R: BlockReader> BlobRunReader<'r, R> {
         }
         let base = start / PAGE * PAGE;
         if start == end {
-            self.run.data.clear();
+            self.run.data = Bytes::new();
             self.run.base = base;
         } else {
             self.fill(base, end.next_multiple_of(PAGE)).await?;
@@ -196,6 +206,40 @@ impl<'r, R: BlockReader> BlobRunReader<'r, R> {
         decode_blob(&self.run.data, self.run.base, offset, limit, &self.run.opts)
     }
 
+    /// [`blob`](Self::blob), with the payload as [`Bytes`]: a payload of at least
+    /// [`SHARE_MIN_LEN`] bytes stored uncompressed is a slice of the run buffer (no copy; it
+    /// keeps that buffer alive while held, and the next run then reads into a new one), a
+    /// smaller one is copied (so a small value kept long does not hold a whole run), and a
+    /// decompressed one keeps its own buffer.
+    pub async fn blob_shared(&mut self, offset: u64) -> Result<(BlobSpan, Bytes), Error> {
+        let (span, payload) = self.blob(offset).await?;
+        let bytes = match payload {
+            Cow::Owned(buf) => Bytes::from(buf),
+            Cow::Borrowed(slice) if slice.len() < SHARE_MIN_LEN => Bytes::copy_from_slice(slice),
+            Cow::Borrowed(slice) => {
+                let len = slice.len();
+                // The stored payload ends the blob: `[end - len, end)` of the buffer, which
+                // `blob` checked holds it (the slice came from there).
+                let end = span
+                    .end()
+                    .checked_sub(self.run.base)
+                    .and_then(|e| usize::try_from(e).ok());
+                match end.and_then(|e| Some((e.checked_sub(len)?, e))) {
+                    Some((from, to)) if to <= self.run.data.len() => self.run.data.slice(from..to),
+                    _ => {
+                        return Err(Corruption::BlobPastEnd {
+                            offset,
+                            len: len as u64,
+                            limit: self.limit,
+                        }
+                        .into());
+                    }
+                }
+            }
+        };
+        Ok((span, bytes))
+    }
+
     /// Makes the buffer cover `[start, end)` (`start < end <= limit`), reading from the block
     /// of `start` on, at least `read_ahead` bytes when the limit allows.
     async fn ensure(&mut self, start: u64, end: u64) -> Result<(), Error> {
@@ -223,14 +267,18 @@ impl<'r, R: BlockReader> BlobRunReader<'r, R> {
         // `end` is bounded by the reader's end, so the buffer is bounded by the reader.
         let len = usize::try_from(end - base).map_err(|_| past_end())?;
         let first = u32::try_from(base / PAGE).map_err(|_| past_end())?;
-        let data = &mut self.run.data;
-        data.clear();
-        data.resize(len, 0);
-        self.run.base = base;
-        if let Err(e) = self.reader.read_blocks(BlockNo(first), data).await {
-            data.clear();
-            return Err(e);
+        // Reuse the buffer unless a payload handed out by `blob_shared` still holds it.
+        let mut data = std::mem::take(&mut self.run.data)
+            .try_into_mut()
+            .unwrap_or_else(|_| BytesMut::new());
+        if data.len() >= len {
+            data.truncate(len);
+        } else {
+            data.resize(len, 0);
         }
+        self.run.base = base;
+        self.reader.read_blocks(BlockNo(first), &mut data).await?;
+        self.run.data = data.freeze();
         Ok(())
     }
 }

@@ -166,6 +166,9 @@ struct Clock {
 /// A slot reserved for a fill.
 pub(crate) struct Reservation {
     pub(crate) slot: u32,
+    /// The page evicted to free the slot, if no reader held it: the fill reads into its buffer
+    /// instead of allocating (and zeroing) a new one and freeing this.
+    pub(crate) recycled: Option<Block>,
 }
 
 /// What a read found in the mapping.
@@ -348,7 +351,10 @@ impl Inner {
         let clock = &mut *guard;
         if let Some(slot) = clock.free.pop() {
             set_owner(&mut clock.owners, slot, Owner::Reserved);
-            return Some(Reservation { slot });
+            return Some(Reservation {
+                slot,
+                recycled: None,
+            });
         }
         let n_slots = clock.owners.len();
         for _ in 0..2 * n_slots {
@@ -370,13 +376,16 @@ impl Inner {
                     if *slot as usize == idx && Block::handle_count(block) == 1
             );
             if evictable {
-                shard.map.remove(&key);
+                let recycled = match shard.map.remove(&key) {
+                    Some(Entry::Ready { block, .. }) => Some(block),
+                    _ => None,
+                };
                 drop(shard);
                 let slot = idx as u32;
                 set_owner(&mut clock.owners, slot, Owner::Reserved);
                 clock.resident -= 1;
                 clock.evictions += 1;
-                return Some(Reservation { slot });
+                return Some(Reservation { slot, recycled });
             }
         }
         None

@@ -75,7 +75,9 @@
 //! 1. reserves a slot: takes the free list's head, or sweeps the CLOCK hand under the clock lock,
 //!    clearing set reference bits (second chance) and evicting the first unreferenced, unpinned
 //!    page (taking that page's shard lock to check and remove it);
-//! 2. reads the block from the inner reader (one `read_block` per miss);
+//! 2. reads the block from the inner reader, one read per miss: into the evicted page's buffer
+//!    (a one-block `read_blocks`; no reader can hold that page, it was unpinned when removed, so
+//!    no allocation, zeroing or free), or with `read_block` when the slot came off the free list;
 //! 3. under clock then shard lock, replaces its own `Filling` entry (recognised by a fill id) with
 //!    `Ready` and records the slot's owner; then, holding no lock, publishes the block on the
 //!    waiters' channel if one was made (every waiter subscribed under the shard lock, before

@@ -107,14 +107,17 @@ impl<R: BlockReader> CachedReader<R> {
             waiters: Some(waiters),
             slot: None,
         };
-        match cache.reserve_slot().await {
-            Ok(Reservation { slot }) => guard.slot = Some(slot),
+        let recycled = match cache.reserve_slot().await {
+            Ok(Reservation { slot, recycled }) => {
+                guard.slot = Some(slot);
+                recycled
+            }
             Err(err) => {
                 guard.finish(Err(&err));
                 return Err(err);
             }
-        }
-        match self.read_page(key.blkno).await {
+        };
+        match self.read_page(key.blkno, recycled).await {
             Ok(block) => {
                 guard.finish(Ok(&block));
                 Ok(block)
@@ -128,8 +131,16 @@ impl<R: BlockReader> CachedReader<R> {
 }
 
 impl<R: BlockReader> CachedReader<R> {
-    /// Reads block `blkno` from the inner reader as a page only the cache holds.
-    async fn read_page(&self, blkno: BlockNo) -> Result<Block, Error> {
+    /// Reads block `blkno` from the inner reader as a page only the cache holds: into the
+    /// buffer of `recycled` (the page evicted for this fill) with a one-block `read_blocks`
+    /// when no reader holds that page any more, otherwise with `read_block`.
+    async fn read_page(&self, blkno: BlockNo, recycled: Option<Block>) -> Result<Block, Error> {
+        if let Some(mut block) = recycled {
+            if let Some(buf) = block.get_mut() {
+                self.inner.read_blocks(blkno, &mut buf[..]).await?;
+                return Ok(block);
+            }
+        }
         let block = self.inner.read_block(blkno).await?;
         // The cache must hold the only handle besides its readers' (pinning is
         // `handle_count > 1`): copy a block the source keeps, as `MemBlockReader` does.

@@ -54,18 +54,15 @@ pub async fn run(
     json_out: bool,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
-    anyhow::ensure!(params.keys > 0, "--keys must be at least 1");
-    let (_tmp, dir) = bench_dir(dir)?;
-    let dir = dir.as_path();
-    eprintln!(
-        "strata bench: K={} R={} S={} seed={} lookups={} in {}",
+    let (_tmp, dir) = start(
         params.keys,
-        params.records,
-        params.image_size,
-        params.seed,
-        lookups,
-        dir.display()
-    );
+        dir,
+        format_args!(
+            "strata bench: K={} R={} S={} seed={} lookups={}",
+            params.keys, params.records, params.image_size, params.seed, lookups
+        ),
+    )?;
+    let dir = dir.as_path();
     let n_entries = params.n_entries();
     let bar = progress::bar(n_entries, "write");
     let (desc, write) = ops::write_workload(&params, dir, &bar)?;
@@ -325,6 +322,19 @@ fn memcpy_bandwidth(bytes: u64) -> Timed {
         bytes: copied,
         elapsed: start.elapsed(),
     }
+}
+
+/// The start of a bench run: checks K, makes its directory ([`bench_dir`]) and says on stderr
+/// what runs (`what`) and where.
+pub(crate) fn start(
+    keys: u64,
+    dir: Option<&Path>,
+    what: std::fmt::Arguments<'_>,
+) -> anyhow::Result<(Option<tempfile::TempDir>, std::path::PathBuf)> {
+    anyhow::ensure!(keys > 0, "--keys must be at least 1");
+    let (tmp, dir) = bench_dir(dir)?;
+    eprintln!("{what} in {}", dir.display());
+    Ok((tmp, dir))
 }
 
 /// `dir`, or a new temp dir (removed when the returned guard drops).

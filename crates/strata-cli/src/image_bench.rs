@@ -20,7 +20,7 @@ use strata_blob::StdFs;
 use strata_image::{ImageLayerWriter, ImageWorkloadParams as Params};
 use strata_layer::{LayerDesc, SplitMix64, WORKLOAD_TENANT, WORKLOAD_TIMELINE, workload_key};
 
-use crate::bench::{bench_dir, fig, print_figures};
+use crate::bench::{fig, print_figures, start};
 use crate::error::CheckFailed;
 use crate::image::ImageSession;
 use crate::ops::{LOOKUP_STREAM, Timed, WARMUP_STREAM, max_rss_mb};
@@ -37,17 +37,15 @@ pub async fn run(
     json_out: bool,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
-    anyhow::ensure!(params.keys > 0, "--keys must be at least 1");
-    let (_tmp, dir) = bench_dir(dir)?;
-    let dir = dir.as_path();
-    eprintln!(
-        "strata bench --kind image: K={} S={} seed={} gets={} in {}",
+    let (_tmp, dir) = start(
         params.keys,
-        params.image_size,
-        params.seed,
-        gets,
-        dir.display()
-    );
+        dir,
+        format_args!(
+            "strata bench --kind image: K={} S={} seed={} gets={}",
+            params.keys, params.image_size, params.seed, gets
+        ),
+    )?;
+    let dir = dir.as_path();
     let (desc, write) = write_workload(&params, dir)?;
     let n_blocks = desc.file_size.div_ceil(strata_blob::PAGE_SIZE as u64);
     let warm = ImageSession::open(&desc.path, usize::try_from(n_blocks + 16)?).await?;

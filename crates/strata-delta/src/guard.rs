@@ -106,6 +106,14 @@ pub(crate) fn decode_checked(payload: &[u8], blob_ref: BlobRef) -> Result<Value,
     check_will_init(decode_value(payload, blob_ref.pos())?, blob_ref)
 }
 
+/// Items 17 and 18 for a payload in a shared buffer, which the value's bytes then share.
+pub(crate) fn decode_checked_bytes(
+    payload: bytes::Bytes,
+    blob_ref: BlobRef,
+) -> Result<Value, Error> {
+    check_will_init(decode_value_bytes(payload, blob_ref.pos())?, blob_ref)
+}
+
 /// Item 17: `payload` decodes as exactly one [`Value`].
 pub(crate) fn decode_value(payload: &[u8], offset: u64) -> Result<Value, Error> {
     Value::decode(payload).map_err(|error| Error::corrupt(CorruptionKind::Value { offset, error }))

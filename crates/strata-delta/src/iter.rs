@@ -11,7 +11,9 @@
 //!   14–18): its key and LSN lie in the summary's ranges, and a loaded value decodes and its
 //!   `will_init()` equals its BlobRef bit; otherwise the scan fails with [`Error::Corrupt`].
 //! * Values are read only when asked for. [`DeltaEntryIter::load_value`] reads the value area
-//!   sequentially in large runs (one `read_blocks` per run), the pattern of a full scan;
+//!   sequentially in large runs (one `read_blocks` per run), the pattern of a full scan, and a
+//!   large payload's value (a page image) shares the run buffer instead of being copied
+//!   (strata-blob's `BlobRunReader::blob_shared`; the decoder checks every length first);
 //!   [`DeltaEntry::load_value`] reads one blob through the layer's reader.
 
 #![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
@@ -24,7 +26,7 @@ use strata_key::{Key, Lsn};
 
 use crate::error::Error;
 use crate::format::{BlobRef, DELTA_KEY_SIZE, DeltaKey};
-use crate::guard::{OffsetOrder, check_will_init, decode_checked};
+use crate::guard::{OffsetOrder, check_will_init, decode_checked_bytes};
 use crate::layer::{DeltaLayer, SCAN_RUN_BYTES, read_value};
 use crate::value::Value;
 
@@ -145,10 +147,12 @@ impl<'a, R: BlockReader> DeltaEntryIter<'a, R> {
 
     /// Reads and decodes the value of `entry` (normally the one just returned) through the
     /// iterator's sequential run buffer: a full scan reads the value area once, in large runs.
+    /// A large value's bytes share that buffer (a kept value keeps its run's buffer alive; the
+    /// iterator then reads the next run into a new one).
     pub async fn load_value(&mut self, entry: &DeltaEntry) -> Result<Value, Error> {
         let pos = entry.blob_ref.pos();
-        let res = match self.run.blob(pos).await {
-            Ok((_, payload)) => decode_checked(&payload, entry.blob_ref),
+        let res = match self.run.blob_shared(pos).await {
+            Ok((_, payload)) => decode_checked_bytes(payload, entry.blob_ref),
             Err(e) => Err(e.into()),
         };
         res.map_err(|e| self.layer.ctx(e))

@@ -17,12 +17,15 @@
 //!   the file holds.
 //! * Nothing is applied before every planned blob was read: a failed lookup leaves the
 //!   caller's state as it was.
-//! * Plans and value buffers come from the layer's [`Scratch`] pool and go back to it, so a
-//!   lookup allocates only what it returns (values spanning blocks).
+//! * Plans and value buffers come from the layer's [`Scratch`] pool and go back to it. A lookup
+//!   through the cache gathers its payloads into one arena the values share, so in the steady
+//!   state (the caller drops the previous values) it allocates nothing.
 
 #![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Mutex;
+
+use bytes::BytesMut;
 
 use strata_blob::BlockReader;
 use strata_btree::VisitDirection;
@@ -30,8 +33,8 @@ use strata_key::{KEY_SIZE, Key, KeyRange, Lsn};
 
 use crate::error::Error;
 use crate::format::{BlobRef, DeltaKey};
-use crate::guard::{OffsetOrder, check_will_init, decode_checked};
-use crate::layer::{DeltaLayer, read_value};
+use crate::guard::{OffsetOrder, decode_checked, decode_checked_bytes};
+use crate::layer::DeltaLayer;
 use crate::reconstruct::ValueReconstructState;
 use crate::value::Value;
 use strata_layer::ValueReconstructResult;
@@ -71,6 +74,10 @@ pub(crate) struct Scratch {
     pub(crate) values: Vec<Option<Value>>,
     /// (offset, end, plan index), for run reads.
     blobs: Vec<(u64, u64, usize)>,
+    /// Payloads of a lookup through the cache, gathered for the values to share.
+    arena: BytesMut,
+    /// Each planned blob's payload in `arena`.
+    ranges: Vec<(usize, usize)>,
 }
 
 /// Buffers kept for reuse by a layer's lookups (no global state: one pool per layer).
@@ -79,6 +86,8 @@ pub(crate) struct ScratchPool(Mutex<Vec<Scratch>>);
 
 /// Buffers bigger than this many entries are not kept.
 const MAX_KEPT_ENTRIES: usize = 4096;
+/// A lookup arena larger than this is not kept (one lookup's values, normally ~10 KiB).
+const MAX_KEPT_ARENA: usize = 1 << 20;
 /// At most this many buffers are kept (more concurrent lookups allocate their own).
 const MAX_KEPT: usize = 16;
 
@@ -92,9 +101,13 @@ impl ScratchPool {
         if s.plan.capacity() > MAX_KEPT_ENTRIES {
             return;
         }
+        if s.arena.capacity() > MAX_KEPT_ARENA {
+            s.arena = BytesMut::new();
+        }
         s.plan.clear();
         s.values.clear();
         s.blobs.clear();
+        s.ranges.clear();
         let mut pool = self.0.lock().unwrap_or_else(|e| e.into_inner());
         if pool.len() < MAX_KEPT {
             pool.push(s);
@@ -190,17 +203,39 @@ pub(crate) async fn execute<R: BlockReader>(
         plan,
         values,
         blobs,
+        arena,
+        ranges,
     } = scratch;
     values.clear();
     values.resize_with(plan.len(), || None);
     let guard = layer.guard();
     match via {
         Via::Cache => {
-            let mut cursor = layer.blob_cursor();
-            for (p, slot) in plan.iter().zip(values.iter_mut()) {
-                guard.check_in_value_area(p.blob.pos())?;
-                let value = read_value(&mut cursor, p.blob.pos()).await?;
-                *slot = Some(check_will_init(value, p.blob)?);
+            // In file order (a key's plan is newest first, so its blobs lie in descending
+            // offsets): the image's last block is then the first records' block, which the
+            // cursor still holds, so each block is looked up once. Every payload is gathered
+            // into one arena whose frozen bytes the values then share: one copy of each
+            // payload, and no allocation once the previous lookup's values are dropped (the
+            // arena's `reserve` reclaims its buffer).
+            arena.clear();
+            ranges.clear();
+            ranges.resize(plan.len(), (0, 0));
+            {
+                // Released before the values are decoded: a reader pins one cache slot at most.
+                let mut cursor = layer.blob_cursor();
+                for (p, range) in plan.iter().zip(ranges.iter_mut()).rev() {
+                    guard.check_in_value_area(p.blob.pos())?;
+                    let start = arena.len();
+                    cursor.append_into(p.blob.pos(), arena).await?;
+                    *range = (start, arena.len());
+                }
+            }
+            let shared = arena.split().freeze();
+            for ((p, &(start, end)), slot) in plan.iter().zip(ranges.iter()).zip(values.iter_mut())
+            {
+                let payload = shared.get(start..end).map(|_| shared.slice(start..end));
+                let payload = payload.unwrap_or_default();
+                *slot = Some(decode_checked_bytes(payload, p.blob)?);
             }
         }
         Via::Runs => {

@@ -355,6 +355,7 @@ pub struct FaultyBlockReader<R> {
     inner: R,
     count: AtomicU64,
     block_reads: AtomicU64,
+    one_block_runs: AtomicU64,
     fired: AtomicU64,
     plan: Mutex<HashMap<u64, ReadFault>>,
 }
@@ -366,6 +367,7 @@ impl<R: BlockReader> FaultyBlockReader<R> {
             inner,
             count: AtomicU64::new(0),
             block_reads: AtomicU64::new(0),
+            one_block_runs: AtomicU64::new(0),
             fired: AtomicU64::new(0),
             plan: Mutex::new(HashMap::new()),
         }
@@ -393,6 +395,12 @@ impl<R: BlockReader> FaultyBlockReader<R> {
     /// The `read_block` calls among [`FaultyBlockReader::count`] (the rest are `read_blocks`).
     pub fn count_read_block(&self) -> u64 {
         self.block_reads.load(Ordering::Relaxed)
+    }
+
+    /// Reads of exactly one block: the `read_block` calls and the one-block `read_blocks`
+    /// calls (a page cache fills a miss with one or the other).
+    pub fn count_single_block(&self) -> u64 {
+        self.block_reads.load(Ordering::Relaxed) + self.one_block_runs.load(Ordering::Relaxed)
     }
 
     /// Faults that have fired so far.
@@ -446,6 +454,9 @@ impl<R: BlockReader> BlockReader for FaultyBlockReader<R> {
     }
 
     async fn read_blocks(&self, first: BlockNo, buf: &mut [u8]) -> Result<(), Error> {
+        if buf.len() == crate::PAGE_SIZE {
+            self.one_block_runs.fetch_add(1, Ordering::Relaxed);
+        }
         let (nth, fault) = self.next();
         let injected = InjectedReadFault {
             nth,

@@ -379,3 +379,70 @@ async fn cursor_payloads_borrow_the_block() {
         Err(Error::OutOfRange { .. })
     ));
 }
+
+/// `blob_shared` hands a large payload out as a slice of the run buffer, copies a small one,
+/// and never lets a refill change bytes a caller still holds: a held slice makes the next run
+/// read into a new buffer, a dropped one lets it reuse the old.
+#[tokio::test]
+async fn shared_payloads_slice_the_run_and_survive_refills() {
+    let payloads: Vec<Vec<u8>> = (0..12)
+        .map(|i| payload(i, if i % 2 == 0 { 9000 } else { 100 }))
+        .collect();
+    let (bytes, offsets, end) = write_mem(PAGE, &payloads, BlobWriterOptions::default());
+    let reader = MemBlockReader::from_bytes(&bytes);
+    // A read-ahead of two blocks: the scan refills several times.
+    let mut runs = BlobRunReader::new(&reader, end, BlobReadOptions::default(), 2 * PAGE_SIZE);
+    let mut held = Vec::new();
+    let mut buffers = Vec::new();
+    for (i, (&off, expect)) in offsets.iter().zip(&payloads).enumerate() {
+        let (span, got) = runs.blob_shared(off).await.unwrap();
+        assert_eq!(span.offset, off);
+        assert_eq!(&got[..], &expect[..], "blob {i}");
+        assert_eq!(
+            got.len() >= strata_blob::SHARE_MIN_LEN,
+            expect.len() == 9000
+        );
+        if got.len() >= strata_blob::SHARE_MIN_LEN {
+            buffers.push(got.as_ptr() as usize - (span.payload_offset() % PAGE) as usize);
+        }
+        if i < 6 {
+            held.push(got); // kept across the refills below
+        }
+    }
+    for (got, expect) in held.iter().zip(&payloads) {
+        assert_eq!(&got[..], &expect[..], "a held payload changed");
+    }
+    drop(held);
+    // The buffer's first byte, as `load` leaves it (runs starting at a block boundary).
+    async fn buffer_of<R: BlockReader>(runs: &mut BlobRunReader<'_, R>, start: u64) -> usize {
+        runs.load(start, start + PAGE)
+            .await
+            .unwrap()
+            .bytes()
+            .as_ptr() as usize
+    }
+    let mut runs = BlobRunReader::new(&reader, end, BlobReadOptions::default(), 2 * PAGE_SIZE);
+    let first = buffer_of(&mut runs, PAGE).await;
+    // Nothing holds it: the next run reuses it.
+    assert_eq!(buffer_of(&mut runs, 2 * PAGE).await, first);
+    // A payload shared from it is held: the next run reads into another buffer.
+    // (Its run starts at the blob's block, block 1.)
+    let (span, kept) = runs.blob_shared(offsets[0]).await.unwrap();
+    assert_eq!(offsets[0] / PAGE, 1);
+    let kept_buffer = kept.as_ptr() as usize - (span.payload_offset() - PAGE) as usize;
+    assert_eq!(
+        kept_buffer, first,
+        "the free buffer was reused for the blob's run"
+    );
+    let kept_copy = kept.to_vec();
+    let other = buffer_of(&mut runs, 3 * PAGE).await;
+    assert_ne!(other, first, "a held buffer was refilled");
+    assert_eq!(&kept[..], &kept_copy[..]);
+    assert!(!buffers.is_empty());
+    drop(kept);
+    // Past the limit: typed, as for `blob`.
+    assert!(matches!(
+        runs.blob_shared(end).await,
+        Err(Error::Corrupt(Corruption::HeaderPastEnd { .. }))
+    ));
+}

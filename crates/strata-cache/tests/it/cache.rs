@@ -770,3 +770,35 @@ async fn stress_many_tasks_more_blocks_than_slots() {
 async fn stress_with_failing_reads() {
     stress(37).await;
 }
+
+/// A miss that evicts a page no reader holds reads into that page's buffer (no new page is
+/// allocated); the bytes are the new block's, and a failed read into it leaves nothing behind.
+#[tokio::test]
+async fn a_fill_reuses_the_evicted_pages_buffer() {
+    let src = TestReader::new(4);
+    let cache = PageCache::new(1);
+    let reader = cache.wrap(src.clone());
+    let first = reader.read_block(BlockNo(0)).await.unwrap();
+    let buffer = first.as_ptr();
+    drop(first);
+    let second = reader.read_block(BlockNo(1)).await.unwrap();
+    assert_eq!(
+        second.as_ptr(),
+        buffer,
+        "the evicted page's buffer was reused"
+    );
+    assert_eq!(second[..], src.expected(1)[..]);
+    drop(second);
+    // A failed read into the recycled buffer: an error, no page, and the retry reads again.
+    src.fail_next(Fail::Io(io::ErrorKind::Other));
+    assert!(reader.read_block(BlockNo(2)).await.is_err());
+    assert_eq!(cache.metrics().resident, 0);
+    let third = reader.read_block(BlockNo(2)).await.unwrap();
+    assert_eq!(third[..], src.expected(2)[..]);
+    assert_eq!((src.reads(0), src.reads(1), src.reads(2)), (1, 1, 2));
+    let m = cache.metrics();
+    assert_eq!(
+        (m.misses, m.evictions, m.fill_errors, m.resident),
+        (4, 2, 1, 1)
+    );
+}

@@ -261,8 +261,8 @@ fn assert_metrics(cache: &PageCache, src: &Source, fill_errors: u64) {
     assert_eq!(m.fill_errors, fill_errors, "{m:?}");
     assert_eq!(
         m.misses,
-        src.count_read_block(),
-        "one inner read per miss: {m:?}"
+        src.count_single_block(),
+        "one inner read per miss (a `read_block`, or a one-block `read_blocks` into an evicted page's buffer): {m:?}"
     );
 }
 

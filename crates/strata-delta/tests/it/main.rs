@@ -8,6 +8,7 @@ mod faults;
 mod faults_write;
 mod golden_read;
 mod golden_write;
+mod kept_values;
 mod open_runtime;
 mod robustness;
 mod roundtrip;

@@ -19,11 +19,9 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use strata_blob::{
-    BlobReadOptions, BlockNo, BlockReader, FileTable, PAGE_SIZE, SharedReader, TableFile,
-};
+use strata_blob::{BlobReadOptions, BlockNo, BlockReader, PAGE_SIZE, TableFile};
 use strata_btree::DiskBtreeReader;
-use strata_cache::{CachedReader, PageCache};
+use strata_cache::CachedReader;
 use strata_key::{Key, Lsn, LsnRange};
 use strata_layer::{SummaryRefusal, ValueReconstructResult, check_on_open};
 
@@ -41,8 +39,9 @@ pub type OpenOptions = strata_layer::OpenOptions<Summary>;
 /// An open image layer: its validated summary and its B-tree index over a [`BlockReader`].
 /// All reads take `&self`; one layer serves any number of concurrent readers.
 ///
-/// The reader type defaults to what [`ImageLayer::open`] gives (a file of a [`FileTable`]
-/// read through a [`PageCache`]), so a plain `ImageLayer` in a signature is the usual layer;
+/// The reader type defaults to what [`ImageLayer::open`] gives (a file of a
+/// [`FileTable`](strata_blob::FileTable) read through a
+/// [`PageCache`](strata_cache::PageCache)), so a plain `ImageLayer` in a signature is the usual layer;
 /// layers from different sources share one type as a
 /// [`SharedImageLayer`](crate::SharedImageLayer) ([`ImageLayer::into_shared`]).
 #[derive(Debug)]
@@ -55,69 +54,9 @@ pub struct ImageLayer<R = CachedReader<TableFile>> {
     max_run_bytes: u64,
 }
 
-impl ImageLayer<CachedReader<TableFile>> {
-    /// Opens the layer file at `path` through the open-file table `files`, reading its blocks
-    /// through `cache`, with default [`OpenOptions`].
-    pub async fn open(
-        path: &Path,
-        cache: &PageCache,
-        files: &FileTable,
-    ) -> Result<ImageLayer<CachedReader<TableFile>>, Error> {
-        ImageLayer::open_with(path, cache, files, OpenOptions::default()).await
-    }
-
-    /// [`ImageLayer::open`] with explicit options (`file_len` is taken from the file).
-    ///
-    /// The file-system calls of opening (`open`, `stat`) run on tokio's blocking pool when
-    /// called inside a multi-thread runtime, inline otherwise
-    /// ([`strata_blob::run_blocking`]). Block reads afterwards are synchronous `pread`s
-    /// through the cache: a hit costs no syscall, a miss blocks its worker thread for one read,
-    /// so a server sizes its runtime's workers for the misses it lets run at once (one per
-    /// concurrent reader at most).
-    pub async fn open_with(
-        path: &Path,
-        cache: &PageCache,
-        files: &FileTable,
-        mut opts: OpenOptions,
-    ) -> Result<ImageLayer<CachedReader<TableFile>>, Error> {
-        // Off the worker threads of a multi-thread runtime (see `strata_blob::run_blocking`).
-        let (file, file_len) = strata_blob::open_table_file(files, path).await?;
-        opts.file_len = Some(file_len);
-        ImageLayer::open_reader(cache.wrap(file), Some(path.to_path_buf()), opts).await
-    }
-}
-
-impl<R: BlockReader + 'static> ImageLayer<R> {
-    /// The same layer over a type-erased reader ([`SharedReader`]), so that layers opened in
-    /// different ways fit one collection. Nothing is read again; each block read then costs a
-    /// virtual call and a boxed future more (the erased reader sits above `R`'s page cache).
-    pub fn into_shared(self) -> ImageLayer<SharedReader> {
-        let reader = SharedReader::new(self.tree.into_reader());
-        let opts = OpenOptions {
-            file_len: self.file_len,
-            blob: self.blob_opts,
-            max_run_bytes: self.max_run_bytes,
-            ..OpenOptions::default()
-        };
-        ImageLayer::new_unchecked(reader, self.summary, self.path, &opts)
-    }
-}
+strata_layer::layer_open!(ImageLayer);
 
 impl<R: BlockReader> ImageLayer<R> {
-    /// Opens the layer held by `reader` (any block source: a file, the page cache, memory).
-    pub async fn from_reader(reader: R, opts: OpenOptions) -> Result<ImageLayer<R>, Error> {
-        ImageLayer::open_reader(reader, None, opts).await
-    }
-
-    /// Opens the layer held by `reader`, naming `path` in errors.
-    pub async fn from_reader_at(
-        reader: R,
-        path: &Path,
-        opts: OpenOptions,
-    ) -> Result<ImageLayer<R>, Error> {
-        ImageLayer::open_reader(reader, Some(path.to_path_buf()), opts).await
-    }
-
     async fn open_reader(
         reader: R,
         path: Option<PathBuf>,

@@ -56,6 +56,7 @@ pub mod file;
 pub mod format;
 mod layer_error;
 pub mod manifest;
+mod open;
 mod reconstruct;
 pub mod summary;
 #[doc(hidden)]

@@ -118,6 +118,29 @@ pub trait BlockReader: Send + Sync {
             Ok(())
         }
     }
+
+    /// Calls `f` with the bytes of block `blkno` and returns what it returns.
+    ///
+    /// The same bytes as [`read_block`](Self::read_block), for a caller that only looks at
+    /// them: a source may then lend its own copy without making a handle. The page cache does
+    /// so on a hit: `f` runs on the cached page under the cache's shard lock, so a hit costs
+    /// no reference count (no write to the page's cache line). `f` must therefore be short
+    /// and must not read through the same cache (it would wait on a lock its caller holds).
+    /// The default reads the block and calls `f` on it.
+    fn with_block<T, F>(
+        &self,
+        blkno: BlockNo,
+        f: F,
+    ) -> impl Future<Output = Result<T, Error>> + Send
+    where
+        T: Send,
+        F: FnOnce(&[u8; PAGE_SIZE]) -> T + Send,
+    {
+        async move {
+            let block = self.read_block(blkno).await?;
+            Ok(f(&block))
+        }
+    }
 }
 
 impl<R: BlockReader> BlockReader for &R {
@@ -136,6 +159,18 @@ impl<R: BlockReader> BlockReader for &R {
     ) -> impl Future<Output = Result<(), Error>> + Send {
         (**self).read_blocks(first, buf)
     }
+
+    fn with_block<T, F>(
+        &self,
+        blkno: BlockNo,
+        f: F,
+    ) -> impl Future<Output = Result<T, Error>> + Send
+    where
+        T: Send,
+        F: FnOnce(&[u8; PAGE_SIZE]) -> T + Send,
+    {
+        (**self).with_block(blkno, f)
+    }
 }
 
 impl<R: BlockReader> BlockReader for Arc<R> {
@@ -153,6 +188,18 @@ impl<R: BlockReader> BlockReader for Arc<R> {
         buf: &mut [u8],
     ) -> impl Future<Output = Result<(), Error>> + Send {
         (**self).read_blocks(first, buf)
+    }
+
+    fn with_block<T, F>(
+        &self,
+        blkno: BlockNo,
+        f: F,
+    ) -> impl Future<Output = Result<T, Error>> + Send
+    where
+        T: Send,
+        F: FnOnce(&[u8; PAGE_SIZE]) -> T + Send,
+    {
+        (**self).with_block(blkno, f)
     }
 }
 
@@ -243,6 +290,20 @@ impl BlockReader for MemBlockReader {
 
     fn n_blocks(&self) -> u32 {
         self.blocks.len() as u32
+    }
+
+    async fn with_block<T, F>(&self, blkno: BlockNo, f: F) -> Result<T, Error>
+    where
+        T: Send,
+        F: FnOnce(&[u8; PAGE_SIZE]) -> T + Send,
+    {
+        match self.blocks.get(blkno.0 as usize) {
+            Some(block) => Ok(f(block)),
+            None => Err(Error::Corrupt(Corruption::BlockPastEnd {
+                blkno,
+                n_blocks: self.n_blocks(),
+            })),
+        }
     }
 }
 

@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use strata_blob::{Block, BlockNo, BlockReader, Error};
+use strata_blob::{Block, BlockNo, BlockReader, Error, PAGE_SIZE};
 use tokio::sync::watch;
 
 use crate::fill::{FillOutcome, FillWaiters};
@@ -312,6 +312,26 @@ impl Inner {
                 Lookup::Fill { fill_id, waiters }
             }
         }
+    }
+
+    /// [`lookup`](Self::lookup) for a caller that only looks at the page: on a hit, `f` runs
+    /// on the cached page under the shard lock (no handle is made, so the page's reference
+    /// count is not touched) and its result is returned; otherwise `f` comes back with what
+    /// the mapping holds.
+    pub(crate) fn lookup_with<T, F: FnOnce(&[u8; PAGE_SIZE]) -> T>(
+        &self,
+        key: PageKey,
+        f: F,
+    ) -> Result<T, (F, Lookup)> {
+        let mut guard = self.lock_shard(key);
+        let shard = &mut *guard;
+        if let Some(Entry::Ready { slot, block }) = shard.map.get(&key) {
+            shard.hits += 1;
+            self.reference(*slot);
+            return Ok(f(block));
+        }
+        drop(guard);
+        Err((f, self.lookup(key)))
     }
 
     /// Reserves a slot for a fill, evicting an unpinned page by CLOCK; waits (bounded by

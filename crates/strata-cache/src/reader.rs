@@ -61,18 +61,50 @@ impl<R> CachedReader<R> {
 
 impl<R: BlockReader> CachedReader<R> {
     async fn read_cached(&self, blkno: BlockNo) -> Result<Block, Error> {
+        let key = self.page_key(blkno)?;
+        let cache: &Inner = &self.cache.inner;
+        self.resolve(key, cache.lookup(key)).await
+    }
+
+    /// [`BlockReader::with_block`] through the cache: on a hit `f` runs on the cached page
+    /// under its shard lock; on a miss (or a fill in flight) the page is read as by
+    /// [`read_cached`](Self::read_cached) and `f` runs on it.
+    async fn with_cached<T, F: FnOnce(&[u8; PAGE_SIZE]) -> T>(
+        &self,
+        blkno: BlockNo,
+        f: F,
+    ) -> Result<T, Error> {
+        let key = self.page_key(blkno)?;
+        let cache: &Inner = &self.cache.inner;
+        match cache.lookup_with(key, f) {
+            Ok(found) => Ok(found),
+            Err((f, first)) => {
+                let block = self.resolve(key, first).await?;
+                Ok(f(&block))
+            }
+        }
+    }
+
+    /// The page key of `blkno`, checked against the file's end before a slot is taken: a bad
+    /// block number must not evict a page.
+    fn page_key(&self, blkno: BlockNo) -> Result<PageKey, Error> {
         let n_blocks = self.inner.n_blocks();
         if blkno.0 >= n_blocks {
-            // Checked before a slot is taken: a bad block number must not evict a page.
             return Err(Error::Corrupt(Corruption::BlockPastEnd { blkno, n_blocks }));
         }
-        let key = PageKey {
+        Ok(PageKey {
             file_id: self.file_id,
             blkno,
-        };
+        })
+    }
+
+    /// The page `key`, from what the mapping held (`first`): a hit, a fill to join, or a fill
+    /// this task must complete; a cancelled fill is looked up again.
+    async fn resolve(&self, key: PageKey, first: Lookup) -> Result<Block, Error> {
         let cache: &Inner = &self.cache.inner;
+        let mut found = first;
         loop {
-            let rx = match cache.lookup(key) {
+            let rx = match found {
                 Lookup::Hit(block) => return Ok(block),
                 Lookup::Wait(rx) => rx,
                 Lookup::Fill { fill_id, waiters } => {
@@ -89,6 +121,7 @@ impl<R: BlockReader> CachedReader<R> {
                 }
                 None => {} // The filler was cancelled: start over.
             }
+            found = cache.lookup(key);
         }
     }
 
@@ -232,6 +265,14 @@ impl Drop for FillGuard<'_> {
 impl<R: BlockReader> BlockReader for CachedReader<R> {
     async fn read_block(&self, blkno: BlockNo) -> Result<Block, Error> {
         self.read_cached(blkno).await
+    }
+
+    async fn with_block<T, F>(&self, blkno: BlockNo, f: F) -> Result<T, Error>
+    where
+        T: Send,
+        F: FnOnce(&[u8; PAGE_SIZE]) -> T + Send,
+    {
+        self.with_cached(blkno, f).await
     }
 
     fn n_blocks(&self) -> u32 {

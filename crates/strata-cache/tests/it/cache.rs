@@ -802,3 +802,41 @@ async fn a_fill_reuses_the_evicted_pages_buffer() {
         (4, 2, 1, 1)
     );
 }
+
+/// `with_block` sees the bytes `read_block` gives: a miss fills the page (one source read), a
+/// hit lends the cached page without a handle (an eviction is not blocked by it), and a block
+/// past the end is corrupt without a read.
+#[tokio::test]
+async fn with_block_lends_the_cached_page() {
+    let src = TestReader::new(4);
+    let cache = PageCache::new(1);
+    let reader = cache.wrap(src.clone());
+    let sum = |page: &[u8; PAGE_SIZE]| page.iter().map(|&b| u64::from(b)).sum::<u64>();
+    let expected: u64 = src.expected(2).iter().map(|&b| u64::from(b)).sum();
+    // Miss, then hit: the same bytes, one read of the source.
+    assert_eq!(reader.with_block(BlockNo(2), sum).await.unwrap(), expected);
+    assert_eq!(reader.with_block(BlockNo(2), sum).await.unwrap(), expected);
+    let copied = reader.with_block(BlockNo(2), |p| p.to_vec()).await.unwrap();
+    assert_eq!(copied[..], src.expected(2)[..]);
+    assert_eq!(src.reads(2), 1);
+    let m = cache.metrics();
+    assert_eq!((m.misses, m.hits, m.resident), (1, 2, 1));
+    // No handle outlives the call: the one slot is free to take block 3.
+    let same = reader.with_block(BlockNo(3), |p| p[..] == src.expected(3)[..]);
+    assert!(same.await.unwrap());
+    assert_eq!(cache.metrics().evictions, 1);
+    // Past the end: corrupt, and nothing is read or evicted.
+    let err = reader.with_block(BlockNo(4), sum).await.unwrap_err();
+    assert!(matches!(
+        err,
+        Error::Corrupt(Corruption::BlockPastEnd { n_blocks: 4, .. })
+    ));
+    assert_eq!(cache.metrics().evictions, 1);
+    // A failed fill: the error, no page, and the next call reads again.
+    src.fail_next(Fail::Io(io::ErrorKind::Other));
+    assert!(reader.with_block(BlockNo(0), sum).await.is_err());
+    assert_eq!(cache.metrics().resident, 0);
+    let first: u64 = src.expected(0).iter().map(|&b| u64::from(b)).sum();
+    assert_eq!(reader.with_block(BlockNo(0), sum).await.unwrap(), first);
+    assert_eq!(src.reads(0), 2);
+}

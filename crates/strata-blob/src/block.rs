@@ -141,6 +141,51 @@ pub trait BlockReader: Send + Sync {
             Ok(f(&block))
         }
     }
+
+    /// Reads the `buf.len()` bytes at byte `offset` into `buf`: the exact bytes of a point read
+    /// that needs part of a few blocks. Every block touched must lie within
+    /// [`n_blocks`](Self::n_blocks) ([`Corruption::BlockPastEnd`] otherwise, before any read).
+    /// Files read the range with one `pread`; the page cache copies the pages it holds and
+    /// reads the rest from its source (see strata-cache's `CachedReader`). The default copies
+    /// block by block through [`with_block`](Self::with_block).
+    fn read_at(
+        &self,
+        offset: u64,
+        buf: &mut [u8],
+    ) -> impl Future<Output = Result<(), Error>> + Send {
+        async move {
+            check_byte_range(offset, buf.len(), self.n_blocks())?;
+            let mut at = offset;
+            let mut rest = buf;
+            while !rest.is_empty() {
+                let in_block = (at % PAGE_SIZE as u64) as usize;
+                let n = rest.len().min(PAGE_SIZE - in_block);
+                let (dst, tail) = rest.split_at_mut(n);
+                let blkno = u32::try_from(at / PAGE_SIZE as u64).unwrap_or(u32::MAX);
+                self.with_block(BlockNo(blkno), |page| {
+                    dst.copy_from_slice(page.get(in_block..in_block + n).unwrap_or_default());
+                })
+                .await?;
+                rest = tail;
+                at += n as u64;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Checks that the `len` bytes at `offset` lie within `n_blocks` whole blocks, naming the
+/// first block that is missing otherwise.
+pub fn check_byte_range(offset: u64, len: usize, n_blocks: u32) -> Result<(), Error> {
+    let end = offset.saturating_add(len as u64);
+    if end <= u64::from(n_blocks) * PAGE_SIZE as u64 {
+        return Ok(());
+    }
+    let first_missing = (offset / PAGE_SIZE as u64).max(u64::from(n_blocks));
+    Err(Error::Corrupt(Corruption::BlockPastEnd {
+        blkno: BlockNo(u32::try_from(first_missing).unwrap_or(u32::MAX)),
+        n_blocks,
+    }))
 }
 
 impl<R: BlockReader> BlockReader for &R {
@@ -171,6 +216,14 @@ impl<R: BlockReader> BlockReader for &R {
     {
         (**self).with_block(blkno, f)
     }
+
+    fn read_at(
+        &self,
+        offset: u64,
+        buf: &mut [u8],
+    ) -> impl Future<Output = Result<(), Error>> + Send {
+        (**self).read_at(offset, buf)
+    }
 }
 
 impl<R: BlockReader> BlockReader for Arc<R> {
@@ -200,6 +253,14 @@ impl<R: BlockReader> BlockReader for Arc<R> {
         F: FnOnce(&[u8; PAGE_SIZE]) -> T + Send,
     {
         (**self).with_block(blkno, f)
+    }
+
+    fn read_at(
+        &self,
+        offset: u64,
+        buf: &mut [u8],
+    ) -> impl Future<Output = Result<(), Error>> + Send {
+        (**self).read_at(offset, buf)
     }
 }
 

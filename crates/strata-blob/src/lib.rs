@@ -68,7 +68,9 @@ mod stream;
 pub mod testing;
 mod writer;
 
-pub use block::{Block, BlockBuf, BlockNo, BlockReader, BlockWriter, MemBlockReader, PAGE_SIZE};
+pub use block::{
+    Block, BlockBuf, BlockNo, BlockReader, BlockWriter, MemBlockReader, PAGE_SIZE, check_byte_range,
+};
 pub use dyn_reader::{BoxFuture, DynBlockReader, SharedReader};
 pub use error::{Corruption, Error};
 pub use file::FileBlockReader;

@@ -188,81 +188,51 @@ pub fn check_byte_range(offset: u64, len: usize, n_blocks: u32) -> Result<(), Er
     }))
 }
 
-impl<R: BlockReader> BlockReader for &R {
-    fn read_block(&self, blkno: BlockNo) -> impl Future<Output = Result<Block, Error>> + Send {
-        (**self).read_block(blkno)
-    }
+/// Implements [`BlockReader`] for a pointer type by forwarding every method to the reader
+/// it points to (so an overridden method keeps its fast path behind the pointer).
+macro_rules! forward_block_reader {
+    ($($ptr:ty),*) => {$(
+        impl<R: BlockReader> BlockReader for $ptr {
+            fn read_block(&self, blkno: BlockNo) -> impl Future<Output = Result<Block, Error>> + Send {
+                (**self).read_block(blkno)
+            }
 
-    fn n_blocks(&self) -> u32 {
-        (**self).n_blocks()
-    }
+            fn n_blocks(&self) -> u32 {
+                (**self).n_blocks()
+            }
 
-    fn read_blocks(
-        &self,
-        first: BlockNo,
-        buf: &mut [u8],
-    ) -> impl Future<Output = Result<(), Error>> + Send {
-        (**self).read_blocks(first, buf)
-    }
+            fn read_blocks(
+                &self,
+                first: BlockNo,
+                buf: &mut [u8],
+            ) -> impl Future<Output = Result<(), Error>> + Send {
+                (**self).read_blocks(first, buf)
+            }
 
-    fn with_block<T, F>(
-        &self,
-        blkno: BlockNo,
-        f: F,
-    ) -> impl Future<Output = Result<T, Error>> + Send
-    where
-        T: Send,
-        F: FnOnce(&[u8; PAGE_SIZE]) -> T + Send,
-    {
-        (**self).with_block(blkno, f)
-    }
+            fn with_block<T, F>(
+                &self,
+                blkno: BlockNo,
+                f: F,
+            ) -> impl Future<Output = Result<T, Error>> + Send
+            where
+                T: Send,
+                F: FnOnce(&[u8; PAGE_SIZE]) -> T + Send,
+            {
+                (**self).with_block(blkno, f)
+            }
 
-    fn read_at(
-        &self,
-        offset: u64,
-        buf: &mut [u8],
-    ) -> impl Future<Output = Result<(), Error>> + Send {
-        (**self).read_at(offset, buf)
-    }
+            fn read_at(
+                &self,
+                offset: u64,
+                buf: &mut [u8],
+            ) -> impl Future<Output = Result<(), Error>> + Send {
+                (**self).read_at(offset, buf)
+            }
+        }
+    )*};
 }
 
-impl<R: BlockReader> BlockReader for Arc<R> {
-    fn read_block(&self, blkno: BlockNo) -> impl Future<Output = Result<Block, Error>> + Send {
-        (**self).read_block(blkno)
-    }
-
-    fn n_blocks(&self) -> u32 {
-        (**self).n_blocks()
-    }
-
-    fn read_blocks(
-        &self,
-        first: BlockNo,
-        buf: &mut [u8],
-    ) -> impl Future<Output = Result<(), Error>> + Send {
-        (**self).read_blocks(first, buf)
-    }
-
-    fn with_block<T, F>(
-        &self,
-        blkno: BlockNo,
-        f: F,
-    ) -> impl Future<Output = Result<T, Error>> + Send
-    where
-        T: Send,
-        F: FnOnce(&[u8; PAGE_SIZE]) -> T + Send,
-    {
-        (**self).with_block(blkno, f)
-    }
-
-    fn read_at(
-        &self,
-        offset: u64,
-        buf: &mut [u8],
-    ) -> impl Future<Output = Result<(), Error>> + Send {
-        (**self).read_at(offset, buf)
-    }
-}
+forward_block_reader!(&R, Arc<R>);
 
 /// An append-only, synchronous sink of blocks.
 pub trait BlockWriter {

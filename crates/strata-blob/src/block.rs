@@ -11,6 +11,8 @@ use std::future::Future;
 use std::ops::Deref;
 use std::sync::Arc;
 
+use bytes::BytesMut;
+
 use crate::error::{Corruption, Error};
 
 /// Size of a block (Neon's `PAGE_SZ`).
@@ -172,6 +174,30 @@ pub trait BlockReader: Send + Sync {
             Ok(())
         }
     }
+
+    /// Appends the `len` bytes at byte `offset` to `out` (the bytes [`read_at`](Self::read_at)
+    /// gives), so a caller gathering several ranges into one buffer need not zero it first. On
+    /// an error `out` is as it was. The page cache copies the pages it holds straight into
+    /// `out`; the default zero-extends `out` and calls `read_at`.
+    fn append_at(
+        &self,
+        offset: u64,
+        len: usize,
+        out: &mut BytesMut,
+    ) -> impl Future<Output = Result<(), Error>> + Send {
+        async move {
+            check_byte_range(offset, len, self.n_blocks())?;
+            let from = out.len();
+            out.resize(from + len, 0);
+            let res = self
+                .read_at(offset, out.get_mut(from..).unwrap_or_default())
+                .await;
+            if res.is_err() {
+                out.truncate(from);
+            }
+            res
+        }
+    }
 }
 
 /// Checks that the `len` bytes at `offset` lie within `n_blocks` whole blocks, naming the
@@ -227,6 +253,15 @@ macro_rules! forward_block_reader {
                 buf: &mut [u8],
             ) -> impl Future<Output = Result<(), Error>> + Send {
                 (**self).read_at(offset, buf)
+            }
+
+            fn append_at(
+                &self,
+                offset: u64,
+                len: usize,
+                out: &mut BytesMut,
+            ) -> impl Future<Output = Result<(), Error>> + Send {
+                (**self).append_at(offset, len, out)
             }
         }
     )*};

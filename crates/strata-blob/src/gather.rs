@@ -172,18 +172,12 @@ impl<R: BlockReader> Span<'_, R> {
         if end <= self.hi {
             return Ok(());
         }
-        let from = self.out.len();
         let grow = usize::try_from(end - self.hi).map_err(|_| Corruption::BlobPastEnd {
             offset: self.hi,
             len: end - self.hi,
             limit: self.limit,
         })?;
-        self.out.resize(from + grow, 0);
-        let tail = self.out.get_mut(from..).unwrap_or_default();
-        if let Err(err) = self.reader.read_at(self.hi, tail).await {
-            self.out.truncate(from);
-            return Err(err);
-        }
+        self.reader.append_at(self.hi, grow, self.out).await?;
         self.hi = end;
         Ok(())
     }

@@ -351,6 +351,14 @@ impl Inner {
         Err(f)
     }
 
+    /// Whether `key`'s page is ready (not counted as a hit).
+    pub(crate) fn is_ready(&self, key: PageKey) -> bool {
+        matches!(
+            self.lock_shard(key).map.get(&key),
+            Some(Entry::Ready { .. })
+        )
+    }
+
     /// Whether a point read's miss of `key` should fill the page: yes while a slot is free,
     /// otherwise only at its second recent miss (see `admission.rs`). A miss that is not
     /// admitted is counted as bypassed.

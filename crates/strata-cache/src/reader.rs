@@ -10,6 +10,8 @@
 use std::fmt;
 use std::sync::Arc;
 
+use bytes::BytesMut;
+
 use strata_blob::{Block, BlockNo, BlockReader, Corruption, Error, PAGE_SIZE};
 use tokio::sync::watch;
 
@@ -93,47 +95,66 @@ impl<R: BlockReader> CachedReader<R> {
         }
     }
 
-    /// [`BlockReader::read_at`] through the cache: each page of the range it holds is copied
-    /// out (a hit); a missed page is filled and copied when [`Inner::admits_miss`] says so,
-    /// and otherwise read from the source with its missed neighbours, only the bytes asked
-    /// for, in one read.
-    async fn read_at_cached(&self, offset: u64, buf: &mut [u8]) -> Result<(), Error> {
-        strata_blob::check_byte_range(offset, buf.len(), self.inner.n_blocks())?;
+    /// [`BlockReader::append_at`] through the cache: each page of the range it holds is
+    /// copied out (a hit); a missed page is filled and copied when [`Inner::admits_miss`] says
+    /// so, and otherwise read from the source with its missed neighbours, only the bytes asked
+    /// for, in one read. On an error `out` is as it was.
+    async fn append_at_cached(
+        &self,
+        offset: u64,
+        len: usize,
+        out: &mut BytesMut,
+    ) -> Result<(), Error> {
+        strata_blob::check_byte_range(offset, len, self.inner.n_blocks())?;
+        let from = out.len();
+        let res = self.append_pages(offset, len, out).await;
+        if res.is_err() {
+            out.truncate(from);
+        }
+        res
+    }
+
+    async fn append_pages(&self, offset: u64, len: usize, out: &mut BytesMut) -> Result<(), Error> {
         let cache: &Inner = &self.cache.inner;
         let page = PAGE_SIZE as u64;
-        // Bytes `[direct, done)` of `buf` are still to be read from the source.
+        out.reserve(len);
+        // Bytes `[direct, done)` of the range are still to be read from the source.
         let (mut done, mut direct) = (0usize, 0usize);
-        while done < buf.len() {
+        while done < len {
             let at = offset + done as u64;
             let in_block = (at % page) as usize;
-            let n = (buf.len() - done).min(PAGE_SIZE - in_block);
+            let n = (len - done).min(PAGE_SIZE - in_block);
             let blkno = BlockNo(u32::try_from(at / page).unwrap_or(u32::MAX));
             let key = self.page_key(blkno)?;
-            let copy = |dst: &mut [u8], src: &[u8; PAGE_SIZE]| {
-                dst.copy_from_slice(src.get(in_block..in_block + n).unwrap_or_default());
-            };
-            let dst = buf.get_mut(done..done + n).unwrap_or_default();
-            let served = match cache.lookup_hit(key, |src| copy(dst, src)) {
-                Ok(()) => true,
-                Err(_) if cache.admits_miss(key) => {
-                    self.with_cached(blkno, |src| copy(dst, src)).await?;
-                    true
+            let piece = in_block..in_block + n;
+            if direct == done {
+                // Nothing pending: a hit is copied at once.
+                let copy = |src: &[u8; PAGE_SIZE]| {
+                    out.extend_from_slice(src.get(piece.clone()).unwrap_or_default());
+                };
+                match cache.lookup_hit(key, copy) {
+                    Ok(()) => direct = done + n,
+                    Err(copy) if cache.admits_miss(key) => {
+                        self.with_cached(blkno, copy).await?;
+                        direct = done + n;
+                    }
+                    Err(_) => {}
                 }
-                Err(_) => false,
-            };
-            if served {
-                // The missed pages before this one, in one read of the source.
-                if direct < done {
-                    let pending = buf.get_mut(direct..done).unwrap_or_default();
-                    self.inner.read_at(offset + direct as u64, pending).await?;
-                }
+            } else if cache.is_ready(key) || cache.admits_miss(key) {
+                // The missed pages before this one, in one read of the source, then this one.
+                let start = offset + direct as u64;
+                self.inner.append_at(start, done - direct, out).await?;
+                let copy = |src: &[u8; PAGE_SIZE]| {
+                    out.extend_from_slice(src.get(piece.clone()).unwrap_or_default());
+                };
+                self.with_cached(blkno, copy).await?;
                 direct = done + n;
             }
             done += n;
         }
         if direct < done {
-            let pending = buf.get_mut(direct..done).unwrap_or_default();
-            self.inner.read_at(offset + direct as u64, pending).await?;
+            let start = offset + direct as u64;
+            self.inner.append_at(start, done - direct, out).await?;
         }
         Ok(())
     }
@@ -329,7 +350,14 @@ impl<R: BlockReader> BlockReader for CachedReader<R> {
     }
 
     async fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), Error> {
-        self.read_at_cached(offset, buf).await
+        let mut bytes = BytesMut::new();
+        self.append_at_cached(offset, buf.len(), &mut bytes).await?;
+        buf.copy_from_slice(&bytes);
+        Ok(())
+    }
+
+    async fn append_at(&self, offset: u64, len: usize, out: &mut BytesMut) -> Result<(), Error> {
+        self.append_at_cached(offset, len, out).await
     }
 
     fn n_blocks(&self) -> u32 {

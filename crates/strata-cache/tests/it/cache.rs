@@ -893,8 +893,22 @@ async fn read_at_bypasses_a_full_cache_until_a_page_is_missed_twice() {
     let got = read_at(&reader, 3 * page, 8).await;
     assert_eq!(got, source_bytes(&src, 3 * page, 8));
     assert_eq!(src.reads(3), 2, "block 3 is held now");
-    // Past the end: corrupt, before any read.
+    // `append_at` gives the same bytes after what the buffer held (a held page, a bypassed one).
+    let mut out = bytes::BytesMut::from(&b"kept"[..]);
+    reader
+        .append_at(page + 7, PAGE_SIZE, &mut out)
+        .await
+        .unwrap();
+    assert_eq!(&out[..4], b"kept");
+    assert_eq!(out[4..], source_bytes(&src, page + 7, PAGE_SIZE)[..]);
+    // Past the end: corrupt, before any read, and the buffer is as it was.
     let before = src.total_reads();
+    let err = reader
+        .append_at(8 * page - 5, 10, &mut out)
+        .await
+        .unwrap_err();
+    assert!(err.is_corrupt());
+    assert_eq!(out.len(), 4 + PAGE_SIZE);
     let mut buf = [0u8; 10];
     let err = reader.read_at(8 * page - 5, &mut buf).await.unwrap_err();
     assert!(matches!(

@@ -176,9 +176,11 @@ struct Arena {
 impl Arena {
     /// `bytes` (shorter than [`ARENA_CHUNK`]) as a slice of the current chunk.
     fn copy(&mut self, bytes: &[u8]) -> Bytes {
-        // After a split, the chunk's capacity is what is left of it.
+        // After a split, the chunk's capacity is what is left of it. When that is too little,
+        // `reserve` starts the chunk over if no slice of it is alive any more, and starts a new
+        // chunk otherwise (it never writes where a live slice points).
         if self.chunk.capacity() < bytes.len() {
-            self.chunk = BytesMut::with_capacity(ARENA_CHUNK.max(bytes.len()));
+            self.chunk.reserve(ARENA_CHUNK.max(bytes.len()));
         }
         self.chunk.extend_from_slice(bytes);
         self.chunk.split().freeze()

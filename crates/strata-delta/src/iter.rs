@@ -26,7 +26,9 @@ use strata_key::{Key, Lsn};
 
 use crate::error::Error;
 use crate::format::{BlobRef, DELTA_KEY_SIZE, DeltaKey};
-use crate::guard::{OffsetOrder, check_will_init, decode_checked_bytes};
+use crate::guard::{
+    EntryGuard, RawRangeCheck, check_increasing, check_will_init, decode_checked_bytes,
+};
 use crate::layer::{DeltaLayer, SCAN_RUN_BYTES, read_value};
 use crate::value::Value;
 
@@ -82,6 +84,10 @@ pub struct DeltaEntryIter<'a, R> {
     started: bool,
     failed: bool,
     run: BlobRunReader<'a, R>,
+    /// The per-entry checks, set up once.
+    guard: EntryGuard<'a>,
+    ranges: RawRangeCheck,
+    value_area_end: u64,
 }
 
 impl<'a, R: BlockReader> DeltaEntryIter<'a, R> {
@@ -95,6 +101,9 @@ impl<'a, R: BlockReader> DeltaEntryIter<'a, R> {
             started: false,
             failed: false,
             run: layer.run_reader(SCAN_RUN_BYTES),
+            guard: layer.guard(),
+            ranges: RawRangeCheck::new(layer.summary()),
+            value_area_end: layer.value_area_end(),
         }
     }
 
@@ -123,23 +132,19 @@ impl<'a, R: BlockReader> DeltaEntryIter<'a, R> {
         };
         let blob_ref = BlobRef(value);
         let pos = blob_ref.pos();
-        let guard = self.layer.guard();
-        guard.check_in_value_area(pos)?;
+        self.guard.check_in_value_area(pos)?;
         self.pending = self.tree.next().await.transpose()?;
         let next_pos = match &self.pending {
             Some((_, next)) => BlobRef(*next).pos(),
-            None => self.layer.value_area_end(),
+            None => self.value_area_end,
         };
         // The entry's size runs to the next blob (or the index): it must be positive.
-        let mut order = OffsetOrder::forwards();
-        order.next(pos)?;
-        order.next(next_pos)?;
+        check_increasing(pos, next_pos)?;
+        self.ranges.check(&raw)?;
         let entry = DeltaKey::from_array(raw);
-        let (key, lsn) = (entry.key(), entry.lsn());
-        guard.check_ranges(key, lsn)?;
         Ok(Some(DeltaEntry {
-            key,
-            lsn,
+            key: entry.key(),
+            lsn: entry.lsn(),
             blob_ref,
             size: next_pos - pos,
         }))

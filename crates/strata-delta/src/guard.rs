@@ -172,7 +172,7 @@ pub(crate) fn decode_value(payload: &[u8], offset: u64) -> Result<Value, Error> 
 
 /// Item 17 for a payload in a buffer of its own, which the value's bytes then share.
 pub(crate) fn decode_value_bytes(payload: bytes::Bytes, offset: u64) -> Result<Value, Error> {
-    Value::decode_bytes(&payload)
+    Value::decode_owned(payload)
         .map_err(|error| Error::corrupt(CorruptionKind::Value { offset, error }))
 }
 

@@ -446,3 +446,57 @@ async fn shared_payloads_slice_the_run_and_survive_refills() {
         Err(Error::Corrupt(Corruption::HeaderPastEnd { .. }))
     ));
 }
+
+/// `blob_shared` copies small payloads into shared chunks (of 64 KiB): payloads read one after
+/// the other lie side by side there, not in the run buffer, a chunk full of held payloads is
+/// never written again (a new one is started), and every held payload keeps its bytes while
+/// the scan goes on through many chunks and refills.
+#[tokio::test]
+async fn small_shared_payloads_share_chunks_that_never_change() {
+    let payloads: Vec<Vec<u8>> = (0..3000)
+        .map(|i| payload(i, if i % 50 == 0 { 9000 } else { 60 + i % 200 }))
+        .collect();
+    let small_bytes: usize = payloads
+        .iter()
+        .filter(|p| p.len() < 4096)
+        .map(Vec::len)
+        .sum();
+    assert!(
+        small_bytes > 4 * (64 << 10),
+        "the payloads fill several chunks"
+    );
+    let (bytes, offsets, end) = write_mem(PAGE, &payloads, BlobWriterOptions::default());
+    let reader = MemBlockReader::from_bytes(&bytes);
+    let mut runs = BlobRunReader::new(&reader, end, BlobReadOptions::default(), 4 * PAGE_SIZE);
+    let mut held = Vec::new();
+    for &off in &offsets {
+        let (_, got) = runs.blob_shared(off).await.unwrap();
+        if got.len() < strata_blob::SHARE_MIN_LEN {
+            let (_, in_run) = runs.blob(off).await.unwrap();
+            assert_ne!(
+                got.as_ptr(),
+                in_run.as_ptr(),
+                "a small payload shares the run"
+            );
+        }
+        held.push(got);
+    }
+    for (i, (got, expect)) in held.iter().zip(&payloads).enumerate() {
+        assert_eq!(&got[..], &expect[..], "held payload {i} changed");
+    }
+    // Consecutive small payloads are neighbours in a chunk; with every payload held, a new
+    // chunk starts only when one is full.
+    let small: Vec<_> = held.iter().filter(|p| p.len() < 4096).collect();
+    let breaks = small
+        .windows(2)
+        .filter(|w| w[0].as_ptr_range().end != w[1].as_ptr())
+        .count();
+    assert!(
+        breaks >= 4,
+        "a held full chunk was written again ({breaks} chunks)"
+    );
+    assert!(
+        breaks <= small_bytes / ((64 << 10) - 4096) + 1,
+        "{breaks} chunks for {small_bytes} bytes"
+    );
+}

@@ -163,17 +163,54 @@ pub struct BlobRunReader<'r, R> {
 
 /// The chunk size of the copies [`BlobRunReader::blob_shared`] makes of small payloads.
 const ARENA_CHUNK: usize = 64 << 10;
+/// The most bytes one copy of small blobs (a stretch) takes.
+const STRETCH_MAX: usize = 16 << 10;
 
-/// Small payloads copied out of the run buffer: appended to a chunk of [`ARENA_CHUNK`] bytes
-/// and handed out as [`Bytes`] slices of it, no allocation per payload. A slice handed out is
-/// never written again (the chunk only appends after it); a full chunk is let go (freed when
-/// the last of its slices is) and a new one started.
+/// Small payloads copied out of the run buffer, a stretch at a time: the first small payload
+/// not yet copied, with the small blobs that follow it back to back in the buffer (up to the
+/// next large or compressed one, or [`STRETCH_MAX`] bytes), is appended to a chunk of
+/// [`ARENA_CHUNK`] bytes in one copy, and each of those payloads is then handed out as a
+/// [`Bytes`] slice of it: no allocation or copy per payload. The copy is verbatim, so any
+/// blob inside it reads the same from it as from the file; which blobs follow is only a
+/// guess of how far to copy, never trusted. A slice handed out is never written again (the
+/// chunk only appends after it); a full chunk is let go (freed when the last of its slices
+/// is) and a new one started.
 #[derive(Debug, Default)]
 struct Arena {
     chunk: BytesMut,
+    /// The last stretch copied, and the file offset of its first byte.
+    stretch: Bytes,
+    stretch_start: u64,
 }
 
 impl Arena {
+    /// The stored bytes `stored` (buffer positions, inside `run` and shorter than
+    /// [`SHARE_MIN_LEN`]) as a slice of a stretch.
+    fn small(&mut self, run: &BlobRun, stored: Range<usize>, limit: u64) -> Bytes {
+        let file = |at: usize| run.base.saturating_add(at as u64);
+        let (from, to) = (file(stored.start), file(stored.end));
+        let in_stretch = from
+            .checked_sub(self.stretch_start)
+            .and_then(|f| usize::try_from(f).ok())
+            .map(|f| f..f + stored.len())
+            .filter(|r| r.end <= self.stretch.len());
+        if let Some(r) = in_stretch {
+            return self.stretch.slice(r);
+        }
+        let held = usize::try_from(limit.saturating_sub(run.base))
+            .map_or(run.data.len(), |l| l.min(run.data.len()));
+        let max_end = held.min(stored.start.saturating_add(STRETCH_MAX));
+        let mut end = stored.end;
+        while let Some(next) = next_small_end(run, end, max_end) {
+            end = next;
+        }
+        let bytes = run.data.get(stored.start..end).unwrap_or_default();
+        self.stretch = self.copy(bytes);
+        self.stretch_start = from;
+        debug_assert!(to <= from + self.stretch.len() as u64);
+        self.stretch.slice(0..stored.len().min(self.stretch.len()))
+    }
+
     /// `bytes` (shorter than [`ARENA_CHUNK`]) as a slice of the current chunk.
     fn copy(&mut self, bytes: &[u8]) -> Bytes {
         // After a split, the chunk's capacity is what is left of it. When that is too little,
@@ -185,6 +222,22 @@ impl Arena {
         self.chunk.extend_from_slice(bytes);
         self.chunk.split().freeze()
     }
+}
+
+/// Where the blob starting at buffer position `at` ends, if it looks like a small uncompressed
+/// blob ending by `max_end` (a guess of [`Arena::small`]'s, which nothing trusts).
+fn next_small_end(run: &BlobRun, at: usize, max_end: usize) -> Option<usize> {
+    let peek = run
+        .data
+        .get(at..at.saturating_add(HEADER_PEEK_LEN).min(max_end))?;
+    let header = decode_header(peek, 0, u64::MAX, run.opts.mode).ok()?;
+    if header.compression != Compression::None || header.stored_len >= SHARE_MIN_LEN as u64 {
+        return None;
+    }
+    let end = at
+        .checked_add(header.header_len)?
+        .checked_add(usize::try_from(header.stored_len).ok()?)?;
+    (end <= max_end).then_some(end)
 }
 
 impl<'r, R: BlockReader> BlobRunReader<'r, R> {
@@ -268,7 +321,7 @@ impl<'r, R: BlockReader> BlobRunReader<'r, R> {
             Compression::None => {
                 let slice = self.run.stored(&span, stored.clone(), self.limit)?;
                 if slice.len() < SHARE_MIN_LEN {
-                    self.arena.copy(slice)
+                    self.arena.small(&self.run, stored, self.limit)
                 } else {
                     self.run.data.slice(stored)
                 }
@@ -280,7 +333,8 @@ impl<'r, R: BlockReader> BlobRunReader<'r, R> {
 
     /// The span of the blob at `offset` and the place of its stored bytes in the buffer,
     /// which is refilled first unless it already holds the whole blob (the common case of a
-    /// scan, which then makes no further call).
+    /// scan, which then makes no further call). The refill's future is boxed: it is rare
+    /// (once a run), and inline it would make every call's future as large as the reader's.
     async fn locate(&mut self, offset: u64) -> Result<(BlobSpan, Range<usize>), Error> {
         let limit = self.limit;
         if offset >= limit {
@@ -288,14 +342,14 @@ impl<'r, R: BlockReader> BlobRunReader<'r, R> {
         }
         let peek_end = offset.saturating_add(HEADER_PEEK_LEN as u64).min(limit);
         if !self.run.covers(offset, peek_end) {
-            self.refill(offset, peek_end).await?;
+            Box::pin(self.refill(offset, peek_end)).await?;
         }
         let peek = self.run.get(offset, peek_end).unwrap_or_default();
         let header = decode_header(peek, offset, limit, self.run.opts.mode)?;
         let span = check_span(header, offset, limit)?;
         let end = span.end().max(peek_end);
         if !self.run.covers(offset, end) {
-            self.refill(offset, end).await?;
+            Box::pin(self.refill(offset, end)).await?;
         }
         let rel = |at: u64| {
             at.checked_sub(self.run.base)

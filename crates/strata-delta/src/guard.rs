@@ -157,33 +157,47 @@ pub(crate) fn decode_checked(payload: &[u8], blob_ref: BlobRef) -> Result<Value,
     check_will_init(decode_value(payload, blob_ref.pos())?, blob_ref)
 }
 
-/// Items 17 and 18 for a payload in a shared buffer, which the value's bytes then share.
+/// Items 17 and 18 for a payload in a shared buffer, which the value's bytes then share
+/// (one match, so the value is moved out once).
 pub(crate) fn decode_checked_bytes(
     payload: bytes::Bytes,
     blob_ref: BlobRef,
 ) -> Result<Value, Error> {
-    check_will_init(decode_value_bytes(payload, blob_ref.pos())?, blob_ref)
+    match Value::decode_owned(payload) {
+        Ok(value) if value.will_init() == blob_ref.will_init() => Ok(value),
+        Ok(_) => Err(will_init_mismatch(blob_ref)),
+        Err(error) => Err(value_error(blob_ref.pos(), error)),
+    }
 }
 
 /// Item 17: `payload` decodes as exactly one [`Value`].
 pub(crate) fn decode_value(payload: &[u8], offset: u64) -> Result<Value, Error> {
-    Value::decode(payload).map_err(|error| Error::corrupt(CorruptionKind::Value { offset, error }))
+    Value::decode(payload).map_err(|error| value_error(offset, error))
+}
+
+#[cold]
+fn value_error(offset: u64, error: crate::value::ValueError) -> Error {
+    Error::corrupt(CorruptionKind::Value { offset, error })
+}
+
+#[cold]
+fn will_init_mismatch(blob_ref: BlobRef) -> Error {
+    CorruptionKind::WillInitMismatch {
+        offset: blob_ref.pos(),
+        bit: blob_ref.will_init(),
+    }
+    .into()
 }
 
 /// Item 17 for a payload in a buffer of its own, which the value's bytes then share.
 pub(crate) fn decode_value_bytes(payload: bytes::Bytes, offset: u64) -> Result<Value, Error> {
-    Value::decode_owned(payload)
-        .map_err(|error| Error::corrupt(CorruptionKind::Value { offset, error }))
+    Value::decode_owned(payload).map_err(|error| value_error(offset, error))
 }
 
 /// Item 18: `value`, if its `will_init()` equals the bit of `blob_ref`.
 pub(crate) fn check_will_init(value: Value, blob_ref: BlobRef) -> Result<Value, Error> {
     if value.will_init() != blob_ref.will_init() {
-        return Err(CorruptionKind::WillInitMismatch {
-            offset: blob_ref.pos(),
-            bit: blob_ref.will_init(),
-        }
-        .into());
+        return Err(will_init_mismatch(blob_ref));
     }
     Ok(value)
 }

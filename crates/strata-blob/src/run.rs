@@ -163,18 +163,18 @@ pub struct BlobRunReader<'r, R> {
 
 /// The chunk size of the copies [`BlobRunReader::blob_shared`] makes of small payloads.
 const ARENA_CHUNK: usize = 64 << 10;
-/// The most bytes one copy of small blobs (a stretch) takes.
-const STRETCH_MAX: usize = 16 << 10;
+/// The bytes one copy of small blobs (a stretch) takes, unless its first payload is longer.
+const STRETCH_LEN: usize = 2 << 10;
 
-/// Small payloads copied out of the run buffer, a stretch at a time: the first small payload
-/// not yet copied, with the small blobs that follow it back to back in the buffer (up to the
-/// next large or compressed one, or [`STRETCH_MAX`] bytes), is appended to a chunk of
-/// [`ARENA_CHUNK`] bytes in one copy, and each of those payloads is then handed out as a
-/// [`Bytes`] slice of it: no allocation or copy per payload. The copy is verbatim, so any
-/// blob inside it reads the same from it as from the file; which blobs follow is only a
-/// guess of how far to copy, never trusted. A slice handed out is never written again (the
-/// chunk only appends after it); a full chunk is let go (freed when the last of its slices
-/// is) and a new one started.
+/// Small payloads copied out of the run buffer, a stretch at a time: a small payload not in
+/// the last stretch starts a new one, [`STRETCH_LEN`] bytes of the buffer from it on (as far
+/// as the buffer holds bytes before the limit), appended to a chunk of [`ARENA_CHUNK`] bytes
+/// in one copy; it and the small payloads after it that lie wholly inside the stretch are
+/// handed out as [`Bytes`] slices of it, with no allocation or copy of their own (a scan's
+/// small records usually follow each other). The copy is verbatim, so a payload reads the same
+/// from it as from the file. A slice handed out is never written again (the chunk only
+/// appends after it); a full chunk is let go (freed when the last of its slices is) and a new
+/// one started.
 #[derive(Debug, Default)]
 struct Arena {
     chunk: BytesMut,
@@ -184,31 +184,27 @@ struct Arena {
 }
 
 impl Arena {
-    /// The stored bytes `stored` (buffer positions, inside `run` and shorter than
-    /// [`SHARE_MIN_LEN`]) as a slice of a stretch.
-    fn small(&mut self, run: &BlobRun, stored: Range<usize>, limit: u64) -> Bytes {
-        let file = |at: usize| run.base.saturating_add(at as u64);
-        let (from, to) = (file(stored.start), file(stored.end));
+    /// The stored bytes `stored` (buffer positions, shorter than [`SHARE_MIN_LEN`]) as a
+    /// slice of a stretch; `None` if `run` does not hold them.
+    fn small(&mut self, run: &BlobRun, stored: Range<usize>, limit: u64) -> Option<Bytes> {
+        let from = run.base.checked_add(stored.start as u64)?;
         let in_stretch = from
             .checked_sub(self.stretch_start)
             .and_then(|f| usize::try_from(f).ok())
-            .map(|f| f..f + stored.len())
+            .and_then(|f| Some(f..f.checked_add(stored.len())?))
             .filter(|r| r.end <= self.stretch.len());
         if let Some(r) = in_stretch {
-            return self.stretch.slice(r);
+            return Some(self.stretch.slice(r));
         }
         let held = usize::try_from(limit.saturating_sub(run.base))
             .map_or(run.data.len(), |l| l.min(run.data.len()));
-        let max_end = held.min(stored.start.saturating_add(STRETCH_MAX));
-        let mut end = stored.end;
-        while let Some(next) = next_small_end(run, end, max_end) {
-            end = next;
-        }
-        let bytes = run.data.get(stored.start..end).unwrap_or_default();
+        let end = held
+            .min(stored.start.saturating_add(STRETCH_LEN))
+            .max(stored.end);
+        let bytes = run.data.get(stored.start..end)?;
         self.stretch = self.copy(bytes);
         self.stretch_start = from;
-        debug_assert!(to <= from + self.stretch.len() as u64);
-        self.stretch.slice(0..stored.len().min(self.stretch.len()))
+        Some(self.stretch.slice(0..stored.len()))
     }
 
     /// `bytes` (shorter than [`ARENA_CHUNK`]) as a slice of the current chunk.
@@ -222,22 +218,6 @@ impl Arena {
         self.chunk.extend_from_slice(bytes);
         self.chunk.split().freeze()
     }
-}
-
-/// Where the blob starting at buffer position `at` ends, if it looks like a small uncompressed
-/// blob ending by `max_end` (a guess of [`Arena::small`]'s, which nothing trusts).
-fn next_small_end(run: &BlobRun, at: usize, max_end: usize) -> Option<usize> {
-    let peek = run
-        .data
-        .get(at..at.saturating_add(HEADER_PEEK_LEN).min(max_end))?;
-    let header = decode_header(peek, 0, u64::MAX, run.opts.mode).ok()?;
-    if header.compression != Compression::None || header.stored_len >= SHARE_MIN_LEN as u64 {
-        return None;
-    }
-    let end = at
-        .checked_add(header.header_len)?
-        .checked_add(usize::try_from(header.stored_len).ok()?)?;
-    (end <= max_end).then_some(end)
 }
 
 impl<'r, R: BlockReader> BlobRunReader<'r, R> {
@@ -321,7 +301,8 @@ impl<'r, R: BlockReader> BlobRunReader<'r, R> {
             Compression::None => {
                 let slice = self.run.stored(&span, stored.clone(), self.limit)?;
                 if slice.len() < SHARE_MIN_LEN {
-                    self.arena.small(&self.run, stored, self.limit)
+                    let small = self.arena.small(&self.run, stored, self.limit);
+                    small.ok_or_else(|| past_end(&span, self.limit))?
                 } else {
                     self.run.data.slice(stored)
                 }

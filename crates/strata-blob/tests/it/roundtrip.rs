@@ -448,9 +448,9 @@ async fn shared_payloads_slice_the_run_and_survive_refills() {
 }
 
 /// `blob_shared` copies small payloads into shared chunks (of 64 KiB), the small blobs that
-/// follow each other in one copy: payloads read one after the other lie side by side there
-/// (at most a blob header apart), not in the run buffer, a chunk full of held payloads is
-/// never written again (a new one is started), and every held payload keeps its bytes while
+/// follow each other in one copy: payloads read one after the other mostly lie side by side
+/// there (a blob header apart), not in the run buffer; a chunk holding held payloads is never
+/// written again (no two held payloads overlap), and every held payload keeps its bytes while
 /// the scan goes on through many chunks and refills.
 #[tokio::test]
 async fn small_shared_payloads_share_chunks_that_never_change() {
@@ -485,22 +485,25 @@ async fn small_shared_payloads_share_chunks_that_never_change() {
     for (i, (got, expect)) in held.iter().zip(&payloads).enumerate() {
         assert_eq!(&got[..], &expect[..], "held payload {i} changed");
     }
-    // Consecutive small payloads are neighbours in a chunk (a header apart inside one copy);
-    // with every payload held, a new chunk starts only when one is full.
+    // Small payloads read one after the other mostly come from one copy, a blob header apart
+    // (no allocation of their own) ...
     let small: Vec<_> = held.iter().filter(|p| p.len() < 4096).collect();
-    let breaks = small
+    let neighbours = small
         .windows(2)
         .filter(|w| {
             let gap = (w[1].as_ptr() as usize).wrapping_sub(w[0].as_ptr_range().end as usize);
-            gap > 4
+            gap <= 4
         })
         .count();
     assert!(
-        breaks >= 4,
-        "a held full chunk was written again ({breaks} chunks)"
+        neighbours * 4 >= small.len() * 3,
+        "{neighbours} of {} small payloads follow the one before",
+        small.len()
     );
-    assert!(
-        breaks <= small_bytes / ((64 << 10) - 4096) + 1,
-        "{breaks} chunks for {small_bytes} bytes"
-    );
+    // ... and, all held at once, none shares memory with another: no chunk was written again.
+    let mut ranges: Vec<_> = small.iter().map(|p| p.as_ptr_range()).collect();
+    ranges.sort_by_key(|r| r.start);
+    for w in ranges.windows(2) {
+        assert!(w[0].end <= w[1].start, "two held payloads overlap");
+    }
 }

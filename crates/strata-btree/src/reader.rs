@@ -451,6 +451,9 @@ impl<'a, R: BlockReader, const L: usize> BtreeIter<'a, R, L> {
                 .unwrap_or(std::cmp::Ordering::Equal)
         }
         let mut used_up = false;
+        // The keys of one node share its prefix: it is copied once, then only suffixes.
+        let mut key = node.key(0);
+        let mut last_key = self.last_key;
         for slot in &mut self.batch {
             let Some(entry_idx) = take_index(self.dir, &mut leaf.next, n_children) else {
                 used_up = true;
@@ -458,8 +461,8 @@ impl<'a, R: BlockReader, const L: usize> BtreeIter<'a, R, L> {
             };
             let problem = match node.leaf_value(entry_idx) {
                 Ok(value) => {
-                    let key = node.key(entry_idx);
-                    let in_order = self.last_key.as_ref().is_none_or(|last| {
+                    node.write_suffix(entry_idx, &mut key);
+                    let in_order = last_key.as_ref().is_none_or(|last| {
                         let order = cmp_words(&key, last);
                         if forwards {
                             order.is_gt()
@@ -469,7 +472,7 @@ impl<'a, R: BlockReader, const L: usize> BtreeIter<'a, R, L> {
                     });
                     if in_order {
                         *slot = (entry_idx, key, value);
-                        self.last_key = Some(key);
+                        last_key = Some(key);
                         self.batch_len += 1;
                         continue;
                     }
@@ -481,6 +484,7 @@ impl<'a, R: BlockReader, const L: usize> BtreeIter<'a, R, L> {
             used_up = true;
             break;
         }
+        self.last_key = last_key;
         let left = match self.dir {
             VisitDirection::Forwards => n_children.saturating_sub(leaf.next),
             VisitDirection::Backwards => leaf.next,

@@ -78,6 +78,7 @@ impl RawRangeCheck {
 
     /// Item 14 for the entry whose B-tree key is `raw`; the error is
     /// [`EntryGuard::check_ranges`]'s.
+    #[inline]
     pub(crate) fn check(&self, raw: &[u8; DELTA_KEY_SIZE]) -> Result<(), CorruptionKind> {
         let (key, lsn) = raw
             .split_first_chunk::<KEY_SIZE>()
@@ -98,6 +99,7 @@ impl RawRangeCheck {
 
 /// The 18 bytes of a key as a number of the same order: the first 16 and the last 2 bytes,
 /// big-endian.
+#[inline]
 fn key_number(key: &[u8; KEY_SIZE]) -> (u128, u16) {
     let (head, tail) = key
         .split_first_chunk::<16>()

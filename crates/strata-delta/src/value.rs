@@ -436,30 +436,30 @@ enum Shape {
 /// well-formed image or Postgres record whose payload is exactly the rest; `None` for anything
 /// else (other records, or bytes the full decoder must judge).
 fn fast_shape(bytes: &[u8]) -> Option<(usize, Shape)> {
-    let be_u32 = |at: usize| {
-        Some(u32::from_be_bytes(
-            bytes.get(at..at + TAG_LEN)?.try_into().ok()?,
-        ))
-    };
-    let be_u64 = |at: usize| {
-        Some(u64::from_be_bytes(
-            bytes.get(at..at + LEN_LEN)?.try_into().ok()?,
-        ))
-    };
-    let (head, shape) = match be_u32(0)? {
-        VALUE_IMAGE => (TAG_LEN + LEN_LEN, Shape::Image),
-        VALUE_WAL_RECORD if be_u32(TAG_LEN)? == REC_POSTGRES => {
-            let will_init = match *bytes.get(2 * TAG_LEN)? {
+    const IMAGE_HEAD: usize = TAG_LEN + LEN_LEN;
+    const POSTGRES_HEAD: usize = 2 * TAG_LEN + 1 + LEN_LEN;
+    let fits =
+        |head: usize, len: [u8; LEN_LEN]| u64::from_be_bytes(len) == (bytes.len() - head) as u64;
+    let (&[t0, t1, t2, t3], _) = bytes.split_first_chunk::<TAG_LEN>()?;
+    match u32::from_be_bytes([t0, t1, t2, t3]) {
+        VALUE_IMAGE => {
+            let (&[_, _, _, _, l @ ..], _) = bytes.split_first_chunk::<IMAGE_HEAD>()?;
+            fits(IMAGE_HEAD, l).then_some((IMAGE_HEAD, Shape::Image))
+        }
+        VALUE_WAL_RECORD => {
+            let (&[_, _, _, _, r0, r1, r2, r3, flag, l @ ..], _) =
+                bytes.split_first_chunk::<POSTGRES_HEAD>()?;
+            let will_init = match flag {
                 0 => false,
                 1 => true,
                 _ => return None,
             };
-            (2 * TAG_LEN + 1 + LEN_LEN, Shape::Postgres { will_init })
+            let postgres = u32::from_be_bytes([r0, r1, r2, r3]) == REC_POSTGRES;
+            (postgres && fits(POSTGRES_HEAD, l))
+                .then_some((POSTGRES_HEAD, Shape::Postgres { will_init }))
         }
-        _ => return None,
-    };
-    let len = be_u64(head - LEN_LEN)?;
-    (len == (bytes.len() - head) as u64).then_some((head, shape))
+        _ => None,
+    }
 }
 
 /// A cursor over serialized bytes; `owner`, when given, is the same bytes as a [`Bytes`] that

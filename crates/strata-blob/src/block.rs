@@ -118,43 +118,121 @@ pub trait BlockReader: Send + Sync {
             Ok(())
         }
     }
-}
 
-impl<R: BlockReader> BlockReader for &R {
-    fn read_block(&self, blkno: BlockNo) -> impl Future<Output = Result<Block, Error>> + Send {
-        (**self).read_block(blkno)
-    }
-
-    fn n_blocks(&self) -> u32 {
-        (**self).n_blocks()
-    }
-
-    fn read_blocks(
+    /// Calls `f` with the bytes of block `blkno` and returns what it returns.
+    ///
+    /// The same bytes as [`read_block`](Self::read_block), for a caller that only looks at
+    /// them: a source may then lend its own copy without making a handle. The page cache does
+    /// so on a hit: `f` runs on the cached page under the cache's shard lock, so a hit costs
+    /// no reference count (no write to the page's cache line). `f` must therefore be short
+    /// and must not read through the same cache (it would wait on a lock its caller holds).
+    /// The default reads the block and calls `f` on it.
+    fn with_block<T, F>(
         &self,
-        first: BlockNo,
+        blkno: BlockNo,
+        f: F,
+    ) -> impl Future<Output = Result<T, Error>> + Send
+    where
+        T: Send,
+        F: FnOnce(&[u8; PAGE_SIZE]) -> T + Send,
+    {
+        async move {
+            let block = self.read_block(blkno).await?;
+            Ok(f(&block))
+        }
+    }
+
+    /// Reads the `buf.len()` bytes at byte `offset` into `buf`: the exact bytes of a point read
+    /// that needs part of a few blocks. Every block touched must lie within
+    /// [`n_blocks`](Self::n_blocks) ([`Corruption::BlockPastEnd`] otherwise, before any read).
+    /// Files read the range with one `pread`; the page cache copies the pages it holds and
+    /// reads the rest from its source (see strata-cache's `CachedReader`). The default copies
+    /// block by block through [`with_block`](Self::with_block).
+    fn read_at(
+        &self,
+        offset: u64,
         buf: &mut [u8],
     ) -> impl Future<Output = Result<(), Error>> + Send {
-        (**self).read_blocks(first, buf)
+        async move {
+            check_byte_range(offset, buf.len(), self.n_blocks())?;
+            let mut at = offset;
+            let mut rest = buf;
+            while !rest.is_empty() {
+                let in_block = (at % PAGE_SIZE as u64) as usize;
+                let n = rest.len().min(PAGE_SIZE - in_block);
+                let (dst, tail) = rest.split_at_mut(n);
+                let blkno = u32::try_from(at / PAGE_SIZE as u64).unwrap_or(u32::MAX);
+                self.with_block(BlockNo(blkno), |page| {
+                    dst.copy_from_slice(page.get(in_block..in_block + n).unwrap_or_default());
+                })
+                .await?;
+                rest = tail;
+                at += n as u64;
+            }
+            Ok(())
+        }
     }
 }
 
-impl<R: BlockReader> BlockReader for Arc<R> {
-    fn read_block(&self, blkno: BlockNo) -> impl Future<Output = Result<Block, Error>> + Send {
-        (**self).read_block(blkno)
+/// Checks that the `len` bytes at `offset` lie within `n_blocks` whole blocks, naming the
+/// first block that is missing otherwise.
+pub fn check_byte_range(offset: u64, len: usize, n_blocks: u32) -> Result<(), Error> {
+    let end = offset.saturating_add(len as u64);
+    if end <= u64::from(n_blocks) * PAGE_SIZE as u64 {
+        return Ok(());
     }
-
-    fn n_blocks(&self) -> u32 {
-        (**self).n_blocks()
-    }
-
-    fn read_blocks(
-        &self,
-        first: BlockNo,
-        buf: &mut [u8],
-    ) -> impl Future<Output = Result<(), Error>> + Send {
-        (**self).read_blocks(first, buf)
-    }
+    let first_missing = (offset / PAGE_SIZE as u64).max(u64::from(n_blocks));
+    Err(Error::Corrupt(Corruption::BlockPastEnd {
+        blkno: BlockNo(u32::try_from(first_missing).unwrap_or(u32::MAX)),
+        n_blocks,
+    }))
 }
+
+/// Implements [`BlockReader`] for a pointer type by forwarding every method to the reader
+/// it points to (so an overridden method keeps its fast path behind the pointer).
+macro_rules! forward_block_reader {
+    ($($ptr:ty),*) => {$(
+        impl<R: BlockReader> BlockReader for $ptr {
+            fn read_block(&self, blkno: BlockNo) -> impl Future<Output = Result<Block, Error>> + Send {
+                (**self).read_block(blkno)
+            }
+
+            fn n_blocks(&self) -> u32 {
+                (**self).n_blocks()
+            }
+
+            fn read_blocks(
+                &self,
+                first: BlockNo,
+                buf: &mut [u8],
+            ) -> impl Future<Output = Result<(), Error>> + Send {
+                (**self).read_blocks(first, buf)
+            }
+
+            fn with_block<T, F>(
+                &self,
+                blkno: BlockNo,
+                f: F,
+            ) -> impl Future<Output = Result<T, Error>> + Send
+            where
+                T: Send,
+                F: FnOnce(&[u8; PAGE_SIZE]) -> T + Send,
+            {
+                (**self).with_block(blkno, f)
+            }
+
+            fn read_at(
+                &self,
+                offset: u64,
+                buf: &mut [u8],
+            ) -> impl Future<Output = Result<(), Error>> + Send {
+                (**self).read_at(offset, buf)
+            }
+        }
+    )*};
+}
+
+forward_block_reader!(&R, Arc<R>);
 
 /// An append-only, synchronous sink of blocks.
 pub trait BlockWriter {
@@ -243,6 +321,20 @@ impl BlockReader for MemBlockReader {
 
     fn n_blocks(&self) -> u32 {
         self.blocks.len() as u32
+    }
+
+    async fn with_block<T, F>(&self, blkno: BlockNo, f: F) -> Result<T, Error>
+    where
+        T: Send,
+        F: FnOnce(&[u8; PAGE_SIZE]) -> T + Send,
+    {
+        match self.blocks.get(blkno.0 as usize) {
+            Some(block) => Ok(f(block)),
+            None => Err(Error::Corrupt(Corruption::BlockPastEnd {
+                blkno,
+                n_blocks: self.n_blocks(),
+            })),
+        }
     }
 }
 

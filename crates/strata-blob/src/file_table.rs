@@ -33,7 +33,7 @@ use std::sync::{Arc, PoisonError, RwLock, RwLockWriteGuard, TryLockError};
 
 use crate::block::{Block, BlockNo, BlockReader};
 use crate::error::Error;
-use crate::file::{n_blocks_of_len, read_block_at, read_blocks_at};
+use crate::file::{n_blocks_of_len, read_block_at, read_blocks_at, read_bytes_at};
 
 /// A table of open files shared by its clones; see the module docs.
 #[derive(Clone, Debug)]
@@ -216,6 +216,10 @@ impl BlockReader for TableFile {
 
     async fn read_blocks(&self, first: BlockNo, buf: &mut [u8]) -> Result<(), Error> {
         self.with_file(|f| read_blocks_at(f, self.n_blocks, first, buf))
+    }
+
+    async fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), Error> {
+        self.with_file(|f| read_bytes_at(f, self.n_blocks, offset, buf))
     }
 }
 

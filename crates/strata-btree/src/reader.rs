@@ -9,14 +9,15 @@
 //! * Scans check that every key they return is strictly after the previous one in scan order,
 //!   so a corrupt tree ends a scan with an error after at most one pass over its leaves.
 //! * For trees that pass these checks, results equal Neon's `visit` exactly.
-//! * Every descent (get, visit, the iterators, verify) holds at most one tree page at a time:
-//!   a downlink is copied out of its parent ([`Downlink`]) and the parent released before the
-//!   child is read, and an iterator copies leaf entries out in batches, holding no page
-//!   between calls. Through a page cache one reader pins one slot, whatever the tree's depth.
+//! * Every descent (get, visit, the iterators, verify) looks at one tree page at a time, and
+//!   only inside a synchronous call ([`BlockReader::with_block`]): a downlink is copied out of
+//!   its parent ([`Downlink`]) before the child is read, and an iterator copies leaf entries
+//!   out in batches, holding no page between calls. Through a page cache a hit makes no page
+//!   handle at all, and a miss holds its one page only while it is searched.
 
 #![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 
-use strata_blob::{Block, BlockNo, BlockReader};
+use strata_blob::{BlockNo, BlockReader, PAGE_SIZE};
 
 use crate::error::{Corruption, Error, NodeProblem};
 use crate::format::{self, MAX_KEY_LEN, NodeView};
@@ -91,37 +92,52 @@ impl<R: BlockReader, const L: usize> DiskBtreeReader<R, L> {
 
     /// Number of levels of the tree: the root's level plus one.
     pub async fn depth(&self) -> Result<u32, Error> {
-        let root = self.read_root().await?;
-        let node = self.decode(self.root_blk, &root)?;
-        Ok(u32::from(node.level()) + 1)
+        self.check_root()?;
+        let level = self
+            .with_node(self.root_blk, |page| {
+                self.decode(self.root_blk, page).map(|node| node.level())
+            })
+            .await??;
+        Ok(u32::from(level) + 1)
     }
 
     /// The value stored under `key`, if any (Neon's `get`: a forwards visit that stops at once).
     ///
-    /// Holds one tree page at a time: a parent is released before its child is read.
+    /// Holds one tree page at a time, and only while it searches it: a parent is released
+    /// before its child is read.
     pub async fn get(&self, key: &[u8; L]) -> Result<Option<u64>, Error> {
+        self.check_root()?;
         let mut blkno = self.root_blk;
-        let mut block = self.read_root().await?;
+        let mut parent: Option<Downlink<L>> = None;
         loop {
-            let downlink = {
-                let node = self.decode(blkno, &block)?;
-                let found = node.search(key);
-                if node.is_leaf() {
-                    return match found {
-                        Ok(entry_idx) => {
-                            let value = node
-                                .leaf_value(entry_idx)
-                                .map_err(|p| self.corrupt(blkno, p))?;
-                            Ok(Some(value))
-                        }
-                        Err(_) => Ok(None),
-                    };
+            let step: Result<Result<Option<u64>, Downlink<L>>, Error> = self
+                .with_node(blkno, |page| {
+                    if let Some(downlink) = &parent {
+                        self.check_child(downlink, page)?;
+                    }
+                    let node = self.decode(blkno, page)?;
+                    let found = node.search(key);
+                    if node.is_leaf() {
+                        let value = match found {
+                            Ok(entry_idx) => Some(
+                                node.leaf_value(entry_idx)
+                                    .map_err(|p| self.corrupt(blkno, p))?,
+                            ),
+                            Err(_) => None,
+                        };
+                        return Ok(Ok(value));
+                    }
+                    let entry_idx = found.unwrap_or_else(|i| i.saturating_sub(1));
+                    Ok(Err(self.downlink(blkno, &node, entry_idx)?))
+                })
+                .await?;
+            match step? {
+                Ok(value) => return Ok(value),
+                Err(downlink) => {
+                    blkno = downlink.child;
+                    parent = Some(downlink);
                 }
-                let entry_idx = found.unwrap_or_else(|i| i.saturating_sub(1));
-                self.downlink(blkno, &node, entry_idx)?
-            };
-            drop(block);
-            (blkno, block) = self.read_child(&downlink).await?;
+            }
         }
     }
 
@@ -170,11 +186,12 @@ impl<R: BlockReader, const L: usize> DiskBtreeReader<R, L> {
         })
     }
 
-    fn decode<'b>(&self, blkno: u32, block: &'b Block) -> Result<NodeView<'b, L>, Error> {
-        NodeView::decode(block).map_err(|p| self.corrupt(blkno, p))
+    fn decode<'b>(&self, blkno: u32, page: &'b [u8; PAGE_SIZE]) -> Result<NodeView<'b, L>, Error> {
+        NodeView::decode(page).map_err(|p| self.corrupt(blkno, p))
     }
 
-    async fn read_root(&self) -> Result<Block, Error> {
+    /// The root must lie inside the index.
+    fn check_root(&self) -> Result<(), Error> {
         let n_index_blocks = self.n_index_blocks();
         if self.root_blk >= n_index_blocks {
             return Err(Error::Corrupt(Corruption::RootOutOfRange {
@@ -182,10 +199,16 @@ impl<R: BlockReader, const L: usize> DiskBtreeReader<R, L> {
                 n_index_blocks,
             }));
         }
-        self.read_node(self.root_blk).await
+        Ok(())
     }
 
-    async fn read_node(&self, blkno: u32) -> Result<Block, Error> {
+    /// Calls `f` on the page of node `blkno` ([`BlockReader::with_block`]: through a page
+    /// cache, a hit lends the cached page for the call and makes no handle).
+    async fn with_node<T: Send>(
+        &self,
+        blkno: u32,
+        f: impl FnOnce(&[u8; PAGE_SIZE]) -> T + Send,
+    ) -> Result<T, Error> {
         let file_blkno = self
             .start_blk
             .checked_add(blkno)
@@ -193,12 +216,12 @@ impl<R: BlockReader, const L: usize> DiskBtreeReader<R, L> {
                 root: blkno,
                 n_index_blocks: self.n_index_blocks(),
             })?;
-        Ok(self.reader.read_block(BlockNo(file_blkno)).await?)
+        Ok(self.reader.with_block(BlockNo(file_blkno), f).await?)
     }
 
     /// Reads downlink `entry_idx` of `parent` (at `parent_blk`) and checks that it points
     /// strictly below the parent, so that the parent's page can be released before the child
-    /// is read ([`read_child`](Self::read_child)).
+    /// is read (and checked by [`check_child`](Self::check_child)).
     fn downlink(
         &self,
         parent_blk: u32,
@@ -224,12 +247,11 @@ impl<R: BlockReader, const L: usize> DiskBtreeReader<R, L> {
         })
     }
 
-    /// Follows a downlink, checking the child's header, level and first key. The caller holds
-    /// no tree page while this reads one.
-    async fn read_child(&self, downlink: &Downlink<L>) -> Result<(u32, Block), Error> {
+    /// Checks the child a downlink points to (its page is `page`): its header, level and
+    /// first key.
+    fn check_child(&self, downlink: &Downlink<L>, page: &[u8; PAGE_SIZE]) -> Result<(), Error> {
         let child = downlink.child;
-        let block = self.read_node(child).await?;
-        let node = self.decode(child, &block)?;
+        let node = self.decode(child, page)?;
         if node.level() != downlink.level {
             let problem = NodeProblem::WrongLevel {
                 level: node.level(),
@@ -244,7 +266,7 @@ impl<R: BlockReader, const L: usize> DiskBtreeReader<R, L> {
             };
             return Err(self.corrupt(child, problem));
         }
-        Ok((child, block))
+        Ok(())
     }
 }
 
@@ -392,8 +414,9 @@ impl<'a, R: BlockReader, const L: usize> BtreeIter<'a, R, L> {
                 return Ok(Some(entry));
             }
             if let Some(leaf) = self.leaf {
-                let block = self.tree.read_node(leaf.blkno).await?;
-                self.fill_batch(&block)?;
+                let tree = self.tree;
+                tree.with_node(leaf.blkno, |page| self.fill_batch(page))
+                    .await??;
             } else if !self.next_leaf().await? {
                 self.state = IterState::Exhausted;
                 return Ok(None);
@@ -424,7 +447,7 @@ impl<'a, R: BlockReader, const L: usize> BtreeIter<'a, R, L> {
     /// up to [`BATCH`] of them or a bad value, or one out of scan order (after the last key
     /// copied before, which the batch's last key then replaces); forgets the leaf once it is
     /// used up.
-    fn fill_batch(&mut self, block: &Block) -> Result<(), Error> {
+    fn fill_batch(&mut self, block: &[u8; PAGE_SIZE]) -> Result<(), Error> {
         let tree = self.tree;
         self.batch_len = 0;
         self.batch_pos = 0;
@@ -505,31 +528,40 @@ impl<'a, R: BlockReader, const L: usize> BtreeIter<'a, R, L> {
             let Some(&frame) = self.path.last() else {
                 return Ok(false);
             };
-            let block = tree.read_node(frame.blkno).await?;
-            let downlink = {
-                let node = tree.decode(frame.blkno, &block)?;
-                let mut next = frame.next;
-                let Some(entry_idx) = take_index(self.dir, &mut next, node.n_children()) else {
-                    self.path.pop();
-                    continue;
-                };
-                if frame.taken {
-                    let later = match self.dir {
-                        VisitDirection::Forwards => entry_idx,
-                        VisitDirection::Backwards => entry_idx + 1,
+            let downlink = tree
+                .with_node(frame.blkno, |page| {
+                    let node = tree.decode(frame.blkno, page)?;
+                    let mut next = frame.next;
+                    let Some(entry_idx) = take_index(self.dir, &mut next, node.n_children()) else {
+                        self.path.pop();
+                        return Ok(None);
                     };
-                    node.check_ascending_at(later)
-                        .map_err(|p| tree.corrupt(frame.blkno, p))?;
-                }
-                if let Some(top) = self.path.last_mut() {
-                    top.next = next;
-                    top.taken = true;
-                }
-                tree.downlink(frame.blkno, &node, entry_idx)?
+                    if frame.taken {
+                        let later = match self.dir {
+                            VisitDirection::Forwards => entry_idx,
+                            VisitDirection::Backwards => entry_idx + 1,
+                        };
+                        node.check_ascending_at(later)
+                            .map_err(|p| tree.corrupt(frame.blkno, p))?;
+                    }
+                    if let Some(top) = self.path.last_mut() {
+                        top.next = next;
+                        top.taken = true;
+                    }
+                    tree.downlink(frame.blkno, &node, entry_idx).map(Some)
+                })
+                .await??;
+            let Some(downlink) = downlink else {
+                continue;
             };
-            drop(block);
-            let (child, child_block) = tree.read_child(&downlink).await?;
-            if self.enter(child, child_block, None)? {
+            let child = downlink.child;
+            let is_leaf = tree
+                .with_node(child, |page| {
+                    tree.check_child(&downlink, page)?;
+                    self.enter(child, page, None)
+                })
+                .await??;
+            if is_leaf {
                 return Ok(true);
             }
         }
@@ -540,55 +572,82 @@ impl<'a, R: BlockReader, const L: usize> BtreeIter<'a, R, L> {
     async fn descend_first(&mut self) -> Result<(), Error> {
         self.state = IterState::Running;
         let tree = self.tree;
+        tree.check_root()?;
         let mut blkno = tree.root_blk;
-        let mut block = tree.read_root().await?;
+        let mut parent: Option<Downlink<L>> = None;
         loop {
-            let downlink = {
-                let node = tree.decode(blkno, &block)?;
-                if self.strict && self.stats.depth == 0 {
-                    self.stats.depth = u32::from(node.level()) + 1;
-                }
-                let found = node.search(&self.search);
-                let entry_idx = match (self.dir, found) {
-                    (_, Ok(i)) => i,
-                    (VisitDirection::Forwards, Err(i)) if node.is_leaf() => i,
-                    (VisitDirection::Forwards, Err(i)) => i.saturating_sub(1),
-                    (VisitDirection::Backwards, Err(0)) => {
-                        self.state = IterState::BeforeStart;
-                        self.path.clear();
-                        return Ok(());
-                    }
-                    (VisitDirection::Backwards, Err(i)) => i - 1,
-                };
-                if node.is_leaf() {
-                    self.enter(blkno, block, Some(entry_idx))?;
-                    return Ok(());
-                }
-                let downlink = tree.downlink(blkno, &node, entry_idx)?;
-                self.enter(blkno, block.clone(), Some(entry_idx))?;
-                if let Some(frame) = self.path.last_mut() {
-                    frame.taken = true;
-                    frame.next = match self.dir {
-                        VisitDirection::Forwards => entry_idx + 1,
-                        VisitDirection::Backwards => entry_idx,
-                    };
-                }
-                downlink
+            let next = tree
+                .with_node(blkno, |page| {
+                    self.descend_step(blkno, page, parent.as_ref())
+                })
+                .await??;
+            let Some(downlink) = next else {
+                return Ok(());
             };
-            drop(block);
-            (blkno, block) = tree.read_child(&downlink).await?;
+            blkno = downlink.child;
+            parent = Some(downlink);
         }
+    }
+
+    /// One node of the first descent (its page is `page`, reached through `parent` unless it
+    /// is the root): searched, and entered; the downlink to follow next, `None` once a leaf is
+    /// current (or the scan starts before the smallest key).
+    fn descend_step(
+        &mut self,
+        blkno: u32,
+        page: &[u8; PAGE_SIZE],
+        parent: Option<&Downlink<L>>,
+    ) -> Result<Option<Downlink<L>>, Error> {
+        let tree = self.tree;
+        if let Some(downlink) = parent {
+            tree.check_child(downlink, page)?;
+        }
+        let node = tree.decode(blkno, page)?;
+        if self.strict && self.stats.depth == 0 {
+            self.stats.depth = u32::from(node.level()) + 1;
+        }
+        let found = node.search(&self.search);
+        let entry_idx = match (self.dir, found) {
+            (_, Ok(i)) => i,
+            (VisitDirection::Forwards, Err(i)) if node.is_leaf() => i,
+            (VisitDirection::Forwards, Err(i)) => i.saturating_sub(1),
+            (VisitDirection::Backwards, Err(0)) => {
+                self.state = IterState::BeforeStart;
+                self.path.clear();
+                return Ok(None);
+            }
+            (VisitDirection::Backwards, Err(i)) => i - 1,
+        };
+        if node.is_leaf() {
+            self.enter(blkno, page, Some(entry_idx))?;
+            return Ok(None);
+        }
+        let downlink = tree.downlink(blkno, &node, entry_idx)?;
+        self.enter(blkno, page, Some(entry_idx))?;
+        if let Some(frame) = self.path.last_mut() {
+            frame.taken = true;
+            frame.next = match self.dir {
+                VisitDirection::Forwards => entry_idx + 1,
+                VisitDirection::Backwards => entry_idx,
+            };
+        }
+        Ok(Some(downlink))
     }
 
     /// Makes a node current, to be read from `start` (or from its first entry in scan order
     /// when `None`), checking all its entries first in strict mode: a leaf keeps its page, an
     /// internal node is pushed on the path by block number and its page released. True for
     /// a leaf.
-    fn enter(&mut self, blkno: u32, block: Block, start: Option<usize>) -> Result<bool, Error> {
-        let node = self.tree.decode(blkno, &block)?;
+    fn enter(
+        &mut self,
+        blkno: u32,
+        block: &[u8; PAGE_SIZE],
+        start: Option<usize>,
+    ) -> Result<bool, Error> {
+        let node = self.tree.decode(blkno, block)?;
         if self.strict {
             node.check_entries()
-                .and_then(|()| format::check_padding(&block, node.used_len()))
+                .and_then(|()| format::check_padding(block, node.used_len()))
                 .map_err(|p| self.tree.corrupt(blkno, p))?;
             self.stats.n_nodes += 1;
         }
@@ -604,7 +663,7 @@ impl<'a, R: BlockReader, const L: usize> BtreeIter<'a, R, L> {
                 next,
                 taken: false,
             });
-            self.fill_batch(&block)?;
+            self.fill_batch(block)?;
             Ok(true)
         } else {
             self.path.push(Frame {

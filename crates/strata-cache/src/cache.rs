@@ -18,9 +18,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use strata_blob::{Block, BlockNo, BlockReader, Error};
+use strata_blob::{Block, BlockNo, BlockReader, Error, PAGE_SIZE};
 use tokio::sync::watch;
 
+use crate::admission::Doorkeeper;
 use crate::fill::{FillOutcome, FillWaiters};
 use crate::reader::CachedReader;
 use crate::timer::Timer;
@@ -95,6 +96,9 @@ pub struct CacheMetrics {
     /// Pages added by multi-block reads (scans) into free slots, without a fill or an eviction
     /// (see [`CachedReader`](crate::CachedReader)'s `read_blocks`).
     pub admitted: u64,
+    /// Pages a point read ([`BlockReader::read_at`]) missed in a full cache and read from the
+    /// source without caching them (their first miss; see `CachedReader`).
+    pub bypassed: u64,
 }
 
 /// Largest number of mapping shards.
@@ -114,6 +118,8 @@ pub(crate) struct Inner {
     n_slots: usize,
     pinned_wait: Duration,
     timer: Timer,
+    door: Doorkeeper,
+    bypassed: AtomicU64,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -244,6 +250,8 @@ impl PageCache {
                 n_slots,
                 pinned_wait: opts.pinned_wait,
                 timer: Timer::default(),
+                door: Doorkeeper::new(n_slots),
+                bypassed: AtomicU64::new(0),
             }),
         }
     }
@@ -312,6 +320,46 @@ impl Inner {
                 Lookup::Fill { fill_id, waiters }
             }
         }
+    }
+
+    /// [`lookup`](Self::lookup) for a caller that only looks at the page: on a hit, `f` runs
+    /// on the cached page under the shard lock (no handle is made, so the page's reference
+    /// count is not touched) and its result is returned; otherwise `f` comes back with what
+    /// the mapping holds.
+    pub(crate) fn lookup_with<T, F: FnOnce(&[u8; PAGE_SIZE]) -> T>(
+        &self,
+        key: PageKey,
+        f: F,
+    ) -> Result<T, (F, Lookup)> {
+        self.lookup_hit(key, f).map_err(|f| (f, self.lookup(key)))
+    }
+
+    /// `f` on the ready page `key` under the shard lock (a hit), or `f` back when the page is
+    /// not ready; nothing is added to the mapping.
+    pub(crate) fn lookup_hit<T, F: FnOnce(&[u8; PAGE_SIZE]) -> T>(
+        &self,
+        key: PageKey,
+        f: F,
+    ) -> Result<T, F> {
+        let mut guard = self.lock_shard(key);
+        let shard = &mut *guard;
+        if let Some(Entry::Ready { slot, block }) = shard.map.get(&key) {
+            shard.hits += 1;
+            self.reference(*slot);
+            return Ok(f(block));
+        }
+        Err(f)
+    }
+
+    /// Whether a point read's miss of `key` should fill the page: yes while a slot is free,
+    /// otherwise only at its second recent miss (see `admission.rs`). A miss that is not
+    /// admitted is counted as bypassed.
+    pub(crate) fn admits_miss(&self, key: PageKey) -> bool {
+        if !self.lock_clock().free.is_empty() || self.door.seen_before(key.hash_value()) {
+            return true;
+        }
+        self.bypassed.fetch_add(1, Ordering::Relaxed);
+        false
     }
 
     /// Reserves a slot for a fill, evicting an unpinned page by CLOCK; waits (bounded by
@@ -545,6 +593,7 @@ impl Inner {
             pinned_waits: clock.pinned_waits,
             cache_full: clock.cache_full,
             admitted: clock.admitted,
+            bypassed: self.bypassed.load(Ordering::Relaxed),
             ..CacheMetrics::default()
         };
         for shard in self.shards.iter() {

@@ -126,6 +126,7 @@
 //! [`Block`]: strata_blob::Block
 //! [`BlockReader`]: strata_blob::BlockReader
 
+mod admission;
 mod cache;
 mod fill;
 mod reader;

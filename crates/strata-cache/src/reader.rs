@@ -28,6 +28,14 @@ use crate::fill::{FillFailure, FillOutcome, FillWaiters};
 /// Neon's page cache does), and a scan of a file that does not fit leaves the cache as it was:
 /// a run never evicts, never waits for a slot, and never takes the last free slots of a cache
 /// too small for the file. Blocks are immutable, so every path sees the same bytes.
+///
+/// [`with_block`](BlockReader::with_block) on a hit runs its closure on the cached page under
+/// the shard lock, making no handle. [`read_at`](BlockReader::read_at), a point read of a
+/// byte range (a lookup's values), copies the pages the cache holds; a page it misses is
+/// filled while the cache has a free slot, and in a full cache only at its second recent miss
+/// (a doorkeeper, see `admission.rs`): a first miss is read from the source, just the bytes
+/// asked for and together with its missed neighbours, without evicting anything
+/// ([`CacheMetrics::bypassed`](crate::CacheMetrics::bypassed)).
 pub struct CachedReader<R> {
     cache: PageCache,
     file_id: FileId,
@@ -61,18 +69,95 @@ impl<R> CachedReader<R> {
 
 impl<R: BlockReader> CachedReader<R> {
     async fn read_cached(&self, blkno: BlockNo) -> Result<Block, Error> {
+        let key = self.page_key(blkno)?;
+        let cache: &Inner = &self.cache.inner;
+        self.resolve(key, cache.lookup(key)).await
+    }
+
+    /// [`BlockReader::with_block`] through the cache: on a hit `f` runs on the cached page
+    /// under its shard lock; on a miss (or a fill in flight) the page is read as by
+    /// [`read_cached`](Self::read_cached) and `f` runs on it.
+    async fn with_cached<T, F: FnOnce(&[u8; PAGE_SIZE]) -> T>(
+        &self,
+        blkno: BlockNo,
+        f: F,
+    ) -> Result<T, Error> {
+        let key = self.page_key(blkno)?;
+        let cache: &Inner = &self.cache.inner;
+        match cache.lookup_with(key, f) {
+            Ok(found) => Ok(found),
+            Err((f, first)) => {
+                let block = self.resolve(key, first).await?;
+                Ok(f(&block))
+            }
+        }
+    }
+
+    /// [`BlockReader::read_at`] through the cache: each page of the range it holds is copied
+    /// out (a hit); a missed page is filled and copied when [`Inner::admits_miss`] says so,
+    /// and otherwise read from the source with its missed neighbours, only the bytes asked
+    /// for, in one read.
+    async fn read_at_cached(&self, offset: u64, buf: &mut [u8]) -> Result<(), Error> {
+        strata_blob::check_byte_range(offset, buf.len(), self.inner.n_blocks())?;
+        let cache: &Inner = &self.cache.inner;
+        let page = PAGE_SIZE as u64;
+        // Bytes `[direct, done)` of `buf` are still to be read from the source.
+        let (mut done, mut direct) = (0usize, 0usize);
+        while done < buf.len() {
+            let at = offset + done as u64;
+            let in_block = (at % page) as usize;
+            let n = (buf.len() - done).min(PAGE_SIZE - in_block);
+            let blkno = BlockNo(u32::try_from(at / page).unwrap_or(u32::MAX));
+            let key = self.page_key(blkno)?;
+            let copy = |dst: &mut [u8], src: &[u8; PAGE_SIZE]| {
+                dst.copy_from_slice(src.get(in_block..in_block + n).unwrap_or_default());
+            };
+            let dst = buf.get_mut(done..done + n).unwrap_or_default();
+            let served = match cache.lookup_hit(key, |src| copy(dst, src)) {
+                Ok(()) => true,
+                Err(_) if cache.admits_miss(key) => {
+                    self.with_cached(blkno, |src| copy(dst, src)).await?;
+                    true
+                }
+                Err(_) => false,
+            };
+            if served {
+                // The missed pages before this one, in one read of the source.
+                if direct < done {
+                    let pending = buf.get_mut(direct..done).unwrap_or_default();
+                    self.inner.read_at(offset + direct as u64, pending).await?;
+                }
+                direct = done + n;
+            }
+            done += n;
+        }
+        if direct < done {
+            let pending = buf.get_mut(direct..done).unwrap_or_default();
+            self.inner.read_at(offset + direct as u64, pending).await?;
+        }
+        Ok(())
+    }
+
+    /// The page key of `blkno`, checked against the file's end before a slot is taken: a bad
+    /// block number must not evict a page.
+    fn page_key(&self, blkno: BlockNo) -> Result<PageKey, Error> {
         let n_blocks = self.inner.n_blocks();
         if blkno.0 >= n_blocks {
-            // Checked before a slot is taken: a bad block number must not evict a page.
             return Err(Error::Corrupt(Corruption::BlockPastEnd { blkno, n_blocks }));
         }
-        let key = PageKey {
+        Ok(PageKey {
             file_id: self.file_id,
             blkno,
-        };
+        })
+    }
+
+    /// The page `key`, from what the mapping held (`first`): a hit, a fill to join, or a fill
+    /// this task must complete; a cancelled fill is looked up again.
+    async fn resolve(&self, key: PageKey, first: Lookup) -> Result<Block, Error> {
         let cache: &Inner = &self.cache.inner;
+        let mut found = first;
         loop {
-            let rx = match cache.lookup(key) {
+            let rx = match found {
                 Lookup::Hit(block) => return Ok(block),
                 Lookup::Wait(rx) => rx,
                 Lookup::Fill { fill_id, waiters } => {
@@ -89,6 +174,7 @@ impl<R: BlockReader> CachedReader<R> {
                 }
                 None => {} // The filler was cancelled: start over.
             }
+            found = cache.lookup(key);
         }
     }
 
@@ -232,6 +318,18 @@ impl Drop for FillGuard<'_> {
 impl<R: BlockReader> BlockReader for CachedReader<R> {
     async fn read_block(&self, blkno: BlockNo) -> Result<Block, Error> {
         self.read_cached(blkno).await
+    }
+
+    async fn with_block<T, F>(&self, blkno: BlockNo, f: F) -> Result<T, Error>
+    where
+        T: Send,
+        F: FnOnce(&[u8; PAGE_SIZE]) -> T + Send,
+    {
+        self.with_cached(blkno, f).await
+    }
+
+    async fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), Error> {
+        self.read_at_cached(offset, buf).await
     }
 
     fn n_blocks(&self) -> u32 {

@@ -4,6 +4,8 @@
 //! * `strata-delta/get`: warm point reads of page history through a page cache holding the
 //!   whole file, drawn as WORKLOAD.md's `lookup_warm` (key `k`, LSNs `0x1000000..lsn(k,j)+1`,
 //!   answer Complete with the image and `j` records).
+//! * `strata-delta/get/cold`: the same reads through a cache of one eighth of the file's
+//!   blocks (WORKLOAD.md's `lookup_cold`).
 //! * `strata-delta/scan`: a warm full scan, every entry's value read and decoded.
 //!
 //! Lookups run inside one `block_on` per sample (`iter_custom`), so the runtime's entry cost
@@ -103,6 +105,20 @@ fn benches(c: &mut Criterion) {
         b.iter_custom(|iters| {
             rt.block_on(time_runs(iters, async || {
                 lookup(&layer, &params, &mut q).await
+            }))
+        })
+    });
+
+    // Cold: WORKLOAD.md's `lookup_cold`, a cache of one eighth of the file's blocks.
+    let small_cache = PageCache::new((n_blocks / 8).max(1) as usize);
+    let cold_layer = rt
+        .block_on(DeltaLayer::open(&path, &small_cache, &files))
+        .expect("open");
+    let mut q = SplitMix64::new(params.seed ^ 0x4C4F_4F4B_5550_0000);
+    group.bench_function("cold", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(time_runs(iters, async || {
+                lookup(&cold_layer, &params, &mut q).await
             }))
         })
     });

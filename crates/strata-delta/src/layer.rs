@@ -19,7 +19,7 @@
 
 use std::path::{Path, PathBuf};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use strata_blob::{
     BlobCursor, BlobReadOptions, BlobRunReader, BlockNo, BlockReader, PAGE_SIZE, Payload, TableFile,
 };
@@ -323,6 +323,19 @@ impl<R: BlockReader> DeltaLayer<R> {
     /// A cursor for scattered blob reads in the value area, through this layer's reader.
     pub(crate) fn blob_cursor(&self) -> BlobCursor<'_, R> {
         BlobCursor::new(self.reader(), self.value_area_end(), self.blob_opts)
+    }
+
+    /// Appends the payloads of the value-area blobs at `offsets` (file order) to `out`, each
+    /// block visited once ([`strata_blob::gather_payloads`]).
+    pub(crate) async fn gather_payloads(
+        &self,
+        offsets: &[u64],
+        out: &mut BytesMut,
+        ranges: &mut Vec<(usize, usize)>,
+    ) -> Result<(), strata_blob::Error> {
+        let limit = self.value_area_end();
+        strata_blob::gather_payloads(self.reader(), limit, &self.blob_opts, offsets, out, ranges)
+            .await
     }
 
     /// A reader of value-area blobs in runs, reading ahead `read_ahead` bytes.

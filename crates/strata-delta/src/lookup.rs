@@ -76,8 +76,11 @@ pub(crate) struct Scratch {
     blobs: Vec<(u64, u64, usize)>,
     /// Payloads of a lookup through the cache, gathered for the values to share.
     arena: BytesMut,
-    /// Each planned blob's payload in `arena`.
+    /// Each planned blob's payload in `arena`, in file order.
     ranges: Vec<(usize, usize)>,
+    /// The planned blobs' offsets in file order (the plan reversed), for a lookup through
+    /// the cache.
+    offsets: Vec<u64>,
 }
 
 /// Buffers kept for reuse by a layer's lookups (no global state: one pool per layer).
@@ -108,6 +111,7 @@ impl ScratchPool {
         s.values.clear();
         s.blobs.clear();
         s.ranges.clear();
+        s.offsets.clear();
         let mut pool = self.0.lock().unwrap_or_else(|e| e.into_inner());
         if pool.len() < MAX_KEPT {
             pool.push(s);
@@ -205,6 +209,7 @@ pub(crate) async fn execute<R: BlockReader>(
         blobs,
         arena,
         ranges,
+        offsets,
     } = scratch;
     values.clear();
     values.resize_with(plan.len(), || None);
@@ -212,27 +217,22 @@ pub(crate) async fn execute<R: BlockReader>(
     match via {
         Via::Cache => {
             // In file order (a key's plan is newest first, so its blobs lie in descending
-            // offsets): the image's last block is then the first records' block, which the
-            // cursor still holds, so each block is looked up once. Every payload is gathered
-            // into one arena whose frozen bytes the values then share: one copy of each
-            // payload, and no allocation once the previous lookup's values are dropped (the
-            // arena's `reserve` reclaims its buffer).
+            // offsets): each block is then visited once (the image's last block is the first
+            // records' block). Every payload is gathered into one arena whose frozen bytes the
+            // values then share: one copy of each payload, and no allocation once the previous
+            // lookup's values are dropped (the arena's `reserve` reclaims its buffer). Blocks
+            // are only borrowed while bytes are copied out of them.
             arena.clear();
             ranges.clear();
-            ranges.resize(plan.len(), (0, 0));
-            {
-                // Released before the values are decoded: a reader pins one cache slot at most.
-                let mut cursor = layer.blob_cursor();
-                for (p, range) in plan.iter().zip(ranges.iter_mut()).rev() {
-                    guard.check_in_value_area(p.blob.pos())?;
-                    let start = arena.len();
-                    cursor.append_into(p.blob.pos(), arena).await?;
-                    *range = (start, arena.len());
-                }
+            offsets.clear();
+            for p in plan.iter().rev() {
+                guard.check_in_value_area(p.blob.pos())?;
+                offsets.push(p.blob.pos());
             }
+            layer.gather_payloads(offsets, arena, ranges).await?;
             let shared = arena.split().freeze();
-            for ((p, &(start, end)), slot) in plan.iter().zip(ranges.iter()).zip(values.iter_mut())
-            {
+            let in_file_order = plan.iter().rev().zip(values.iter_mut().rev());
+            for ((p, slot), &(start, end)) in in_file_order.zip(ranges.iter()) {
                 let payload = shared.get(start..end).map(|_| shared.slice(start..end));
                 let payload = payload.unwrap_or_default();
                 *slot = Some(decode_checked_bytes(payload, p.blob)?);

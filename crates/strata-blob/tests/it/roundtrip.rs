@@ -1,12 +1,14 @@
 //! Blobs written by [`BlobWriter`] read back exactly through every reader, wherever their
 //! headers fall relative to block boundaries, and reads past the limit fail typed.
 
+use bytes::BytesMut;
 use proptest::prelude::*;
 use strata_blob::testing::fuzz;
 use strata_blob::{
     BlobCursor, BlobReadOptions, BlobRunReader, BlobWriter, BlobWriterOptions, BlockReader,
     Compression, Corruption, Error, FileBlockReader, FileTable, Fs, HeaderMode, MemBlockReader,
-    PAGE_SIZE, Payload, StdFs, blob_size, read_blob_into, read_blob_with, read_run,
+    PAGE_SIZE, Payload, StdFs, blob_size, gather_payloads, read_blob_into, read_blob_with,
+    read_run,
 };
 
 const PAGE: u64 = PAGE_SIZE as u64;
@@ -74,6 +76,30 @@ async fn check_reader<R: BlockReader>(reader: &R, payloads: &[Vec<u8>], offsets:
         );
         cursor.read_into(off, &mut buf).await.unwrap();
         assert_eq!(&buf, p);
+    }
+    // Every payload gathered into one buffer, each block visited once: the cursor's bytes; in
+    // reverse order (the cursor's path for each blob) too.
+    for order in [offsets.to_vec(), offsets.iter().rev().copied().collect()] {
+        let (mut out, mut ranges) = (BytesMut::from(&b"kept"[..]), Vec::new());
+        let opts = BlobReadOptions::default();
+        gather_payloads(reader, end, &opts, &order, &mut out, &mut ranges)
+            .await
+            .unwrap();
+        assert_eq!(&out[..4], b"kept");
+        assert_eq!(ranges.len(), order.len());
+        for (&off, &(start, stop)) in order.iter().zip(&ranges) {
+            let i = offsets.iter().position(|&o| o == off).unwrap();
+            assert_eq!(&out[start..stop], &payloads[i][..], "blob at {off}");
+        }
+        // A limit one byte short of the last blob's end fails as the cursor does.
+        if let Some(&last) = offsets.last() {
+            let err = gather_payloads(reader, end - 1, &opts, &order, &mut out, &mut ranges)
+                .await
+                .unwrap_err();
+            let mut cursor = BlobCursor::new(reader, end - 1, opts);
+            let expected = cursor.read_into(last, &mut buf).await.unwrap_err();
+            assert_eq!(err.to_string(), expected.to_string());
+        }
     }
     // Sequential reads through one reused buffer, one block read ahead at a time.
     let mut runs = BlobRunReader::new(reader, end, BlobReadOptions::default(), 0);

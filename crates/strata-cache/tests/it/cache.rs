@@ -802,3 +802,107 @@ async fn a_fill_reuses_the_evicted_pages_buffer() {
         (4, 2, 1, 1)
     );
 }
+
+/// `with_block` sees the bytes `read_block` gives: a miss fills the page (one source read), a
+/// hit lends the cached page without a handle (an eviction is not blocked by it), and a block
+/// past the end is corrupt without a read.
+#[tokio::test]
+async fn with_block_lends_the_cached_page() {
+    let src = TestReader::new(4);
+    let cache = PageCache::new(1);
+    let reader = cache.wrap(src.clone());
+    let sum = |page: &[u8; PAGE_SIZE]| page.iter().map(|&b| u64::from(b)).sum::<u64>();
+    let expected: u64 = src.expected(2).iter().map(|&b| u64::from(b)).sum();
+    // Miss, then hit: the same bytes, one read of the source.
+    assert_eq!(reader.with_block(BlockNo(2), sum).await.unwrap(), expected);
+    assert_eq!(reader.with_block(BlockNo(2), sum).await.unwrap(), expected);
+    let copied = reader.with_block(BlockNo(2), |p| p.to_vec()).await.unwrap();
+    assert_eq!(copied[..], src.expected(2)[..]);
+    assert_eq!(src.reads(2), 1);
+    let m = cache.metrics();
+    assert_eq!((m.misses, m.hits, m.resident), (1, 2, 1));
+    // No handle outlives the call: the one slot is free to take block 3.
+    let same = reader.with_block(BlockNo(3), |p| p[..] == src.expected(3)[..]);
+    assert!(same.await.unwrap());
+    assert_eq!(cache.metrics().evictions, 1);
+    // Past the end: corrupt, and nothing is read or evicted.
+    let err = reader.with_block(BlockNo(4), sum).await.unwrap_err();
+    assert!(matches!(
+        err,
+        Error::Corrupt(Corruption::BlockPastEnd { n_blocks: 4, .. })
+    ));
+    assert_eq!(cache.metrics().evictions, 1);
+    // A failed fill: the error, no page, and the next call reads again.
+    src.fail_next(Fail::Io(io::ErrorKind::Other));
+    assert!(reader.with_block(BlockNo(0), sum).await.is_err());
+    assert_eq!(cache.metrics().resident, 0);
+    let first: u64 = src.expected(0).iter().map(|&b| u64::from(b)).sum();
+    assert_eq!(reader.with_block(BlockNo(0), sum).await.unwrap(), first);
+    assert_eq!(src.reads(0), 2);
+}
+
+/// `len` bytes of `src` from byte `offset`.
+fn source_bytes(src: &TestReader, offset: u64, len: usize) -> Vec<u8> {
+    let page = PAGE_SIZE as u64;
+    let blocks = (offset / page)..(offset + len as u64).div_ceil(page);
+    let all: Vec<u8> = blocks.flat_map(|b| src.expected(b as u32)).collect();
+    let from = (offset % page) as usize;
+    all[from..from + len].to_vec()
+}
+
+async fn read_at<R: BlockReader>(reader: &R, offset: u64, len: usize) -> Vec<u8> {
+    let mut buf = vec![0xEE; len];
+    reader.read_at(offset, &mut buf).await.unwrap();
+    buf
+}
+
+/// `read_at` copies the pages the cache holds and fills missed pages while slots are free; in
+/// a full cache a page missed for the first time is read from the source without being cached
+/// (bypassed), and cached at its second miss. The bytes are always the source's.
+#[tokio::test]
+async fn read_at_bypasses_a_full_cache_until_a_page_is_missed_twice() {
+    let page = PAGE_SIZE as u64;
+    let src = TestReader::new(8);
+    let cache = PageCache::new(2);
+    let reader = cache.wrap(src.clone());
+    // Free slots: blocks 0 and 1 are filled by a range across them.
+    let got = read_at(&reader, page - 100, 300).await;
+    assert_eq!(got, source_bytes(&src, page - 100, 300));
+    let m = cache.metrics();
+    assert_eq!((m.misses, m.resident, m.bypassed), (2, 2, 0));
+    // Full: blocks 3 and 4 come from the source, uncached; nothing is evicted.
+    let got = read_at(&reader, 3 * page + 10, PAGE_SIZE + 50).await;
+    assert_eq!(got, source_bytes(&src, 3 * page + 10, PAGE_SIZE + 50));
+    let m = cache.metrics();
+    assert_eq!((m.misses, m.bypassed, m.evictions), (2, 2, 0));
+    assert_eq!((src.reads(3), src.reads(4)), (1, 1));
+    // Held pages are hits; a missed page after them is read in the same call.
+    let got = read_at(&reader, 0, 3 * PAGE_SIZE).await;
+    assert_eq!(got, source_bytes(&src, 0, 3 * PAGE_SIZE));
+    assert_eq!((src.reads(0), src.reads(1), src.reads(2)), (1, 1, 1));
+    let m = cache.metrics();
+    assert_eq!((m.hits, m.bypassed), (2, 3));
+    // The second miss of block 3 fills it (evicting one page).
+    let got = read_at(&reader, 3 * page + 5, 20).await;
+    assert_eq!(got, source_bytes(&src, 3 * page + 5, 20));
+    let m = cache.metrics();
+    assert_eq!(
+        (m.misses, m.evictions, m.bypassed, m.resident),
+        (3, 1, 3, 2)
+    );
+    let got = read_at(&reader, 3 * page, 8).await;
+    assert_eq!(got, source_bytes(&src, 3 * page, 8));
+    assert_eq!(src.reads(3), 2, "block 3 is held now");
+    // Past the end: corrupt, before any read.
+    let before = src.total_reads();
+    let mut buf = [0u8; 10];
+    let err = reader.read_at(8 * page - 5, &mut buf).await.unwrap_err();
+    assert!(matches!(
+        err,
+        Error::Corrupt(Corruption::BlockPastEnd {
+            blkno: BlockNo(8),
+            n_blocks: 8
+        })
+    ));
+    assert_eq!(src.total_reads(), before);
+}

@@ -44,6 +44,7 @@ impl<'a> EntryGuard<'a> {
     }
 
     /// Item 15 (the blob's start; its end is checked when it is read).
+    #[inline]
     pub(crate) fn check_in_value_area(&self, offset: u64) -> Result<(), CorruptionKind> {
         if (VALUE_AREA_OFFSET..self.value_area_end).contains(&offset) {
             Ok(())

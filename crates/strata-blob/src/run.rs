@@ -15,17 +15,23 @@
 //!   slice of it (no copy, no allocation). The next run reuses the buffer if no such slice is
 //!   alive any more, and reads into a new one otherwise, so a slice never sees its bytes change.
 //!   A refill overwrites the blocks it reads and zeroes only growth, never the whole buffer.
+//! * A small payload of `blob_shared` is copied into a chunk of at most 64 KiB
+//!   shared by the small payloads after it; bytes handed out are never written again, and a
+//!   kept small payload holds its chunk alive, never a run buffer.
+//! * A blob the buffer already holds is decoded without any await on I/O (a sequential scan
+//!   reads the buffer's blobs with no call to the reader between refills).
 
 #![deny(clippy::indexing_slicing, clippy::unwrap_used)]
 
 use std::borrow::Cow;
+use std::ops::Range;
 
 use bytes::{Bytes, BytesMut};
 
 use crate::block::{BlockNo, BlockReader, PAGE_SIZE};
 use crate::error::{Corruption, Error};
 use crate::format::{
-    BlobReadOptions, BlobSpan, HEADER_PEEK_LEN, check_span, decode_blob, decode_header,
+    BlobReadOptions, BlobSpan, Compression, HEADER_PEEK_LEN, check_span, decode_blob, decode_header,
 };
 
 const PAGE: u64 = PAGE_SIZE as u64;
@@ -117,6 +123,29 @@ impl BlobRun {
     fn covers(&self, start: u64, end: u64) -> bool {
         start >= self.base && end <= self.base + self.data.len() as u64
     }
+
+    /// The stored bytes `stored` (buffer positions) of the blob `span`, which
+    /// `BlobRunReader::locate` made the buffer cover (checked again, never trusted).
+    fn stored(&self, span: &BlobSpan, stored: Range<usize>, limit: u64) -> Result<&[u8], Error> {
+        self.data.get(stored).ok_or_else(|| past_end(span, limit))
+    }
+
+    /// Bytes `[start, end)` of the blocks held, if they hold them.
+    fn get(&self, start: u64, end: u64) -> Option<&[u8]> {
+        let from = usize::try_from(start.checked_sub(self.base)?).ok()?;
+        let to = usize::try_from(end.checked_sub(self.base)?).ok()?;
+        self.data.get(from..to)
+    }
+}
+
+/// The error of a blob `span` running past `limit` (or past the bytes held).
+fn past_end(span: &BlobSpan, limit: u64) -> Error {
+    Corruption::BlobPastEnd {
+        offset: span.offset,
+        len: span.header.stored_len,
+        limit,
+    }
+    .into()
 }
 
 /// Blob reads in runs through one buffer, reused from run to run (see the module docs).
@@ -128,6 +157,67 @@ pub struct BlobRunReader<'r, R> {
     /// Bytes [`blob`](Self::blob) reads at once, unless a single blob needs more.
     read_ahead: usize,
     run: BlobRun,
+    /// Where [`blob_shared`](Self::blob_shared) copies small payloads.
+    arena: Arena,
+}
+
+/// The chunk size of the copies [`BlobRunReader::blob_shared`] makes of small payloads.
+const ARENA_CHUNK: usize = 64 << 10;
+/// The bytes one copy of small blobs (a stretch) takes, unless its first payload is longer.
+const STRETCH_LEN: usize = 2 << 10;
+
+/// Small payloads copied out of the run buffer, a stretch at a time: a small payload not in
+/// the last stretch starts a new one, [`STRETCH_LEN`] bytes of the buffer from it on (as far
+/// as the buffer holds bytes before the limit), appended to a chunk of [`ARENA_CHUNK`] bytes
+/// in one copy; it and the small payloads after it that lie wholly inside the stretch are
+/// handed out as [`Bytes`] slices of it, with no allocation or copy of their own (a scan's
+/// small records usually follow each other). The copy is verbatim, so a payload reads the same
+/// from it as from the file. A slice handed out is never written again (the chunk only
+/// appends after it); a full chunk is let go (freed when the last of its slices is) and a new
+/// one started.
+#[derive(Debug, Default)]
+struct Arena {
+    chunk: BytesMut,
+    /// The last stretch copied, and the file offset of its first byte.
+    stretch: Bytes,
+    stretch_start: u64,
+}
+
+impl Arena {
+    /// The stored bytes `stored` (buffer positions, shorter than [`SHARE_MIN_LEN`]) as a
+    /// slice of a stretch; `None` if `run` does not hold them.
+    fn small(&mut self, run: &BlobRun, stored: Range<usize>, limit: u64) -> Option<Bytes> {
+        let from = run.base.checked_add(stored.start as u64)?;
+        let in_stretch = from
+            .checked_sub(self.stretch_start)
+            .and_then(|f| usize::try_from(f).ok())
+            .and_then(|f| Some(f..f.checked_add(stored.len())?))
+            .filter(|r| r.end <= self.stretch.len());
+        if let Some(r) = in_stretch {
+            return Some(self.stretch.slice(r));
+        }
+        let held = usize::try_from(limit.saturating_sub(run.base))
+            .map_or(run.data.len(), |l| l.min(run.data.len()));
+        let end = held
+            .min(stored.start.saturating_add(STRETCH_LEN))
+            .max(stored.end);
+        let bytes = run.data.get(stored.start..end)?;
+        self.stretch = self.copy(bytes);
+        self.stretch_start = from;
+        Some(self.stretch.slice(0..stored.len()))
+    }
+
+    /// `bytes` (shorter than [`ARENA_CHUNK`]) as a slice of the current chunk.
+    fn copy(&mut self, bytes: &[u8]) -> Bytes {
+        // After a split, the chunk's capacity is what is left of it. When that is too little,
+        // `reserve` starts the chunk over if no slice of it is alive any more, and starts a new
+        // chunk otherwise (it never writes where a live slice points).
+        if self.chunk.capacity() < bytes.len() {
+            self.chunk.reserve(ARENA_CHUNK.max(bytes.len()));
+        }
+        self.chunk.extend_from_slice(bytes);
+        self.chunk.split().freeze()
+    }
 }
 
 impl<'r, R: BlockReader> BlobRunReader<'r, R> {
@@ -145,6 +235,7 @@ impl<'r, R: BlockReader> BlobRunReader<'r, R> {
             limit: limit.min(u64::from(reader.n_blocks()) * PAGE),
             read_ahead: read_ahead.max(PAGE_SIZE),
             run: BlobRun::empty(opts),
+            arena: Arena::default(),
         }
     }
 
@@ -190,62 +281,76 @@ impl<'r, R: BlockReader> BlobRunReader<'r, R> {
     /// whole blob: at least `read_ahead` bytes, as far as the limit allows. Borrowed from the
     /// buffer unless it was stored compressed.
     pub async fn blob(&mut self, offset: u64) -> Result<(BlobSpan, Cow<'_, [u8]>), Error> {
-        let limit = self.limit;
-        if offset >= limit {
-            return Err(Corruption::HeaderPastEnd { offset, limit }.into());
-        }
-        let peek_end = offset.saturating_add(HEADER_PEEK_LEN as u64).min(limit);
-        self.ensure(offset, peek_end).await?;
-        let rel = (offset - self.run.base) as usize;
-        let peek = self.run.data.get(rel..).unwrap_or_default();
-        let peek_len = usize::try_from(peek_end - offset).unwrap_or(0);
-        let peek = peek.get(..peek_len).unwrap_or(peek);
-        let header = decode_header(peek, offset, limit, self.run.opts.mode)?;
-        let span = check_span(header, offset, limit)?;
-        self.ensure(offset, span.end().max(peek_end)).await?;
-        decode_blob(&self.run.data, self.run.base, offset, limit, &self.run.opts)
+        let (span, stored) = self.locate(offset).await?;
+        let payload = match span.header.compression {
+            Compression::None => Cow::Borrowed(self.run.stored(&span, stored, self.limit)?),
+            Compression::Zstd => self.decompressed(offset)?,
+        };
+        Ok((span, payload))
     }
 
     /// [`blob`](Self::blob), with the payload as [`Bytes`]: a payload of at least
     /// [`SHARE_MIN_LEN`] bytes stored uncompressed is a slice of the run buffer (no copy; it
     /// keeps that buffer alive while held, and the next run then reads into a new one), a
-    /// smaller one is copied (so a small value kept long does not hold a whole run), and a
-    /// decompressed one keeps its own buffer.
+    /// smaller one is copied into a chunk of at most 64 KiB that the small
+    /// payloads after it share (so a small value kept long holds that chunk, not a whole run),
+    /// and a decompressed one keeps its own buffer.
     pub async fn blob_shared(&mut self, offset: u64) -> Result<(BlobSpan, Bytes), Error> {
-        let (span, payload) = self.blob(offset).await?;
-        let bytes = match payload {
-            Cow::Owned(buf) => Bytes::from(buf),
-            Cow::Borrowed(slice) if slice.len() < SHARE_MIN_LEN => Bytes::copy_from_slice(slice),
-            Cow::Borrowed(slice) => {
-                let len = slice.len();
-                // The stored payload ends the blob: `[end - len, end)` of the buffer, which
-                // `blob` checked holds it (the slice came from there).
-                let end = span
-                    .end()
-                    .checked_sub(self.run.base)
-                    .and_then(|e| usize::try_from(e).ok());
-                match end.and_then(|e| Some((e.checked_sub(len)?, e))) {
-                    Some((from, to)) if to <= self.run.data.len() => self.run.data.slice(from..to),
-                    _ => {
-                        return Err(Corruption::BlobPastEnd {
-                            offset,
-                            len: len as u64,
-                            limit: self.limit,
-                        }
-                        .into());
-                    }
+        let (span, stored) = self.locate(offset).await?;
+        let bytes = match span.header.compression {
+            Compression::None => {
+                let slice = self.run.stored(&span, stored.clone(), self.limit)?;
+                if slice.len() < SHARE_MIN_LEN {
+                    let small = self.arena.small(&self.run, stored, self.limit);
+                    small.ok_or_else(|| past_end(&span, self.limit))?
+                } else {
+                    self.run.data.slice(stored)
                 }
             }
+            Compression::Zstd => Bytes::from(self.decompressed(offset)?.into_owned()),
         };
         Ok((span, bytes))
     }
 
-    /// Makes the buffer cover `[start, end)` (`start < end <= limit`), reading from the block
-    /// of `start` on, at least `read_ahead` bytes when the limit allows.
-    async fn ensure(&mut self, start: u64, end: u64) -> Result<(), Error> {
-        if self.run.covers(start, end) {
-            return Ok(());
+    /// The span of the blob at `offset` and the place of its stored bytes in the buffer,
+    /// which is refilled first unless it already holds the whole blob (the common case of a
+    /// scan, which then makes no further call). The refill's future is boxed: it is rare
+    /// (once a run), and inline it would make every call's future as large as the reader's.
+    async fn locate(&mut self, offset: u64) -> Result<(BlobSpan, Range<usize>), Error> {
+        let limit = self.limit;
+        if offset >= limit {
+            return Err(Corruption::HeaderPastEnd { offset, limit }.into());
         }
+        let peek_end = offset.saturating_add(HEADER_PEEK_LEN as u64).min(limit);
+        if !self.run.covers(offset, peek_end) {
+            Box::pin(self.refill(offset, peek_end)).await?;
+        }
+        let peek = self.run.get(offset, peek_end).unwrap_or_default();
+        let header = decode_header(peek, offset, limit, self.run.opts.mode)?;
+        let span = check_span(header, offset, limit)?;
+        let end = span.end().max(peek_end);
+        if !self.run.covers(offset, end) {
+            Box::pin(self.refill(offset, end)).await?;
+        }
+        let rel = |at: u64| {
+            at.checked_sub(self.run.base)
+                .and_then(|r| usize::try_from(r).ok())
+        };
+        match (rel(span.payload_offset()), rel(span.end())) {
+            (Some(from), Some(to)) => Ok((span, from..to)),
+            _ => Err(past_end(&span, limit)),
+        }
+    }
+
+    /// The decompressed payload of the compressed blob at `offset`, which the buffer holds.
+    fn decompressed(&self, offset: u64) -> Result<Cow<'_, [u8]>, Error> {
+        let run = &self.run;
+        Ok(decode_blob(&run.data, run.base, offset, self.limit, &run.opts)?.1)
+    }
+
+    /// Refills the buffer to cover `[start, end)` (`start < end <= limit`), reading from the
+    /// block of `start` on, at least `read_ahead` bytes when the limit allows.
+    async fn refill(&mut self, start: u64, end: u64) -> Result<(), Error> {
         let base = start / PAGE * PAGE;
         let want_end = end
             .max(base.saturating_add(self.read_ahead as u64))

@@ -205,6 +205,18 @@ impl<'a, const L: usize> NodeView<'a, L> {
         key
     }
 
+    /// Key `entry_idx` written over `key`, which already holds some key of this node (so its
+    /// first `prefix().len()` bytes are the prefix): only the suffix is copied. Out of range,
+    /// `key` is left as it is.
+    pub fn write_suffix(&self, entry_idx: usize, key: &mut [u8; L]) {
+        let suffix = self.suffix(entry_idx);
+        if let Some(tail) = key.get_mut(self.prefix.len()..) {
+            if tail.len() == suffix.len() {
+                tail.copy_from_slice(suffix);
+            }
+        }
+    }
+
     /// Compares key `entry_idx` with `key`, without assembling it.
     pub fn cmp_key(&self, entry_idx: usize, key: &[u8; L]) -> Ordering {
         let (head, tail) = key.split_at(self.prefix.len().min(L));

@@ -426,36 +426,27 @@ impl<'a, R: BlockReader, const L: usize> BtreeIter<'a, R, L> {
 
     /// The next entry of the batch (checked for scan order), or the problem that ended it.
     fn take_from_batch(&mut self) -> Result<Option<([u8; L], u64)>, Error> {
-        let tree = self.tree;
+        // `fill_batch` checked the batch's order (against the key returned before it too).
         let next = if self.batch_pos < self.batch_len {
             self.batch.get(self.batch_pos)
         } else {
             None
         };
-        let Some(&(entry_idx, key, value)) = next else {
+        let Some(&(_, key, value)) = next else {
             return match self.batch_problem.take() {
-                Some((blkno, problem)) => Err(tree.corrupt(blkno, problem)),
+                Some((blkno, problem)) => Err(self.tree.corrupt(blkno, problem)),
                 None => Ok(None),
             };
         };
         self.batch_pos += 1;
-        if let Some(last_key) = &self.last_key {
-            let in_order = match self.dir {
-                VisitDirection::Forwards => key > *last_key,
-                VisitDirection::Backwards => key < *last_key,
-            };
-            if !in_order {
-                let blkno = self.batch_blkno;
-                return Err(tree.corrupt(blkno, NodeProblem::OutOfOrder { entry_idx }));
-            }
-        }
-        self.last_key = Some(key);
         self.stats.n_entries += 1;
         Ok(Some((key, value)))
     }
 
     /// Copies the next entries of the current leaf (whose page is `block`) into the batch,
-    /// up to [`BATCH`] of them or a bad value; forgets the leaf once it is used up.
+    /// up to [`BATCH`] of them or a bad value, or one out of scan order (after the last key
+    /// copied before, which the batch's last key then replaces); forgets the leaf once it is
+    /// used up.
     fn fill_batch(&mut self, block: &[u8; PAGE_SIZE]) -> Result<(), Error> {
         let tree = self.tree;
         self.batch_len = 0;
@@ -467,22 +458,56 @@ impl<'a, R: BlockReader, const L: usize> BtreeIter<'a, R, L> {
         self.batch_blkno = blkno;
         let node = tree.decode(blkno, block)?;
         let n_children = node.n_children();
+        let forwards = self.dir == VisitDirection::Forwards;
+        /// `a.cmp(b)`, eight bytes at a time as big-endian words (unrolled for the key size,
+        /// no call to `memcmp`).
+        fn cmp_words<const L: usize>(a: &[u8; L], b: &[u8; L]) -> std::cmp::Ordering {
+            let word = |c: &[u8]| {
+                let mut w = [0u8; 8];
+                w.iter_mut().zip(c).for_each(|(d, s)| *d = *s);
+                u64::from_be_bytes(w)
+            };
+            a.chunks(8)
+                .zip(b.chunks(8))
+                .map(|(x, y)| word(x).cmp(&word(y)))
+                .find(|o| o.is_ne())
+                .unwrap_or(std::cmp::Ordering::Equal)
+        }
         let mut used_up = false;
+        // The keys of one node share its prefix: it is copied once, then only suffixes.
+        let mut key = node.key(0);
+        let mut last_key = self.last_key;
         for slot in &mut self.batch {
             let Some(entry_idx) = take_index(self.dir, &mut leaf.next, n_children) else {
                 used_up = true;
                 break;
             };
-            match node.leaf_value(entry_idx) {
-                Ok(value) => *slot = (entry_idx, node.key(entry_idx), value),
-                Err(problem) => {
-                    self.batch_problem = Some((blkno, problem));
-                    used_up = true;
-                    break;
+            let problem = match node.leaf_value(entry_idx) {
+                Ok(value) => {
+                    node.write_suffix(entry_idx, &mut key);
+                    let in_order = last_key.as_ref().is_none_or(|last| {
+                        let order = cmp_words(&key, last);
+                        if forwards {
+                            order.is_gt()
+                        } else {
+                            order.is_lt()
+                        }
+                    });
+                    if in_order {
+                        *slot = (entry_idx, key, value);
+                        last_key = Some(key);
+                        self.batch_len += 1;
+                        continue;
+                    }
+                    NodeProblem::OutOfOrder { entry_idx }
                 }
-            }
-            self.batch_len += 1;
+                Err(problem) => problem,
+            };
+            self.batch_problem = Some((blkno, problem));
+            used_up = true;
+            break;
         }
+        self.last_key = last_key;
         let left = match self.dir {
             VisitDirection::Forwards => n_children.saturating_sub(leaf.next),
             VisitDirection::Backwards => leaf.next,

@@ -2,7 +2,8 @@
 //! place: point and vectored lookups, full scans and `verify` all call these, so a file is
 //! judged the same way whichever path meets an entry.
 //!
-//! * item 14: [`EntryGuard::check_ranges`], the entry's key and LSN lie in the summary's ranges;
+//! * item 14: [`EntryGuard::check_ranges`], the entry's key and LSN lie in the summary's ranges
+//!   ([`RawRangeCheck`] makes the same check on a raw B-tree key, for scans);
 //! * item 15: [`EntryGuard::check_in_value_area`], the blob offset lies in the value area;
 //! * item 16: [`OffsetOrder`], blob offsets strictly increase in key order (checked along a
 //!   walk in either direction, so a corrupt file cannot make one read repeat work);
@@ -12,10 +13,10 @@
 //! Invariant: each check is a pure function of the entry (and the walk so far) returning the
 //! exact [`CorruptionKind`]; `verify` turns the same kinds into findings.
 
-use strata_key::{Key, Lsn};
+use strata_key::{KEY_SIZE, Key, Lsn, LsnRange};
 
 use crate::error::{CorruptionKind, Error};
-use crate::format::{BlobRef, Summary, VALUE_AREA_OFFSET};
+use crate::format::{BlobRef, DELTA_KEY_SIZE, DeltaKey, Summary, VALUE_AREA_OFFSET};
 use crate::value::Value;
 
 /// The checks of one layer's entries against its summary.
@@ -43,6 +44,7 @@ impl<'a> EntryGuard<'a> {
     }
 
     /// Item 15 (the blob's start; its end is checked when it is read).
+    #[inline]
     pub(crate) fn check_in_value_area(&self, offset: u64) -> Result<(), CorruptionKind> {
         if (VALUE_AREA_OFFSET..self.value_area_end).contains(&offset) {
             Ok(())
@@ -55,8 +57,61 @@ impl<'a> EntryGuard<'a> {
     }
 }
 
-/// Item 16 along a walk: each blob offset must be below the one met before it (backwards
-/// walks) or above it (forwards walks).
+/// Item 14 on raw 26-byte B-tree keys, with the summary's ranges taken apart once (a full scan
+/// checks every entry): the key bytes are compared as one big-endian number, which orders as
+/// [`Key`] does (strata-key's invariant), so no key is decoded unless it is out of range.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RawRangeCheck {
+    key_start: (u128, u16),
+    key_end: (u128, u16),
+    lsn_range: LsnRange,
+}
+
+impl RawRangeCheck {
+    pub(crate) fn new(summary: &Summary) -> RawRangeCheck {
+        let range = &summary.key_range;
+        RawRangeCheck {
+            key_start: key_number(&range.start.to_array()),
+            key_end: key_number(&range.end.to_array()),
+            lsn_range: summary.lsn_range,
+        }
+    }
+
+    /// Item 14 for the entry whose B-tree key is `raw`; the error is
+    /// [`EntryGuard::check_ranges`]'s.
+    #[inline]
+    pub(crate) fn check(&self, raw: &[u8; DELTA_KEY_SIZE]) -> Result<(), CorruptionKind> {
+        let (key, lsn) = raw
+            .split_first_chunk::<KEY_SIZE>()
+            .map_or(((0, 0), 0), |(key, lsn)| {
+                let lsn = <[u8; 8]>::try_from(lsn).map_or(0, u64::from_be_bytes);
+                (key_number(key), lsn)
+            });
+        if (self.key_start..self.key_end).contains(&key) && self.lsn_range.contains(Lsn(lsn)) {
+            return Ok(());
+        }
+        let entry = DeltaKey::from_array(*raw);
+        Err(CorruptionKind::EntryOutOfRange {
+            key: entry.key(),
+            lsn: entry.lsn(),
+        })
+    }
+}
+
+/// The 18 bytes of a key as a number of the same order: the first 16 and the last 2 bytes,
+/// big-endian.
+#[inline]
+fn key_number(key: &[u8; KEY_SIZE]) -> (u128, u16) {
+    let (head, tail) = key
+        .split_first_chunk::<16>()
+        .map_or(([0; 16], [0; 2]), |(h, t)| {
+            (*h, <[u8; 2]>::try_from(t).unwrap_or_default())
+        });
+    (u128::from_be_bytes(head), u16::from_be_bytes(tail))
+}
+
+/// Item 16 along a backwards walk: each blob offset must be below the one met before it
+/// (forwards walks check each pair with [`check_increasing`]).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct OffsetOrder {
     backwards: bool,
@@ -72,14 +127,6 @@ impl OffsetOrder {
         }
     }
 
-    /// For a walk in ascending key order.
-    pub(crate) fn forwards() -> OffsetOrder {
-        OffsetOrder {
-            backwards: false,
-            last: None,
-        }
-    }
-
     /// Records the next offset of the walk and returns the one met before it.
     pub(crate) fn next(&mut self, offset: u64) -> Result<Option<u64>, CorruptionKind> {
         let Some(last) = self.last.replace(offset) else {
@@ -91,14 +138,21 @@ impl OffsetOrder {
         } else {
             (last, offset)
         };
-        if first >= then {
-            return Err(CorruptionKind::OffsetsNotIncreasing {
-                offset: first,
-                next_offset: then,
-            });
-        }
+        check_increasing(first, then)?;
         Ok(Some(last))
     }
+}
+
+/// Item 16 for one pair: the blob at `offset` and the next one in key order, at `next_offset`
+/// (or the end of the value area after the last), which must come after it.
+pub(crate) fn check_increasing(offset: u64, next_offset: u64) -> Result<(), CorruptionKind> {
+    if offset >= next_offset {
+        return Err(CorruptionKind::OffsetsNotIncreasing {
+            offset,
+            next_offset,
+        });
+    }
+    Ok(())
 }
 
 /// Items 17 and 18: the payload of the blob `blob_ref` points at, decoded.
@@ -106,33 +160,47 @@ pub(crate) fn decode_checked(payload: &[u8], blob_ref: BlobRef) -> Result<Value,
     check_will_init(decode_value(payload, blob_ref.pos())?, blob_ref)
 }
 
-/// Items 17 and 18 for a payload in a shared buffer, which the value's bytes then share.
+/// Items 17 and 18 for a payload in a shared buffer, which the value's bytes then share
+/// (one match, so the value is moved out once).
 pub(crate) fn decode_checked_bytes(
     payload: bytes::Bytes,
     blob_ref: BlobRef,
 ) -> Result<Value, Error> {
-    check_will_init(decode_value_bytes(payload, blob_ref.pos())?, blob_ref)
+    match Value::decode_owned(payload) {
+        Ok(value) if value.will_init() == blob_ref.will_init() => Ok(value),
+        Ok(_) => Err(will_init_mismatch(blob_ref)),
+        Err(error) => Err(value_error(blob_ref.pos(), error)),
+    }
 }
 
 /// Item 17: `payload` decodes as exactly one [`Value`].
 pub(crate) fn decode_value(payload: &[u8], offset: u64) -> Result<Value, Error> {
-    Value::decode(payload).map_err(|error| Error::corrupt(CorruptionKind::Value { offset, error }))
+    Value::decode(payload).map_err(|error| value_error(offset, error))
+}
+
+#[cold]
+fn value_error(offset: u64, error: crate::value::ValueError) -> Error {
+    Error::corrupt(CorruptionKind::Value { offset, error })
+}
+
+#[cold]
+fn will_init_mismatch(blob_ref: BlobRef) -> Error {
+    CorruptionKind::WillInitMismatch {
+        offset: blob_ref.pos(),
+        bit: blob_ref.will_init(),
+    }
+    .into()
 }
 
 /// Item 17 for a payload in a buffer of its own, which the value's bytes then share.
 pub(crate) fn decode_value_bytes(payload: bytes::Bytes, offset: u64) -> Result<Value, Error> {
-    Value::decode_bytes(&payload)
-        .map_err(|error| Error::corrupt(CorruptionKind::Value { offset, error }))
+    Value::decode_owned(payload).map_err(|error| value_error(offset, error))
 }
 
 /// Item 18: `value`, if its `will_init()` equals the bit of `blob_ref`.
 pub(crate) fn check_will_init(value: Value, blob_ref: BlobRef) -> Result<Value, Error> {
     if value.will_init() != blob_ref.will_init() {
-        return Err(CorruptionKind::WillInitMismatch {
-            offset: blob_ref.pos(),
-            bit: blob_ref.will_init(),
-        }
-        .into());
+        return Err(will_init_mismatch(blob_ref));
     }
     Ok(value)
 }

@@ -26,7 +26,9 @@ use strata_key::{Key, Lsn};
 
 use crate::error::Error;
 use crate::format::{BlobRef, DELTA_KEY_SIZE, DeltaKey};
-use crate::guard::{OffsetOrder, check_will_init, decode_checked_bytes};
+use crate::guard::{
+    EntryGuard, RawRangeCheck, check_increasing, check_will_init, decode_checked_bytes,
+};
 use crate::layer::{DeltaLayer, SCAN_RUN_BYTES, read_value};
 use crate::value::Value;
 
@@ -82,6 +84,10 @@ pub struct DeltaEntryIter<'a, R> {
     started: bool,
     failed: bool,
     run: BlobRunReader<'a, R>,
+    /// The per-entry checks, set up once.
+    guard: EntryGuard<'a>,
+    ranges: RawRangeCheck,
+    value_area_end: u64,
 }
 
 impl<'a, R: BlockReader> DeltaEntryIter<'a, R> {
@@ -95,54 +101,61 @@ impl<'a, R: BlockReader> DeltaEntryIter<'a, R> {
             started: false,
             failed: false,
             run: layer.run_reader(SCAN_RUN_BYTES),
+            guard: layer.guard(),
+            ranges: RawRangeCheck::new(layer.summary()),
+            value_area_end: layer.value_area_end(),
         }
     }
 
     /// The next entry, `None` at the end (or after an error).
+    ///
+    /// Written as one function (no inner `async fn` whose output is moved out again): the
+    /// entry and the tree's results pass through as few levels as possible.
     pub async fn next(&mut self) -> Option<Result<DeltaEntry, Error>> {
         if self.failed {
             return None;
         }
-        match self.step().await {
-            Ok(entry) => entry.map(Ok),
-            Err(e) => {
-                self.failed = true;
-                self.pending = None;
-                Some(Err(self.layer.ctx(e)))
-            }
-        }
-    }
-
-    async fn step(&mut self) -> Result<Option<DeltaEntry>, Error> {
         if !self.started {
             self.started = true;
-            self.pending = self.tree.next().await.transpose()?;
+            match self.tree.next().await {
+                Some(Ok(first)) => self.pending = Some(first),
+                Some(Err(e)) => return Some(Err(self.fail(e))),
+                None => {}
+            }
         }
-        let Some((raw, value)) = self.pending.take() else {
-            return Ok(None);
-        };
+        let (raw, value) = self.pending.take()?;
         let blob_ref = BlobRef(value);
         let pos = blob_ref.pos();
-        let guard = self.layer.guard();
-        guard.check_in_value_area(pos)?;
-        self.pending = self.tree.next().await.transpose()?;
-        let next_pos = match &self.pending {
-            Some((_, next)) => BlobRef(*next).pos(),
-            None => self.layer.value_area_end(),
+        if let Err(e) = self.guard.check_in_value_area(pos) {
+            return Some(Err(self.fail(e)));
+        }
+        let next_pos = match self.tree.next().await {
+            Some(Ok(next)) => {
+                self.pending = Some(next);
+                BlobRef(next.1).pos()
+            }
+            Some(Err(e)) => return Some(Err(self.fail(e))),
+            None => self.value_area_end,
         };
         // The entry's size runs to the next blob (or the index): it must be positive.
-        let mut order = OffsetOrder::forwards();
-        order.next(pos)?;
-        order.next(next_pos)?;
+        if let Err(e) = check_increasing(pos, next_pos).and_then(|()| self.ranges.check(&raw)) {
+            return Some(Err(self.fail(e)));
+        }
         let entry = DeltaKey::from_array(raw);
-        let (key, lsn) = (entry.key(), entry.lsn());
-        guard.check_ranges(key, lsn)?;
-        Ok(Some(DeltaEntry {
-            key,
-            lsn,
+        Some(Ok(DeltaEntry {
+            key: entry.key(),
+            lsn: entry.lsn(),
             blob_ref,
             size: next_pos - pos,
         }))
+    }
+
+    /// Ends the iteration with `e` (in this layer's file).
+    #[cold]
+    fn fail(&mut self, e: impl Into<Error>) -> Error {
+        self.failed = true;
+        self.pending = None;
+        self.layer.ctx(e)
     }
 
     /// Reads and decodes the value of `entry` (normally the one just returned) through the
@@ -151,11 +164,13 @@ impl<'a, R: BlockReader> DeltaEntryIter<'a, R> {
     /// iterator then reads the next run into a new one).
     pub async fn load_value(&mut self, entry: &DeltaEntry) -> Result<Value, Error> {
         let pos = entry.blob_ref.pos();
-        let res = match self.run.blob_shared(pos).await {
-            Ok((_, payload)) => decode_checked_bytes(payload, entry.blob_ref),
-            Err(e) => Err(e.into()),
-        };
-        res.map_err(|e| self.layer.ctx(e))
+        match self.run.blob_shared(pos).await {
+            Ok((_, payload)) => match decode_checked_bytes(payload, entry.blob_ref) {
+                Ok(value) => Ok(value),
+                Err(e) => Err(self.layer.ctx(e)),
+            },
+            Err(e) => Err(self.layer.ctx(e)),
+        }
     }
 
     /// The serialized value (blob payload) of `entry`, read like

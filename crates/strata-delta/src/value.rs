@@ -14,7 +14,7 @@
 
 #![deny(clippy::indexing_slicing, clippy::unwrap_used)]
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 use serde::{Deserialize, Serialize};
 
 /// A value stored in a delta layer: a page image or a WAL record to apply on top of older
@@ -239,6 +239,25 @@ impl Value {
         Decoder::new(bytes, Some(bytes)).value()
     }
 
+    /// [`Value::decode_bytes`], taking `bytes`: an image's or a Postgres record's payload is
+    /// `bytes` itself with the value's head cut off (no new reference to the buffer).
+    pub fn decode_owned(mut bytes: Bytes) -> Result<Value, ValueError> {
+        match fast_shape(&bytes) {
+            Some((head, Shape::Image)) => {
+                bytes.advance(head);
+                Ok(Value::Image(bytes))
+            }
+            Some((head, Shape::Postgres { will_init })) => {
+                bytes.advance(head);
+                Ok(Value::WalRecord(NeonWalRecord::Postgres {
+                    will_init,
+                    rec: bytes,
+                }))
+            }
+            None => Value::decode_bytes(&bytes),
+        }
+    }
+
     /// The `will_init` flag of serialized value bytes, reading only the variant indices (and
     /// the Postgres record's flag), not the whole value.
     pub fn will_init_from_bytes(bytes: &[u8]) -> Result<bool, ValueError> {
@@ -404,6 +423,42 @@ fn put_u32s(out: &mut Vec<u8>, xs: &[u32]) {
     put_len(out, xs.len());
     for x in xs {
         out.extend_from_slice(&x.to_be_bytes());
+    }
+}
+
+/// The two shapes almost every stored value has, whose byte payload runs to the end.
+enum Shape {
+    Image,
+    Postgres { will_init: bool },
+}
+
+/// The shape of `bytes` and the length of its head (what precedes the payload) when it is a
+/// well-formed image or Postgres record whose payload is exactly the rest; `None` for anything
+/// else (other records, or bytes the full decoder must judge).
+fn fast_shape(bytes: &[u8]) -> Option<(usize, Shape)> {
+    const IMAGE_HEAD: usize = TAG_LEN + LEN_LEN;
+    const POSTGRES_HEAD: usize = 2 * TAG_LEN + 1 + LEN_LEN;
+    let fits =
+        |head: usize, len: [u8; LEN_LEN]| u64::from_be_bytes(len) == (bytes.len() - head) as u64;
+    let (&[t0, t1, t2, t3], _) = bytes.split_first_chunk::<TAG_LEN>()?;
+    match u32::from_be_bytes([t0, t1, t2, t3]) {
+        VALUE_IMAGE => {
+            let (&[_, _, _, _, l @ ..], _) = bytes.split_first_chunk::<IMAGE_HEAD>()?;
+            fits(IMAGE_HEAD, l).then_some((IMAGE_HEAD, Shape::Image))
+        }
+        VALUE_WAL_RECORD => {
+            let (&[_, _, _, _, r0, r1, r2, r3, flag, l @ ..], _) =
+                bytes.split_first_chunk::<POSTGRES_HEAD>()?;
+            let will_init = match flag {
+                0 => false,
+                1 => true,
+                _ => return None,
+            };
+            let postgres = u32::from_be_bytes([r0, r1, r2, r3]) == REC_POSTGRES;
+            (postgres && fits(POSTGRES_HEAD, l))
+                .then_some((POSTGRES_HEAD, Shape::Postgres { will_init }))
+        }
+        _ => None,
     }
 }
 
@@ -860,5 +915,28 @@ mod tests {
         assert_eq!(rec, &b"0123456789"[..]);
         let inside = enc.as_ptr_range();
         assert!(inside.contains(&rec.as_ptr()), "payload was copied");
+        // The owned decoder shares too, for the shapes it cuts and for the others.
+        for value in [
+            pg(true, b"0123456789"),
+            Value::Image(Bytes::from_static(b"page")),
+            Value::WalRecord(NeonWalRecord::AuxFile {
+                file_path: "a".into(),
+                content: Some(Bytes::from_static(b"xy")),
+            }),
+        ] {
+            let enc = Bytes::from(value.encode());
+            let inside = enc.as_ptr_range();
+            let got = Value::decode_owned(enc.clone()).unwrap();
+            assert_eq!(got, value);
+            let payload = match &got {
+                Value::Image(b) => b,
+                Value::WalRecord(NeonWalRecord::Postgres { rec, .. }) => rec,
+                Value::WalRecord(NeonWalRecord::AuxFile { content, .. }) => {
+                    content.as_ref().unwrap()
+                }
+                other => panic!("unexpected {other:?}"),
+            };
+            assert!(inside.contains(&payload.as_ptr()), "payload was copied");
+        }
     }
 }

@@ -53,6 +53,7 @@ impl Key {
     };
 
     /// Decodes the 18-byte big-endian form.
+    #[inline]
     pub fn from_array(b: &[u8; KEY_SIZE]) -> Key {
         let u32_at = |i: usize| u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
         Key {

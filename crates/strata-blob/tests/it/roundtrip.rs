@@ -472,3 +472,64 @@ async fn shared_payloads_slice_the_run_and_survive_refills() {
         Err(Error::Corrupt(Corruption::HeaderPastEnd { .. }))
     ));
 }
+
+/// `blob_shared` copies small payloads into shared chunks (of 64 KiB), the small blobs that
+/// follow each other in one copy: payloads read one after the other mostly lie side by side
+/// there (a blob header apart), not in the run buffer; a chunk holding held payloads is never
+/// written again (no two held payloads overlap), and every held payload keeps its bytes while
+/// the scan goes on through many chunks and refills.
+#[tokio::test]
+async fn small_shared_payloads_share_chunks_that_never_change() {
+    let payloads: Vec<Vec<u8>> = (0..3000)
+        .map(|i| payload(i, if i % 50 == 0 { 9000 } else { 60 + i % 200 }))
+        .collect();
+    let small_bytes: usize = payloads
+        .iter()
+        .filter(|p| p.len() < 4096)
+        .map(Vec::len)
+        .sum();
+    assert!(
+        small_bytes > 4 * (64 << 10),
+        "the payloads fill several chunks"
+    );
+    let (bytes, offsets, end) = write_mem(PAGE, &payloads, BlobWriterOptions::default());
+    let reader = MemBlockReader::from_bytes(&bytes);
+    let mut runs = BlobRunReader::new(&reader, end, BlobReadOptions::default(), 4 * PAGE_SIZE);
+    let mut held = Vec::new();
+    for &off in &offsets {
+        let (_, got) = runs.blob_shared(off).await.unwrap();
+        if got.len() < strata_blob::SHARE_MIN_LEN {
+            let (_, in_run) = runs.blob(off).await.unwrap();
+            assert_ne!(
+                got.as_ptr(),
+                in_run.as_ptr(),
+                "a small payload shares the run"
+            );
+        }
+        held.push(got);
+    }
+    for (i, (got, expect)) in held.iter().zip(&payloads).enumerate() {
+        assert_eq!(&got[..], &expect[..], "held payload {i} changed");
+    }
+    // Small payloads read one after the other mostly come from one copy, a blob header apart
+    // (no allocation of their own) ...
+    let small: Vec<_> = held.iter().filter(|p| p.len() < 4096).collect();
+    let neighbours = small
+        .windows(2)
+        .filter(|w| {
+            let gap = (w[1].as_ptr() as usize).wrapping_sub(w[0].as_ptr_range().end as usize);
+            gap <= 4
+        })
+        .count();
+    assert!(
+        neighbours * 4 >= small.len() * 3,
+        "{neighbours} of {} small payloads follow the one before",
+        small.len()
+    );
+    // ... and, all held at once, none shares memory with another: no chunk was written again.
+    let mut ranges: Vec<_> = small.iter().map(|p| p.as_ptr_range()).collect();
+    ranges.sort_by_key(|r| r.start);
+    for w in ranges.windows(2) {
+        assert!(w[0].end <= w[1].start, "two held payloads overlap");
+    }
+}

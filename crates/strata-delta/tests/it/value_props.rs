@@ -73,6 +73,8 @@ fn value_strategy() -> impl Strategy<Value = Value> {
 /// re-encodes to itself.
 fn check_bytes(data: &[u8]) -> Result<(), TestCaseError> {
     let ours = Value::decode(data);
+    // The owned decoder's shortcuts give the same value or the same error.
+    prop_assert_eq!(&Value::decode_owned(Bytes::copy_from_slice(data)), &ours);
     let theirs: Result<Value, _> = bincode_opts(data.len() as u64).deserialize(data);
     match (&ours, &theirs) {
         (Ok(a), Ok(b)) => prop_assert_eq!(a, b),
@@ -108,6 +110,7 @@ proptest! {
         prop_assert_eq!(&appended[2..], &ours[..]);
         prop_assert_eq!(Value::decode(&ours).unwrap(), v.clone());
         prop_assert_eq!(Value::decode_bytes(&Bytes::from(ours.clone())).unwrap(), v.clone());
+        prop_assert_eq!(Value::decode_owned(Bytes::from(ours.clone())).unwrap(), v.clone());
         prop_assert_eq!(Value::will_init_from_bytes(&ours).unwrap(), v.will_init());
         prop_assert_eq!(Value::kind_name_from_bytes(&ours).unwrap(), v.kind_name());
     }

@@ -383,7 +383,17 @@ impl<'a, R: BlockReader, const L: usize> BtreeIter<'a, R, L> {
 
     /// The next entry, `None` at the end (or after an error).
     pub async fn next(&mut self) -> Option<Result<([u8; L], u64), Error>> {
-        match self.step().await {
+        // Usually the next entry is in the batch: taken without entering `step`'s future.
+        let taken = match self.state {
+            IterState::Running => self.take_from_batch(),
+            _ => Ok(None),
+        };
+        let stepped = match taken {
+            Ok(Some(entry)) => return Some(Ok(entry)),
+            Ok(None) => self.step().await,
+            Err(e) => Err(e),
+        };
+        match stepped {
             Ok(entry) => entry.map(Ok),
             Err(e) => {
                 self.state = IterState::Failed;
@@ -413,11 +423,13 @@ impl<'a, R: BlockReader, const L: usize> BtreeIter<'a, R, L> {
             if let Some(entry) = self.take_from_batch()? {
                 return Ok(Some(entry));
             }
+            // A climb to the next leaf (rare) is boxed, so that its future does not enlarge
+            // every step's.
             if let Some(leaf) = self.leaf {
                 let tree = self.tree;
                 tree.with_node(leaf.blkno, |page| self.fill_batch(page))
                     .await??;
-            } else if !self.next_leaf().await? {
+            } else if !Box::pin(self.next_leaf()).await? {
                 self.state = IterState::Exhausted;
                 return Ok(None);
             }

@@ -243,11 +243,17 @@ impl<'a, const L: usize> NodeView<'a, L> {
         let (mut lo, mut hi) = (0, self.n_children);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
+            let (below, above) = (lo + (mid - lo) / 2, mid + 1 + (hi - mid - 1) / 2);
             if (hi - lo).saturating_mul(self.suffix_len) > TOUCH_SPAN {
                 // The next step probes one of these two: load both while this one is
                 // compared, so a search of a cold node is not one cache miss per step.
-                self.touch(lo + (mid - lo) / 2);
-                self.touch(mid + 1 + (hi - mid - 1) / 2);
+                self.touch(below);
+                self.touch(above);
+            }
+            if hi - lo <= VALUE_TOUCH_ENTRIES {
+                // The entry found is near: load its values' line before the caller reads it.
+                self.touch_value(below);
+                self.touch_value(above);
             }
             match cmp_suffix(self.suffix(mid), tail) {
                 Ordering::Less => lo = mid + 1,
@@ -266,6 +272,11 @@ impl<'a, const L: usize> NodeView<'a, L> {
                 .get(entry_idx.saturating_mul(self.suffix_len))
                 .copied(),
         );
+    }
+
+    /// [`touch`](Self::touch) for entry `entry_idx`'s value: the entry found is read next.
+    fn touch_value(&self, entry_idx: usize) {
+        std::hint::black_box(self.values.get(entry_idx.saturating_mul(VALUE_LEN)).copied());
     }
 
     /// The raw 5 value bytes of entry `entry_idx` (zeros if out of range).
@@ -353,6 +364,10 @@ pub fn cmp_suffix(a: &[u8], b: &[u8]) -> Ordering {
 /// Bytes of suffixes a search range must span before [`NodeView::search`] touches the next
 /// step's candidates (within a couple of cache lines the probes are cheap anyway).
 const TOUCH_SPAN: usize = 128;
+
+/// Entries a search range may hold when [`NodeView::search`] starts loading the values of
+/// the next step's candidates (a few cache lines of values).
+const VALUE_TOUCH_ENTRIES: usize = 64;
 
 /// Eight bytes as a big-endian word (zero if `bytes` is not eight long, which
 /// `chunks_exact(8)` rules out).

@@ -276,7 +276,11 @@ impl<'a, const L: usize> NodeView<'a, L> {
 
     /// [`touch`](Self::touch) for entry `entry_idx`'s value: the entry found is read next.
     fn touch_value(&self, entry_idx: usize) {
-        std::hint::black_box(self.values.get(entry_idx.saturating_mul(VALUE_LEN)).copied());
+        std::hint::black_box(
+            self.values
+                .get(entry_idx.saturating_mul(VALUE_LEN))
+                .copied(),
+        );
     }
 
     /// The raw 5 value bytes of entry `entry_idx` (zeros if out of range).

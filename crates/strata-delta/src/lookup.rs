@@ -23,6 +23,7 @@
 
 #![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Mutex;
 
 use bytes::BytesMut;
@@ -81,25 +82,58 @@ pub(crate) struct Scratch {
     /// The planned blobs' offsets in file order (the plan reversed), for a lookup through
     /// the cache.
     offsets: Vec<u64>,
+    /// The pool shard this was taken from.
+    home: usize,
 }
 
-/// Buffers kept for reuse by a layer's lookups (no global state: one pool per layer).
+/// Buffers kept for reuse by a layer's lookups (no global state: one pool per layer). The
+/// pool is split in shards chosen by the calling thread, each on its own cache lines, so
+/// lookups from several threads do not pass one lock's line back and forth.
+#[derive(Debug)]
+pub(crate) struct ScratchPool(Box<[PoolShard]>);
+
+/// One shard of a [`ScratchPool`], aligned to its own cache lines.
 #[derive(Debug, Default)]
-pub(crate) struct ScratchPool(Mutex<Vec<Scratch>>);
+#[repr(align(128))]
+struct PoolShard(Mutex<Vec<Scratch>>);
 
 /// Buffers bigger than this many entries are not kept.
 const MAX_KEPT_ENTRIES: usize = 4096;
 /// A lookup arena larger than this is not kept (one lookup's values, normally ~10 KiB).
 const MAX_KEPT_ARENA: usize = 1 << 20;
-/// At most this many buffers are kept (more concurrent lookups allocate their own).
-const MAX_KEPT: usize = 16;
+/// At most this many buffers are kept per shard (more concurrent lookups allocate their own).
+const MAX_KEPT: usize = 4;
+/// Shards of a pool.
+const POOL_SHARDS: usize = 8;
+
+impl Default for ScratchPool {
+    fn default() -> ScratchPool {
+        ScratchPool((0..POOL_SHARDS).map(|_| PoolShard::default()).collect())
+    }
+}
 
 impl ScratchPool {
-    pub(crate) fn take(&self) -> Scratch {
-        let mut pool = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        pool.pop().unwrap_or_default()
+    /// The calling thread's shard (`None` only for a pool without shards, which `Default`
+    /// never makes: lookups then allocate their own buffers).
+    fn shard(&self) -> (usize, Option<&Mutex<Vec<Scratch>>>) {
+        let mut hasher = DefaultHasher::new();
+        std::thread::current().id().hash(&mut hasher);
+        let idx = (hasher.finish() % self.0.len().max(1) as u64) as usize;
+        (idx, self.0.get(idx).map(|shard| &shard.0))
     }
 
+    pub(crate) fn take(&self) -> Scratch {
+        let (home, shard) = self.shard();
+        let Some(shard) = shard else {
+            return Scratch::default();
+        };
+        let mut pool = shard.lock().unwrap_or_else(|e| e.into_inner());
+        let mut scratch = pool.pop().unwrap_or_default();
+        scratch.home = home;
+        scratch
+    }
+
+    /// Gives `s` back to the shard it was taken from.
     pub(crate) fn put(&self, mut s: Scratch) {
         if s.plan.capacity() > MAX_KEPT_ENTRIES {
             return;
@@ -112,7 +146,10 @@ impl ScratchPool {
         s.blobs.clear();
         s.ranges.clear();
         s.offsets.clear();
-        let mut pool = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(shard) = self.0.get(s.home) else {
+            return;
+        };
+        let mut pool = shard.0.lock().unwrap_or_else(|e| e.into_inner());
         if pool.len() < MAX_KEPT {
             pool.push(s);
         }
@@ -210,6 +247,7 @@ pub(crate) async fn execute<R: BlockReader>(
         arena,
         ranges,
         offsets,
+        ..
     } = scratch;
     values.clear();
     values.resize_with(plan.len(), || None);
@@ -337,4 +375,43 @@ pub(crate) fn merge_ranges(keyspace: &[KeyRange]) -> Vec<KeyRange> {
         }
     }
     merged
+}
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests")]
+mod tests {
+    use super::*;
+
+    /// A thread gets back the buffers it gave (from its own shard), each shard keeps at most
+    /// `MAX_KEPT`, and oversized buffers are not kept.
+    #[test]
+    fn scratch_pool_reuses_a_threads_buffers() {
+        let pool = ScratchPool::default();
+        let mut s = pool.take();
+        s.plan.reserve(100);
+        let cap = s.plan.capacity();
+        pool.put(s);
+        assert_eq!(pool.take().plan.capacity(), cap);
+        // Another thread's shard may differ, but it too gets its own buffers back.
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                let mut s = pool.take();
+                s.values.reserve(50);
+                let cap = s.values.capacity();
+                pool.put(s);
+                assert_eq!(pool.take().values.capacity(), cap);
+            });
+        });
+        for _ in 0..2 * MAX_KEPT {
+            pool.put(Scratch::default());
+        }
+        let kept: usize = pool.0.iter().map(|s| s.0.lock().unwrap().len()).sum();
+        assert!((MAX_KEPT..=MAX_KEPT + 1).contains(&kept), "{kept} kept");
+        let mut big = pool.take();
+        big.plan.reserve(MAX_KEPT_ENTRIES + 1);
+        let before: usize = pool.0.iter().map(|s| s.0.lock().unwrap().len()).sum();
+        pool.put(big);
+        let after: usize = pool.0.iter().map(|s| s.0.lock().unwrap().len()).sum();
+        assert_eq!(after, before, "an oversized plan is dropped");
+    }
 }

@@ -19,8 +19,8 @@ use bytes::BytesMut;
 use crate::block::BlockReader;
 use crate::error::{Corruption, Error};
 use crate::format::{
-    BlobReadOptions, BlobSpan, Compression, check_span, decode_header, decompress_into,
-    header_peek_len,
+    BlobReadOptions, BlobSpan, Compression, HEADER_PEEK_LEN, check_span, decode_header,
+    decompress_into,
 };
 
 /// Bytes read after a group's last offset with the group, so that its last blob (normally a
@@ -147,14 +147,9 @@ impl<R: BlockReader> Span<'_, R> {
         if offset >= limit {
             return Err(Corruption::HeaderPastEnd { offset, limit }.into());
         }
-        self.ensure(offset + 1).await?;
-        let first = self
-            .out
-            .get(self.index(offset))
-            .copied()
-            .unwrap_or_default();
-        let available = usize::try_from(limit - offset).unwrap_or(usize::MAX);
-        let want = header_peek_len(first, self.opts.mode).min(available);
+        // What is readable of the longest header (as `decode_blob` peeks).
+        let want =
+            usize::try_from(limit - offset).map_or(HEADER_PEEK_LEN, |n| n.min(HEADER_PEEK_LEN));
         self.ensure(offset + want as u64).await?;
         let at = self.index(offset);
         let peek = self.out.get(at..at + want).unwrap_or_default();

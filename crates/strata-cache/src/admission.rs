@@ -18,7 +18,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// A set of recently missed pages' hashes, one bit each, cleared when half full.
+/// A set of recently missed pages' hashes, one bit each, cleared after `window` of them.
 pub(crate) struct Doorkeeper {
     words: Box<[AtomicU64]>,
     /// `bits - 1` (a power of two).

@@ -96,8 +96,8 @@ pub struct CacheMetrics {
     /// Pages added by multi-block reads (scans) into free slots, without a fill or an eviction
     /// (see [`CachedReader`](crate::CachedReader)'s `read_blocks`).
     pub admitted: u64,
-    /// Pages a point read ([`BlockReader::read_at`]) missed in a full cache and read from the
-    /// source without caching them (their first miss; see `CachedReader`).
+    /// Pages a point read ([`BlockReader::append_at`] or `read_at`) missed in a full cache and
+    /// read from the source without caching them (their first miss; see `CachedReader`).
     pub bypassed: u64,
 }
 

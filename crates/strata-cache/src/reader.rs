@@ -134,8 +134,11 @@ impl<R: BlockReader> CachedReader<R> {
                 };
                 match cache.lookup_hit(key, copy) {
                     Ok(()) => direct = done + n,
-                    Err(copy) if cache.admits_miss(key) => {
-                        self.with_cached(blkno, copy).await?;
+                    Err(mut copy) if cache.admits_miss(key) => {
+                        // Not a hit a moment ago: fill it (or join a fill) without a second
+                        // hit probe.
+                        let block = self.resolve(key, cache.lookup(key)).await?;
+                        copy(&block);
                         direct = done + n;
                     }
                     Err(_) => {}

@@ -113,24 +113,24 @@ impl Default for ScratchPool {
 }
 
 impl ScratchPool {
-    /// The calling thread's shard (`None` only for a pool without shards, which `Default`
-    /// never makes: lookups then allocate their own buffers).
-    fn shard(&self) -> (usize, Option<&Mutex<Vec<Scratch>>>) {
+    /// The calling thread's shard number.
+    fn home(&self) -> usize {
         let mut hasher = DefaultHasher::new();
         std::thread::current().id().hash(&mut hasher);
-        let idx = (hasher.finish() % self.0.len().max(1) as u64) as usize;
-        (idx, self.0.get(idx).map(|shard| &shard.0))
+        (hasher.finish() % self.0.len().max(1) as u64) as usize
     }
 
+    /// Buffers from the calling thread's shard (new ones if it keeps none).
     pub(crate) fn take(&self) -> Scratch {
-        let (home, shard) = self.shard();
-        let Some(shard) = shard else {
-            return Scratch::default();
-        };
-        let mut pool = shard.lock().unwrap_or_else(|e| e.into_inner());
-        let mut scratch = pool.pop().unwrap_or_default();
-        scratch.home = home;
-        scratch
+        let home = self.home();
+        let kept = self.0.get(home).and_then(|shard| {
+            let mut pool = shard.0.lock().unwrap_or_else(|e| e.into_inner());
+            pool.pop()
+        });
+        Scratch {
+            home,
+            ..kept.unwrap_or_default()
+        }
     }
 
     /// Gives `s` back to the shard it was taken from.
@@ -255,11 +255,11 @@ pub(crate) async fn execute<R: BlockReader>(
     match via {
         Via::Cache => {
             // In file order (a key's plan is newest first, so its blobs lie in descending
-            // offsets): each block is then visited once (the image's last block is the first
-            // records' block). Every payload is gathered into one arena whose frozen bytes the
+            // offsets), nearby blobs read as one byte range (`gather_payloads`: a key's image
+            // and records, one read). Every payload lands in one arena whose frozen bytes the
             // values then share: one copy of each payload, and no allocation once the previous
-            // lookup's values are dropped (the arena's `reserve` reclaims its buffer). Blocks
-            // are only borrowed while bytes are copied out of them.
+            // lookup's values are dropped (the arena's `reserve` reclaims its buffer). Cached
+            // blocks are only borrowed while bytes are copied out of them.
             arena.clear();
             ranges.clear();
             offsets.clear();

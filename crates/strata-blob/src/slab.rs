@@ -12,6 +12,11 @@
 //! only and without an environment setting. Where the advice is refused the pages still work,
 //! with 4 KiB TLB entries.
 //!
+//! While a slab carves one full extent, a short-lived thread makes the next one and faults its
+//! memory in, up to the extents the cache's size needs: on a VM whose memory the host populates
+//! lazily a fresh huge page costs about a millisecond to touch, which a cache filling at
+//! memory speed would otherwise pay on its reads.
+//!
 //! This is the crate's one `unsafe` module: a slab page is a pointer into an extent, with its
 //! own reference count.
 //!
@@ -36,7 +41,7 @@
 use std::alloc::{self, Layout};
 use std::fmt;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering, fence};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering, fence};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::block::{Block, PAGE_SIZE};
@@ -71,6 +76,19 @@ pub struct PageSlab {
     freed: Arc<AtomicUsize>,
     /// Pages per extent this slab carves.
     extent_pages: usize,
+    /// Extents the cache's size needs; no extent is made ahead past this many.
+    max_extents: usize,
+    /// The next full extent, made and faulted in ahead by a short-lived thread while the current
+    /// one is carved, so the first touch of its memory (dear where a VM's memory is populated
+    /// lazily: a huge page at once) is not paid by the read that needs a page.
+    spare: Arc<Spare>,
+}
+
+#[derive(Default)]
+struct Spare {
+    extent: Mutex<Option<Arc<Extent>>>,
+    /// Whether a thread is making the spare now.
+    making: AtomicBool,
 }
 
 struct SlabState {
@@ -90,6 +108,8 @@ impl PageSlab {
             }),
             freed: Arc::new(AtomicUsize::new(0)),
             extent_pages: pages.clamp(1, PAGES_PER_EXTENT),
+            max_extents: pages.max(1).div_ceil(PAGES_PER_EXTENT),
+            spare: Arc::default(),
         }
     }
 
@@ -115,22 +135,60 @@ impl PageSlab {
                 return Block::from_slab(SlabPage::claim(extent, index));
             }
         }
-        match Extent::new(self.extent_pages, Arc::clone(&self.freed)) {
+        let ready = lock(&self.spare.extent).take();
+        match ready.or_else(|| Extent::new(self.extent_pages, Arc::clone(&self.freed))) {
             Some(extent) => {
                 let page = SlabPage::claim(&extent, 0);
                 state.extents.push(extent);
                 state.carved = 1;
+                if state.extents.len() < self.max_extents {
+                    self.make_spare();
+                }
                 Block::from_slab(page)
             }
             None => Block::zeroed(),
         }
     }
 
-    /// Bytes of the extents this slab has allocated (pages in use or free).
+    /// Starts a thread that makes the next full extent and faults its memory in, unless one is
+    /// at it already (Linux only, where full extents are huge-page mappings). A thread that
+    /// cannot be started, or an extent that cannot be made, leaves the next `take` to make its
+    /// own.
+    fn make_spare(&self) {
+        if !PREFAULT || self.extent_pages != PAGES_PER_EXTENT {
+            return;
+        }
+        if self.spare.making.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let spare = Arc::clone(&self.spare);
+        let freed = Arc::clone(&self.freed);
+        let work = move || {
+            if let Some(extent) = Extent::new(PAGES_PER_EXTENT, freed) {
+                extent.memory.fault_in();
+                *lock(&spare.extent) = Some(extent);
+            }
+            spare.making.store(false, Ordering::Release);
+        };
+        let started = std::thread::Builder::new()
+            .name("strata-slab".into())
+            .spawn(work);
+        if started.is_err() {
+            self.spare.making.store(false, Ordering::Release);
+        }
+    }
+
+    /// Bytes of the extents this slab has allocated (pages in use or free, and an extent made
+    /// ahead).
     pub fn allocated_bytes(&self) -> usize {
-        lock(&self.state).extents.len() * self.extent_pages * PAGE_SIZE
+        let extents = lock(&self.state).extents.len();
+        let spare = usize::from(lock(&self.spare.extent).is_some());
+        (extents + spare) * self.extent_pages * PAGE_SIZE
     }
 }
+
+/// Whether full extents are made ahead (where they are huge-page mappings).
+const PREFAULT: bool = cfg!(all(target_os = "linux", not(miri)));
 
 impl fmt::Debug for PageSlab {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -217,6 +275,19 @@ impl Memory {
             len,
             mapped: false,
         })
+    }
+}
+
+impl Memory {
+    /// Writes a zero to every 4 KiB of the memory, so the kernel backs all of it now (one huge
+    /// page where it allows) rather than at the first use of each page.
+    fn fault_in(&self) {
+        for offset in (0..self.len).step_by(4096) {
+            // SAFETY: `offset < len`, inside the memory this `Memory` owns; no page of the
+            // extent has been handed out yet (the caller made it and holds the only reference),
+            // and the byte written is the zero already there.
+            unsafe { self.base.as_ptr().add(offset).write_volatile(0) };
+        }
     }
 }
 
@@ -433,6 +504,41 @@ mod tests {
         );
         assert!(first.iter().chain(second.iter()).all(|&b| b == 0));
         assert_eq!(slab.allocated_bytes(), EXTENT_BYTES);
+    }
+
+    #[cfg(all(target_os = "linux", not(miri)))]
+    #[test]
+    fn the_next_extent_is_made_ahead_up_to_the_caches_size() {
+        let wait_for = |slab: &PageSlab, bytes: usize| {
+            let start = std::time::Instant::now();
+            while slab.allocated_bytes() != bytes {
+                assert!(start.elapsed().as_secs() < 30, "no spare extent made");
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+        };
+        let slab = PageSlab::new(3 * PAGES_PER_EXTENT);
+        let mut pages = vec![slab.take()];
+        wait_for(&slab, 2 * EXTENT_BYTES);
+        pages.extend((0..PAGES_PER_EXTENT).map(|_| slab.take()));
+        wait_for(&slab, 3 * EXTENT_BYTES);
+        let second = pages[PAGES_PER_EXTENT].as_ptr() as usize;
+        assert_eq!(
+            second % EXTENT_BYTES,
+            0,
+            "the spare is a full, aligned extent"
+        );
+        assert!(pages[PAGES_PER_EXTENT].iter().all(|&b| b == 0));
+        pages.extend((0..PAGES_PER_EXTENT).map(|_| slab.take()));
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        assert_eq!(
+            slab.allocated_bytes(),
+            3 * EXTENT_BYTES,
+            "none past the cache's size"
+        );
+        // Past its size (pages kept by readers) the slab still grows, on demand.
+        pages.extend((0..PAGES_PER_EXTENT).map(|_| slab.take()));
+        assert_eq!(pages.len(), 3 * PAGES_PER_EXTENT + 1);
+        assert_eq!(slab.allocated_bytes(), 4 * EXTENT_BYTES);
     }
 
     #[test]

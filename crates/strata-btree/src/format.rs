@@ -470,6 +470,123 @@ mod tests {
         assert_eq!(node.search(&between), Err(1));
     }
 
+    /// A leaf of 8-byte keys `prefix ‖ suffix` (suffixes given as numbers, 6 bytes each).
+    fn leaf_of(prefix: &[u8; 2], suffixes: &[u64]) -> Box<[u8; NODE_SIZE]> {
+        let bytes: Vec<u8> = suffixes
+            .iter()
+            .flat_map(|v| v.to_be_bytes()[2..].to_vec())
+            .collect();
+        let values: Vec<u8> = (0..suffixes.len())
+            .flat_map(|i| encode_leaf_value(i as u64).unwrap())
+            .collect();
+        encode(&NodeParts {
+            level: 0,
+            prefix,
+            suffix_len: 6,
+            n_children: suffixes.len(),
+            suffixes: &bytes,
+            values: &values,
+        })
+    }
+
+    fn key8(prefix: &[u8; 2], suffix: u64) -> [u8; 8] {
+        let mut key = [0u8; 8];
+        key[..2].copy_from_slice(prefix);
+        key[2..].copy_from_slice(&suffix.to_be_bytes()[2..]);
+        key
+    }
+
+    #[test]
+    fn search_finds_every_key_and_gap_however_the_keys_are_spread() {
+        let prefix = [7u8, 1];
+        let mut rng = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        let max = (1u64 << 48) - 1;
+        let mut shapes: Vec<Vec<u64>> = vec![
+            (0..400).map(|i| 1000 + 16 * i).collect(), // dense, as a layer's LSNs
+            (0..300).map(|i| i * i * i).collect(),     // skewed
+            (0..200)
+                .map(|i| if i < 190 { i } else { max - 200 + i })
+                .collect(), // clustered
+            (0..64).map(|i| 1u64 << (i % 48).max(1) | i).collect(), // exponential
+            (0..32).collect(),                         // the smallest interpolated
+            (0..31).map(|i| 3 * i).collect(),          // binary search only
+        ];
+        let mut random: Vec<u64> = (0..500).map(|_| next() & max).collect();
+        random.sort_unstable();
+        random.dedup();
+        shapes.push(random);
+        for mut suffixes in shapes {
+            suffixes.sort_unstable();
+            suffixes.dedup();
+            let block = leaf_of(&prefix, &suffixes);
+            let node = NodeView::<8>::decode(&block).unwrap();
+            // Every key, both neighbours of every key, and the ends.
+            let mut probes: Vec<u64> = vec![0, max];
+            for &v in &suffixes {
+                probes.extend([v.saturating_sub(1), v, (v + 1).min(max)]);
+            }
+            for _ in 0..200 {
+                probes.push(next() & max);
+            }
+            for t in probes {
+                let want = suffixes.binary_search(&t);
+                assert_eq!(
+                    node.search(&key8(&prefix, t)),
+                    want,
+                    "suffix {t} in {} keys",
+                    suffixes.len()
+                );
+            }
+            assert_eq!(node.search(&key8(&[7, 0], max)), Err(0), "below the prefix");
+            assert_eq!(
+                node.search(&key8(&[7, 2], 0)),
+                Err(suffixes.len()),
+                "above it"
+            );
+        }
+    }
+
+    #[test]
+    fn search_of_an_unsorted_node_agrees_with_the_keys_it_compared() {
+        // Corrupt bytes: keys in no order. The answer need not be the model's, but for
+        // `Err(i)` key i-1 must be below the key searched and key i above it.
+        let prefix = [1u8, 2];
+        let mut rng = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        for round in 0..50 {
+            let n = 32 + round * 5;
+            let suffixes: Vec<u64> = (0..n).map(|_| next() % 1000).collect();
+            let block = leaf_of(&prefix, &suffixes);
+            let node = NodeView::<8>::decode(&block).unwrap();
+            for t in 0..1000u64 {
+                let key = key8(&prefix, t);
+                match node.search(&key) {
+                    Ok(i) => assert_eq!(suffixes[i], t),
+                    Err(i) => {
+                        assert!(i <= n);
+                        if i > 0 {
+                            assert!(suffixes[i - 1] < t, "key {} below {t}", i - 1);
+                        }
+                        if i < n {
+                            assert!(suffixes[i] > t, "key {i} above {t}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn prefixed_internal_node() {
         let prefix = [9u8, 9];

@@ -6,6 +6,8 @@
 //!   answer Complete with the image and `j` records).
 //! * `strata-delta/get/cold`: the same reads through a cache of one eighth of the file's
 //!   blocks (WORKLOAD.md's `lookup_cold`).
+//! * `strata-delta/get/latest`: warm single-version reads (`get_latest` of key `k` at
+//!   `lsn(k,j)`, drawn as the lookups are; `strata bench`'s `get_latest_per_s`).
 //! * `strata-delta/scan`: a warm full scan, every entry's value read and decoded.
 //!
 //! Lookups run inside one `block_on` per sample (`iter_custom`), so the runtime's entry cost
@@ -70,6 +72,24 @@ async fn lookup(
     state.records.len() + 1
 }
 
+/// One warm newest-version read of a key at an LSN it was written at; checks the answer.
+async fn latest(
+    layer: &DeltaLayer<CachedReader<TableFile>>,
+    params: &WorkloadParams,
+    q: &mut SplitMix64,
+) -> usize {
+    let k = q.below(params.keys);
+    let j = q.below(params.records + 1);
+    let lsn = workload_lsn(params, k, j);
+    let (found, value) = layer
+        .get_latest(workload_key(k), lsn)
+        .await
+        .expect("get_latest")
+        .expect("an entry");
+    assert!(found == lsn && value.will_init() == (j == 0));
+    1
+}
+
 async fn scan(layer: &DeltaLayer<CachedReader<TableFile>>) -> u64 {
     let mut iter = layer.iter();
     let mut n = 0;
@@ -105,6 +125,14 @@ fn benches(c: &mut Criterion) {
         b.iter_custom(|iters| {
             rt.block_on(time_runs(iters, async || {
                 lookup(&layer, &params, &mut q).await
+            }))
+        })
+    });
+
+    group.bench_function("latest", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(time_runs(iters, async || {
+                latest(&layer, &params, &mut q).await
             }))
         })
     });

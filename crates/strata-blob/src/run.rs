@@ -312,11 +312,49 @@ impl<'r, R: BlockReader> BlobRunReader<'r, R> {
         Ok((span, bytes))
     }
 
+    /// [`blob_shared`](Self::blob_shared)'s payload when the buffer holds the whole blob and
+    /// it is stored uncompressed (no I/O, no await: a sequential scan's common case); `None`
+    /// otherwise, also for a bad blob (`blob_shared` then reads, decompresses or reports it).
+    #[inline]
+    pub fn blob_shared_buffered(&mut self, offset: u64) -> Option<Bytes> {
+        let (span, stored) = self.locate_buffered(offset)?;
+        if span.header.compression != Compression::None {
+            return None;
+        }
+        if stored.len() < SHARE_MIN_LEN {
+            self.arena.small(&self.run, stored, self.limit)
+        } else {
+            Some(self.run.data.slice(stored))
+        }
+    }
+
+    /// [`locate`](Self::locate) when the buffer holds the whole blob, which is then found
+    /// with no call to the reader; `None` when a refill is needed or the blob is bad
+    /// (`locate` then reads or reports it).
+    #[inline]
+    fn locate_buffered(&self, offset: u64) -> Option<(BlobSpan, Range<usize>)> {
+        let limit = self.limit;
+        if offset >= limit {
+            return None;
+        }
+        let peek_end = offset.saturating_add(HEADER_PEEK_LEN as u64).min(limit);
+        let peek = self.run.get(offset, peek_end)?;
+        let header = decode_header(peek, offset, limit, self.run.opts.mode).ok()?;
+        let span = check_span(header, offset, limit).ok()?;
+        let from = usize::try_from(span.payload_offset().checked_sub(self.run.base)?).ok()?;
+        let to = usize::try_from(span.end().checked_sub(self.run.base)?).ok()?;
+        // The whole blob inside the blocks held (the header's peek is, `get` found it).
+        (from <= to && to <= self.run.data.len()).then_some((span, from..to))
+    }
+
     /// The span of the blob at `offset` and the place of its stored bytes in the buffer,
     /// which is refilled first unless it already holds the whole blob (the common case of a
     /// scan, which then makes no further call). The refill's future is boxed: it is rare
     /// (once a run), and inline it would make every call's future as large as the reader's.
     async fn locate(&mut self, offset: u64) -> Result<(BlobSpan, Range<usize>), Error> {
+        if let Some(found) = self.locate_buffered(offset) {
+            return Ok(found);
+        }
         let limit = self.limit;
         if offset >= limit {
             return Err(Corruption::HeaderPastEnd { offset, limit }.into());

@@ -49,38 +49,55 @@ fn copy_words<const L: usize, const N: usize>(
     last: Option<&[u8; L]>,
 ) -> Option<(usize, Option<NodeProblem>)> {
     let to = first.saturating_add(batch.len()).min(node.n_children());
-    let entries = node.entries(first, to)?;
+    let mut entries = node.entries(first, to)?;
+    let mut slots = batch.iter_mut();
     let prefix_len = node.prefix().len();
-    // The suffix words of the entry copied last (none before the first).
-    let mut prev: Option<([u8; N], [u8; N])> = None;
-    let mut n = 0;
-    for ((suffix, value), slot) in entries.zip(batch.iter_mut()) {
-        let entry_idx = first + n;
-        if value[0] >= DOWNLINK_MARKER {
-            return Some((n, node.leaf_value(entry_idx).err()));
-        }
-        let words = suffix.first_chunk::<N>().zip(suffix.last_chunk::<N>());
-        let in_order = match (words, &prev) {
-            (Some((&head, &tail)), Some(before)) => {
-                write_words(key, prefix_len, &head, &tail);
-                (head, tail) > *before
-            }
-            _ => {
-                // The first entry (or a suffix shorter than `N`, which the caller rules out).
-                if let Some(tail) = key.get_mut(prefix_len..) {
-                    copy_short(tail, suffix);
-                }
-                last.is_none_or(|last| cmp_key(key, last).is_gt())
-            }
-        };
-        if !in_order {
-            return Some((n, Some(NodeProblem::OutOfOrder { entry_idx })));
-        }
-        *slot = (*key, decode_value40(*value));
-        prev = words.map(|(&head, &tail)| (head, tail));
-        n += 1;
+    let bad_value = |entry_idx: usize| Some((entry_idx - first, node.leaf_value(entry_idx).err()));
+    let out_of_order = |entry_idx: usize| {
+        Some((
+            entry_idx - first,
+            Some(NodeProblem::OutOfOrder { entry_idx }),
+        ))
+    };
+    // The first entry, compared in full with the key before it.
+    let (Some((suffix, value)), Some(slot)) = (entries.next(), slots.next()) else {
+        return Some((0, None));
+    };
+    if value[0] >= DOWNLINK_MARKER {
+        return bad_value(first);
     }
-    Some((n, None))
+    if let Some(tail) = key.get_mut(prefix_len..) {
+        copy_short(tail, suffix);
+    }
+    if last.is_some_and(|last| cmp_key(key, last).is_le()) {
+        return out_of_order(first);
+    }
+    *slot = (*key, decode_value40(*value));
+    // The suffix words of the entry copied last.
+    let mut prev = words::<N>(suffix)?;
+    let mut entry_idx = first + 1;
+    for ((suffix, value), slot) in entries.zip(slots) {
+        if value[0] >= DOWNLINK_MARKER {
+            return bad_value(entry_idx);
+        }
+        let Some(next) = words::<N>(suffix) else {
+            return Some((entry_idx - first, None));
+        };
+        if next <= prev {
+            return out_of_order(entry_idx);
+        }
+        write_words(key, prefix_len, &next.0, &next.1);
+        *slot = (*key, decode_value40(*value));
+        prev = next;
+        entry_idx += 1;
+    }
+    Some((entry_idx - first, None))
+}
+
+/// The first and the last `N` bytes of `suffix` (`None` if it is shorter).
+#[inline(always)]
+fn words<const N: usize>(suffix: &[u8]) -> Option<([u8; N], [u8; N])> {
+    Some((*suffix.first_chunk::<N>()?, *suffix.last_chunk::<N>()?))
 }
 
 /// Writes a suffix given as its first and last `N` bytes into `key` after `prefix_len` bytes
@@ -119,4 +136,136 @@ pub(crate) fn cmp_key<const L: usize>(a: &[u8; L], b: &[u8; L]) -> Ordering {
         }
     }
     word(xs.remainder()).cmp(&word(ys.remainder()))
+}
+
+#[cfg(test)]
+#[expect(clippy::indexing_slicing, clippy::unwrap_used, reason = "tests")]
+mod tests {
+    use super::*;
+    use crate::format::{NODE_SIZE, NodeParts, encode_node};
+
+    fn splitmix(state: &mut u64) -> u64 {
+        *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = *state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A leaf of `n` entries with `suffix_len`-byte suffixes, ascending unless `rng` breaks
+    /// the order (repeated or smaller suffixes) or a value's marker byte, now and then.
+    fn leaf<const L: usize>(rng: &mut u64, suffix_len: usize, n: usize) -> Box<[u8; NODE_SIZE]> {
+        let prefix: Vec<u8> = (0..L - suffix_len).map(|_| splitmix(rng) as u8).collect();
+        let mut suffixes = Vec::new();
+        let mut values = Vec::new();
+        let mut counter = u128::from(splitmix(rng) as u16);
+        for _ in 0..n {
+            match splitmix(rng) % 40 {
+                0 => counter = counter.saturating_sub(1 + u128::from(splitmix(rng) as u8)),
+                1 => {}
+                _ => counter += 1 + u128::from(splitmix(rng) % 300),
+            }
+            let bytes = counter.to_be_bytes();
+            // The counter's low bytes at the suffix's end, noise-free high bytes before them.
+            let mut suffix = vec![0u8; suffix_len];
+            let k = suffix_len.min(16);
+            suffix[suffix_len - k..].copy_from_slice(&bytes[16 - k..]);
+            suffixes.extend_from_slice(&suffix);
+            let value = splitmix(rng) & 0x7F_FFFF_FFFF;
+            let mut v = value.to_be_bytes()[3..].to_vec();
+            if splitmix(rng) % 50 == 0 {
+                v[0] |= 0x80;
+            }
+            values.extend_from_slice(&v);
+        }
+        let parts = NodeParts {
+            level: 0,
+            prefix: &prefix,
+            suffix_len,
+            n_children: n,
+            suffixes: &suffixes,
+            values: &values,
+        };
+        let mut block = Box::new([0u8; NODE_SIZE]);
+        encode_node(&parts, &mut block).unwrap();
+        block
+    }
+
+    /// Entries `first..` taken one at a time, as the iterator's general loop does.
+    fn one_by_one<const L: usize>(
+        node: &NodeView<'_, L>,
+        first: usize,
+        room: usize,
+        mut key: [u8; L],
+        mut last: Option<[u8; L]>,
+    ) -> (Vec<([u8; L], u64)>, Option<NodeProblem>) {
+        let mut out = Vec::new();
+        for entry_idx in first..node.n_children().min(first + room) {
+            let value = match node.leaf_value(entry_idx) {
+                Ok(v) => v,
+                Err(p) => return (out, Some(p)),
+            };
+            node.write_suffix(entry_idx, &mut key);
+            if last.is_some_and(|l| key <= l) {
+                return (out, Some(NodeProblem::OutOfOrder { entry_idx }));
+            }
+            out.push((key, value));
+            last = Some(key);
+        }
+        (out, None)
+    }
+
+    fn check<const L: usize>(seed: u64) {
+        let mut rng = seed;
+        for _ in 0..300 {
+            let suffix_len = (splitmix(&mut rng) % (L as u64 + 1)) as usize;
+            let max_n = (NODE_SIZE - 5 - L) / (suffix_len + 5);
+            let n = 1 + (splitmix(&mut rng) as usize) % max_n.min(300);
+            let block = leaf::<L>(&mut rng, suffix_len, n);
+            let node = NodeView::<L>::decode(&block).unwrap();
+            for _ in 0..8 {
+                let first = (splitmix(&mut rng) as usize) % (n + 2);
+                let room = 1 + (splitmix(&mut rng) as usize) % 70;
+                let last = match splitmix(&mut rng) % 3 {
+                    0 => None,
+                    1 => Some(node.key(first.saturating_sub(1))),
+                    _ => Some(node.key(first.min(n - 1))),
+                };
+                let (want, want_problem) = one_by_one(&node, first, room, node.key(0), last);
+                let mut batch = vec![([0u8; L], 0u64); room];
+                let mut key = node.key(0);
+                let got = copy_forwards(&node, first, &mut batch, &mut key, last.as_ref());
+                let words = (4..=32).contains(&suffix_len) && first <= n;
+                assert_eq!(
+                    got.is_some(),
+                    words,
+                    "suffix {suffix_len}, first {first} of {n}"
+                );
+                if let Some((copied, problem)) = got {
+                    assert_eq!(problem, want_problem, "suffix {suffix_len}, first {first}");
+                    assert_eq!(&batch[..copied], &want[..], "suffix {suffix_len}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn copies_as_one_at_a_time_26() {
+        check::<26>(1);
+    }
+
+    #[test]
+    fn copies_as_one_at_a_time_18() {
+        check::<18>(2);
+    }
+
+    #[test]
+    fn cmp_key_is_byte_order() {
+        let mut rng = 3;
+        for _ in 0..2000 {
+            let a: [u8; 26] = std::array::from_fn(|_| (splitmix(&mut rng) % 3) as u8);
+            let b: [u8; 26] = std::array::from_fn(|_| (splitmix(&mut rng) % 3) as u8);
+            assert_eq!(cmp_key(&a, &b), a.cmp(&b));
+        }
+    }
 }

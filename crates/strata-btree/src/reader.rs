@@ -283,9 +283,13 @@ struct Downlink<const L: usize> {
     level: u8,
 }
 
-/// Leaf entries an iterator takes out of a leaf's page at once. Between calls it holds no
-/// page: the next batch re-reads the leaf (a cache hit, normally).
-const BATCH: usize = 16;
+/// Leaf entries an iterator takes out of a leaf's page at once, from its second batch on (a
+/// scan's per-batch costs, the leaf's re-read and the climb, spread over many entries).
+/// Between calls it holds no page: the next batch re-reads the leaf (a cache hit, normally).
+const BATCH: usize = 64;
+/// Leaf entries of an iterator's first batch: a short walk (a page's history) copies out
+/// little more than it reads.
+const FIRST_BATCH: usize = 16;
 
 /// An async iterator over leaf entries, from [`DiskBtreeReader::iter`].
 ///
@@ -308,6 +312,8 @@ pub struct BtreeIter<'a, R, const L: usize> {
     batch: [([u8; L], u64); BATCH],
     batch_len: usize,
     batch_pos: usize,
+    /// The size of the next batch: [`FIRST_BATCH`], then [`BATCH`].
+    batch_cap: usize,
     /// A problem met while copying (at the leaf's block), reported after the entries before it.
     batch_problem: Option<(u32, NodeProblem)>,
     /// The leaf the batch was copied from.
@@ -374,6 +380,7 @@ impl<'a, R: BlockReader, const L: usize> BtreeIter<'a, R, L> {
             batch: [([0; L], 0); BATCH],
             batch_len: 0,
             batch_pos: 0,
+            batch_cap: FIRST_BATCH,
             batch_problem: None,
             batch_blkno: 0,
             last_key: None,
@@ -481,7 +488,7 @@ impl<'a, R: BlockReader, const L: usize> BtreeIter<'a, R, L> {
     }
 
     /// Copies the next entries of the current leaf (whose page is `block`) into the batch,
-    /// up to [`BATCH`] of them or a bad value, or one out of scan order (after the last key
+    /// up to `batch_cap` of them or a bad value, or one out of scan order (after the last key
     /// copied before, which the batch's last key then replaces); forgets the leaf once it is
     /// used up.
     fn fill_batch(&mut self, block: &[u8; PAGE_SIZE]) -> Result<(), Error> {
@@ -503,11 +510,16 @@ impl<'a, R: BlockReader, const L: usize> BtreeIter<'a, R, L> {
             None => (key, false),
         };
         let mut problem = None;
+        let cap = std::mem::replace(&mut self.batch_cap, BATCH);
+        let batch = match self.batch.get_mut(..cap) {
+            Some(batch) => batch,
+            None => &mut self.batch,
+        };
         let copied = match forwards {
             true => leaf_run::copy_forwards(
                 &node,
                 leaf.next,
-                &mut self.batch,
+                batch,
                 &mut key,
                 have_last.then_some(&last_key),
             ),
@@ -523,7 +535,7 @@ impl<'a, R: BlockReader, const L: usize> BtreeIter<'a, R, L> {
                 have_last = true;
             }
         } else {
-            for slot in &mut self.batch {
+            for slot in batch {
                 let Some(entry_idx) = take_index(self.dir, &mut leaf.next, n_children) else {
                     break;
                 };

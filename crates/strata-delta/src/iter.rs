@@ -57,7 +57,7 @@ pub struct DeltaEntry {
 }
 
 /// Entries [`DeltaEntryIter`] checks ahead at most: a B-tree iterator's batch.
-const READY: usize = 16;
+const READY: usize = 64;
 
 impl DeltaEntry {
     /// A placeholder (never returned).

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use bytes::BytesMut;
 
 use crate::error::{Corruption, Error};
+use crate::slab::SlabPage;
 
 /// Size of a block (Neon's `PAGE_SZ`).
 pub const PAGE_SIZE: usize = 8192;
@@ -48,29 +49,46 @@ impl fmt::Display for BlockNo {
     }
 }
 
-/// An immutable 8 KiB block, cheap to clone (a reference count).
+/// An immutable 8 KiB block, cheap to clone (a reference count). Its bytes are a heap
+/// allocation of their own, or a page of a [`PageSlab`](crate::PageSlab) (a cache's memory).
 #[derive(Clone)]
-pub struct Block(Arc<[u8; PAGE_SIZE]>);
+pub struct Block(Repr);
+
+#[derive(Clone)]
+enum Repr {
+    Heap(Arc<[u8; PAGE_SIZE]>),
+    Slab(SlabPage),
+}
 
 impl Block {
     /// A block of zeros.
     pub fn zeroed() -> Block {
-        Block(Arc::new([0u8; PAGE_SIZE]))
+        Block(Repr::Heap(Arc::new([0u8; PAGE_SIZE])))
     }
 
     /// A block holding a copy of `bytes`.
     pub fn from_array(bytes: &[u8; PAGE_SIZE]) -> Block {
-        Block(Arc::new(*bytes))
+        Block(Repr::Heap(Arc::new(*bytes)))
+    }
+
+    pub(crate) fn from_slab(page: SlabPage) -> Block {
+        Block(Repr::Slab(page))
     }
 
     /// Mutable access while this handle is the only one; `None` once it is shared.
     pub fn get_mut(&mut self) -> Option<&mut [u8; PAGE_SIZE]> {
-        Arc::get_mut(&mut self.0)
+        match &mut self.0 {
+            Repr::Heap(bytes) => Arc::get_mut(bytes),
+            Repr::Slab(page) => page.get_mut(),
+        }
     }
 
     /// Number of handles to this block's bytes (for caches deciding what they may reuse).
     pub fn handle_count(this: &Block) -> usize {
-        Arc::strong_count(&this.0)
+        match &this.0 {
+            Repr::Heap(bytes) => Arc::strong_count(bytes),
+            Repr::Slab(page) => page.handle_count(),
+        }
     }
 }
 
@@ -78,7 +96,10 @@ impl Deref for Block {
     type Target = [u8; PAGE_SIZE];
 
     fn deref(&self) -> &[u8; PAGE_SIZE] {
-        &self.0
+        match &self.0 {
+            Repr::Heap(bytes) => bytes,
+            Repr::Slab(page) => page.bytes(),
+        }
     }
 }
 

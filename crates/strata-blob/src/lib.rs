@@ -63,6 +63,7 @@ mod gather;
 mod offload;
 mod reader;
 mod run;
+mod slab;
 mod stream;
 #[doc(hidden)]
 pub mod testing;
@@ -87,5 +88,6 @@ pub use gather::gather_payloads;
 pub use offload::{open_table_file, run_blocking};
 pub use reader::{BlobCursor, Payload, read_blob_into, read_blob_with};
 pub use run::{BlobRun, BlobRunReader, SHARE_MIN_LEN, read_run, read_run_with};
+pub use slab::{PAGES_PER_EXTENT, PageSlab};
 pub use stream::{Step, StepStream};
 pub use writer::{BlobWriter, BlobWriterOptions, DEFAULT_WRITE_BUFFER_SIZE};

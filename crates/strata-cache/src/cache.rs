@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use strata_blob::{Block, BlockNo, BlockReader, Error, PAGE_SIZE};
+use strata_blob::{Block, BlockNo, BlockReader, Error, PAGE_SIZE, PageSlab};
 use tokio::sync::watch;
 
 use crate::admission::Doorkeeper;
@@ -99,6 +99,10 @@ pub struct CacheMetrics {
     /// Pages a point read ([`BlockReader::append_at`] or `read_at`) missed in a full cache and
     /// read from the source without caching them (their first miss; see `CachedReader`).
     pub bypassed: u64,
+    /// Bytes of memory the cache's pages occupy (a gauge): its slab's extents, pages in use or
+    /// free for reuse. At most `n_slots` pages plus pages readers keep after their eviction,
+    /// rounded up to whole extents (2 MiB).
+    pub page_memory_bytes: u64,
 }
 
 /// Largest number of mapping shards.
@@ -120,6 +124,8 @@ pub(crate) struct Inner {
     timer: Timer,
     door: Doorkeeper,
     bypassed: AtomicU64,
+    /// The memory of the cache's pages: extents of huge pages, not one allocation per page.
+    pub(crate) slab: PageSlab,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -252,6 +258,7 @@ impl PageCache {
                 timer: Timer::default(),
                 door: Doorkeeper::new(n_slots),
                 bypassed: AtomicU64::new(0),
+                slab: PageSlab::new(n_slots),
             }),
         }
     }
@@ -357,6 +364,18 @@ impl Inner {
             self.lock_shard(key).map.get(&key),
             Some(Entry::Ready { .. })
         )
+    }
+
+    /// A page of the cache's slab holding a copy of `bytes`, for the cache alone.
+    pub(crate) fn page_copy(&self, bytes: &[u8; PAGE_SIZE]) -> Block {
+        let mut page = self.slab.take();
+        match page.get_mut() {
+            Some(buf) => {
+                buf.copy_from_slice(bytes);
+                page
+            }
+            None => Block::from_array(bytes),
+        }
     }
 
     /// Whether a point read's miss of `key` should fill the page: yes while a slot is free,
@@ -602,6 +621,7 @@ impl Inner {
             cache_full: clock.cache_full,
             admitted: clock.admitted,
             bypassed: self.bypassed.load(Ordering::Relaxed),
+            page_memory_bytes: self.slab.allocated_bytes() as u64,
             ..CacheMetrics::default()
         };
         for shard in self.shards.iter() {

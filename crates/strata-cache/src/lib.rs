@@ -53,7 +53,7 @@
 //! reader, wakers) runs under a lock. So no lock can deadlock, and a task cancelled at any await
 //! holds none.
 //!
-//! **Hit.** Lock the key's shard, find `Ready`, clone the `Block` (one atomic increment), bump the
+//! **Hit.** Lock the key's shard, find `Ready`, clone the `Block` (a reference count), bump the
 //! hit count and set the slot's reference bit if it is clear, unlock. Nothing else: no clock
 //! lock, no channel, no allocation. The shard lock is one of up to 64 (chosen by the key's hash),
 //! so readers of different pages rarely meet on one; a profile of warm lookups puts the hit's
@@ -75,9 +75,11 @@
 //! 1. reserves a slot: takes the free list's head, or sweeps the CLOCK hand under the clock lock,
 //!    clearing set reference bits (second chance) and evicting the first unreferenced, unpinned
 //!    page (taking that page's shard lock to check and remove it);
-//! 2. reads the block from the inner reader, one read per miss: into the evicted page's buffer
-//!    (a one-block `read_blocks`; no reader can hold that page, it was unpinned when removed, so
-//!    no allocation, zeroing or free), or with `read_block` when the slot came off the free list;
+//! 2. reads the block from the inner reader with a one-block `read_blocks`, one read per miss:
+//!    into the evicted page's buffer (no reader can hold that page, it was unpinned when removed,
+//!    so no allocation, zeroing or free), or into a page of the cache's [`strata_blob::PageSlab`]
+//!    when the slot came off the free list (the slab carves pages from 2 MiB huge-page extents,
+//!    so reads spread over a large cache do not each pay a TLB miss);
 //! 3. under clock then shard lock, replaces its own `Filling` entry (recognised by a fill id) with
 //!    `Ready` and records the slot's owner; then, holding no lock, publishes the block on the
 //!    waiters' channel if one was made (every waiter subscribed under the shard lock, before

@@ -241,24 +241,21 @@ impl<R: BlockReader> CachedReader<R> {
 }
 
 impl<R: BlockReader> CachedReader<R> {
-    /// Reads block `blkno` from the inner reader as a page only the cache holds: into the
-    /// buffer of `recycled` (the page evicted for this fill) with a one-block `read_blocks`
-    /// when no reader holds that page any more, otherwise with `read_block`.
+    /// Reads block `blkno` from the inner reader as a page only the cache holds: with a
+    /// one-block `read_blocks` into the buffer of `recycled` (the page evicted for this fill)
+    /// when no reader holds that page any more, otherwise into a page of the cache's slab.
     async fn read_page(&self, blkno: BlockNo, recycled: Option<Block>) -> Result<Block, Error> {
-        if let Some(mut block) = recycled {
-            if let Some(buf) = block.get_mut() {
-                self.inner.read_blocks(blkno, &mut buf[..]).await?;
-                return Ok(block);
-            }
+        let mut block = match recycled {
+            Some(block) if Block::handle_count(&block) == 1 => block,
+            _ => self.cache.inner.slab.take(),
+        };
+        if let Some(buf) = block.get_mut() {
+            self.inner.read_blocks(blkno, &mut buf[..]).await?;
+            return Ok(block);
         }
+        // Not reached (both pages above have one handle), but a shared page is never written.
         let block = self.inner.read_block(blkno).await?;
-        // The cache must hold the only handle besides its readers' (pinning is
-        // `handle_count > 1`): copy a block the source keeps, as `MemBlockReader` does.
-        Ok(if Block::handle_count(&block) > 1 {
-            Block::from_array(&block)
-        } else {
-            block
-        })
+        Ok(self.cache.inner.page_copy(&block))
     }
 
     /// A multi-block read: one I/O of the inner reader, whose pages are then admitted into free
@@ -274,7 +271,7 @@ impl<R: BlockReader> CachedReader<R> {
             let pages: Vec<Block> = buf
                 .chunks_exact(PAGE_SIZE)
                 .filter_map(|chunk| <&[u8; PAGE_SIZE]>::try_from(chunk).ok())
-                .map(Block::from_array)
+                .map(|bytes| cache.page_copy(bytes))
                 .collect();
             cache.admit(self.file_id, first, pages, needed, drops);
         }

@@ -920,3 +920,54 @@ async fn read_at_bypasses_a_full_cache_until_a_page_is_missed_twice() {
     ));
     assert_eq!(src.total_reads(), before);
 }
+
+#[tokio::test]
+async fn pages_live_in_the_caches_slab_and_freed_ones_are_reused() {
+    let src = TestReader::new(64);
+    let cache = PageCache::new(4);
+    let reader = cache.wrap(src.clone());
+    assert_eq!(
+        cache.metrics().page_memory_bytes,
+        0,
+        "no page before a read"
+    );
+    let one_extent = (4 * PAGE_SIZE) as u64;
+    for _round in 0..3 {
+        for blkno in 0..64 {
+            let block = reader.read_block(BlockNo(blkno)).await.unwrap();
+            assert_eq!(block[..], src.expected(blkno)[..]);
+        }
+    }
+    let m = cache.metrics();
+    assert_eq!(m.evictions, 3 * 64 - 4);
+    assert_eq!(
+        m.page_memory_bytes, one_extent,
+        "evictions refill the evicted pages"
+    );
+    // Pages a reader keeps after their file is dropped stay its own; new fills need new pages.
+    let mut held = Vec::new();
+    for blkno in 0..4 {
+        held.push(reader.read_block(BlockNo(blkno)).await.unwrap());
+    }
+    cache.drop_file(reader.file_id());
+    for blkno in 10..14 {
+        let block = reader.read_block(BlockNo(blkno)).await.unwrap();
+        assert_eq!(block[..], src.expected(blkno)[..]);
+    }
+    assert_eq!(cache.metrics().page_memory_bytes, 2 * one_extent);
+    for (blkno, block) in (0..).zip(&held) {
+        assert_eq!(
+            block[..],
+            src.expected(blkno)[..],
+            "a kept page never changes"
+        );
+    }
+    // Once dropped, those pages are reused before the slab grows.
+    drop(held);
+    cache.drop_file(reader.file_id());
+    for blkno in 20..24 {
+        let block = reader.read_block(BlockNo(blkno)).await.unwrap();
+        assert_eq!(block[..], src.expected(blkno)[..]);
+    }
+    assert_eq!(cache.metrics().page_memory_bytes, 2 * one_extent);
+}

@@ -10,11 +10,19 @@
 //! * Every entry passes the same guard as the lookups (`guard.rs`, FORMAT.md section 9 items
 //!   14–18): its key and LSN lie in the summary's ranges, and a loaded value decodes and its
 //!   `will_init()` equals its BlobRef bit; otherwise the scan fails with [`Error::Corrupt`].
+//! * Entries are checked ahead, up to a B-tree batch at a time and with no I/O, by the same
+//!   checks: at the first entry that fails one (or the batch's end) checking ahead stops, and
+//!   the general path makes that entry again and reports its problem, so errors and their
+//!   order are the same as one entry at a time. The key range is checked at a batch's two
+//!   ends when both lie in it (the keys between them ascend).
 //! * Values are read only when asked for. [`DeltaEntryIter::load_value`] reads the value area
 //!   sequentially in large runs (one `read_blocks` per run), the pattern of a full scan, and a
 //!   large payload's value (a page image) shares the run buffer instead of being copied
 //!   (strata-blob's `BlobRunReader::blob_shared`; the decoder checks every length first);
-//!   [`DeltaEntry::load_value`] reads one blob through the layer's reader.
+//!   [`DeltaEntry::load_value`] reads one blob through the layer's reader. The iterator's
+//!   `load_value` decodes a blob its run buffer holds, if its value is an image or a Postgres
+//!   record, without entering a future; anything else takes the general path (which reads,
+//!   decodes or reports it).
 
 #![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 

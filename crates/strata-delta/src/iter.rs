@@ -301,7 +301,7 @@ impl<'a, R: BlockReader> DeltaEntryIter<'a, R> {
     #[inline]
     fn value_buffered(&mut self, entry: &DeltaEntry) -> Option<Value> {
         let payload = self.run.blob_shared_buffered(entry.blob_ref.pos())?;
-        Value::decode_common(payload).filter(|v| v.will_init() == entry.blob_ref.will_init())
+        Value::decode_common(payload, entry.blob_ref.will_init())
     }
 
     /// The serialized value (blob payload) of `entry`, read like

@@ -252,11 +252,18 @@ impl Value {
     }
 
     /// [`Value::decode_owned`] for the two shapes almost every stored value has, a
-    /// well-formed image or Postgres record (the same value); `None` for any other bytes,
-    /// which `decode_owned` must judge.
+    /// well-formed image or Postgres record (the same value), if its `will_init()` is
+    /// `will_init`; `None` for any other bytes, which `decode_owned` must judge.
     #[inline]
-    pub(crate) fn decode_common(mut bytes: Bytes) -> Option<Value> {
+    pub(crate) fn decode_common(mut bytes: Bytes, will_init: bool) -> Option<Value> {
         let (head, shape) = fast_shape(&bytes)?;
+        let shape_will_init = match shape {
+            Shape::Image => true,
+            Shape::Postgres { will_init } => will_init,
+        };
+        if shape_will_init != will_init {
+            return None;
+        }
         bytes.advance(head);
         Some(shape.value(bytes))
     }

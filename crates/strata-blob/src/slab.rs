@@ -3,9 +3,11 @@
 //!
 //! A cache that holds a file of hundreds of megabytes touches a different 4 KiB memory page on
 //! almost every read, so with one heap allocation per block each read pays TLB misses (a page
-//! walk) besides its cache misses. A slab hands out 8 KiB pages from extents of up to 2 MiB,
-//! aligned to their size and advised for transparent huge pages (`madvise(MADV_HUGEPAGE)` on
-//! Linux), so one TLB entry covers 256 pages. On the standard workload this is what
+//! walk) besides its cache misses. A slab hands out 8 KiB pages from extents of up to 2 MiB.
+//! On Linux a full extent is an anonymous mapping aligned to its size and advised for
+//! transparent huge pages (`madvise(MADV_HUGEPAGE)`), so one TLB entry covers 256 pages and the
+//! kernel's zeros need no second zeroing; a smaller extent (a small cache) is a zeroed heap
+//! allocation. On the standard workload this is what
 //! `GLIBC_TUNABLES=glibc.malloc.hugetlb=1` gives a whole process, but for the cache's pages
 //! only and without an environment setting. Where the advice is refused the pages still work,
 //! with 4 KiB TLB entries.
@@ -147,8 +149,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// One allocation of `refs.len()` pages.
 struct Extent {
-    base: NonNull<u8>,
-    layout: Layout,
+    memory: Memory,
     /// Handles to each page; 0 for a page on the free list or never handed out.
     refs: Box<[AtomicU32]>,
     /// Pages whose last handle was dropped.
@@ -157,36 +158,19 @@ struct Extent {
     freed: Arc<AtomicUsize>,
 }
 
-// SAFETY: the extent owns its allocation (freed only in `Drop`); its bytes are reached only
-// through `SlabPage`, whose shared access is read-only and whose writes need the page's count
-// to be 1 (see the module invariants). The counts and free list are atomics and a mutex.
+// SAFETY: the extent owns its memory (released only in `Memory`'s `Drop`); its bytes are
+// reached only through `SlabPage`, whose shared access is read-only and whose writes need the
+// page's count to be 1 (see the module invariants). The counts and free list are atomics and a
+// mutex.
 unsafe impl Send for Extent {}
 // SAFETY: as for `Send`: no method of `Extent` hands out unsynchronized mutable access.
 unsafe impl Sync for Extent {}
 
 impl Extent {
-    /// A zeroed extent of `pages` pages, or `None` if the allocation fails.
+    /// A zeroed extent of `pages` pages, or `None` if the memory cannot be had.
     fn new(pages: usize, freed: Arc<AtomicUsize>) -> Option<Arc<Extent>> {
-        let bytes = pages * PAGE_SIZE;
-        // A full extent is aligned to its size so it can be one huge page.
-        let align = if bytes == EXTENT_BYTES {
-            EXTENT_BYTES
-        } else {
-            PAGE_SIZE
-        };
-        let layout = Layout::from_size_align(bytes, align).ok()?;
-        // SAFETY: `layout` has a non-zero size (`pages >= 1`).
-        let base = NonNull::new(unsafe { alloc::alloc(layout) })?;
-        if bytes == EXTENT_BYTES {
-            advise_huge(base, bytes);
-        }
-        // SAFETY: `base` is valid for writes of `bytes` bytes (just allocated with that size);
-        // zeroing initializes every byte before any page is handed out (and, after the advice,
-        // faults the memory in as a huge page where the kernel allows).
-        unsafe { base.as_ptr().write_bytes(0, bytes) };
         Some(Arc::new(Extent {
-            base,
-            layout,
+            memory: Memory::zeroed(pages * PAGE_SIZE)?,
             refs: (0..pages).map(|_| AtomicU32::new(0)).collect(),
             free: Mutex::new(Vec::new()),
             freed,
@@ -203,25 +187,108 @@ impl Extent {
     }
 }
 
-impl Drop for Extent {
-    fn drop(&mut self) {
-        // SAFETY: `base` was allocated with `layout` in `Extent::new`, and no page handle is
-        // left (each holds an `Arc` of this extent).
-        unsafe { alloc::dealloc(self.base.as_ptr(), self.layout) };
+/// `len` zeroed bytes at `base`, owned: released when dropped.
+struct Memory {
+    base: NonNull<u8>,
+    len: usize,
+    /// Whether `base` is an anonymous mapping (else a heap allocation of `heap_layout(len)`).
+    mapped: bool,
+}
+
+impl Memory {
+    /// A full extent on Linux is an anonymous mapping aligned to its size and advised for huge
+    /// pages (the kernel's zeros, written by no one); anything else, or a refused mapping, is a
+    /// zeroed heap allocation.
+    fn zeroed(len: usize) -> Option<Memory> {
+        if len == EXTENT_BYTES {
+            if let Some(base) = map_huge(len) {
+                return Some(Memory {
+                    base,
+                    len,
+                    mapped: true,
+                });
+            }
+        }
+        let layout = heap_layout(len)?;
+        // SAFETY: `layout` has a non-zero size (an extent holds at least one page).
+        let base = NonNull::new(unsafe { alloc::alloc_zeroed(layout) })?;
+        Some(Memory {
+            base,
+            len,
+            mapped: false,
+        })
     }
 }
 
-/// Advises the kernel to back `[base, base + len)` with transparent huge pages. Advice only:
-/// a refusal (an older kernel, THP disabled) changes nothing but the TLB's reach.
+impl Drop for Memory {
+    fn drop(&mut self) {
+        if self.mapped {
+            unmap(self.base, self.len);
+        } else if let Some(layout) = heap_layout(self.len) {
+            // SAFETY: `base` was allocated by `alloc_zeroed` with this same layout (a function
+            // of `len` alone), and no page handle is left (each holds its extent).
+            unsafe { alloc::dealloc(self.base.as_ptr(), layout) };
+        }
+    }
+}
+
+fn heap_layout(len: usize) -> Option<Layout> {
+    Layout::from_size_align(len, PAGE_SIZE).ok()
+}
+
+/// An anonymous private mapping of `len` bytes aligned to `len` (a power of two), advised for
+/// transparent huge pages, or `None` if the kernel refuses the mapping. The advice is only
+/// advice: refused (an older kernel, THP disabled), the pages are 4 KiB ones.
 #[cfg(all(target_os = "linux", not(miri)))]
-fn advise_huge(base: NonNull<u8>, len: usize) {
-    // SAFETY: the range is one live allocation of this process; MADV_HUGEPAGE changes only how
-    // the kernel backs it, never its contents or validity.
-    let _refused = unsafe { libc::madvise(base.as_ptr().cast(), len, libc::MADV_HUGEPAGE) };
+fn map_huge(len: usize) -> Option<NonNull<u8>> {
+    let span = len.checked_mul(2)?;
+    // SAFETY: a new anonymous mapping: no existing memory is affected.
+    let raw = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            span,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    if raw == libc::MAP_FAILED {
+        return None;
+    }
+    let start = raw as usize;
+    let aligned = start.next_multiple_of(len);
+    let head = aligned - start;
+    let tail = span - head - len;
+    // SAFETY: the head and tail are the parts of the mapping just made outside the aligned
+    // `len` bytes kept; nothing refers to them. The advice changes only how the kernel backs
+    // the kept range, never its contents (zeros) or validity.
+    unsafe {
+        if head > 0 {
+            libc::munmap(raw, head);
+        }
+        if tail > 0 {
+            libc::munmap((aligned + len) as *mut libc::c_void, tail);
+        }
+        libc::madvise(aligned as *mut libc::c_void, len, libc::MADV_HUGEPAGE);
+    }
+    NonNull::new(aligned as *mut u8)
+}
+
+#[cfg(all(target_os = "linux", not(miri)))]
+fn unmap(base: NonNull<u8>, len: usize) {
+    // SAFETY: `[base, base + len)` is a mapping made by `map_huge` and owned by the `Memory`
+    // being dropped; no page handle is left.
+    unsafe { libc::munmap(base.as_ptr().cast(), len) };
 }
 
 #[cfg(not(all(target_os = "linux", not(miri))))]
-fn advise_huge(_base: NonNull<u8>, _len: usize) {}
+fn map_huge(_len: usize) -> Option<NonNull<u8>> {
+    None
+}
+
+#[cfg(not(all(target_os = "linux", not(miri))))]
+fn unmap(_base: NonNull<u8>, _len: usize) {}
 
 /// A handle to one page of an extent: what a [`Block`] from a slab holds.
 pub(crate) struct SlabPage {
@@ -242,10 +309,11 @@ impl SlabPage {
     }
 
     fn ptr(&self) -> *mut [u8; PAGE_SIZE] {
-        // SAFETY: `index < refs.len()` (`claim` indexed `refs` with it), so the offset stays inside the
-        // extent's allocation of `refs.len() * PAGE_SIZE` bytes.
+        // SAFETY: `index < refs.len()` (`claim` indexed `refs` with it), so the offset stays
+        // inside the extent's memory of `refs.len() * PAGE_SIZE` bytes.
         unsafe {
             self.extent
+                .memory
                 .base
                 .as_ptr()
                 .add(usize::from(self.index) * PAGE_SIZE)
@@ -254,7 +322,7 @@ impl SlabPage {
     }
 
     pub(crate) fn bytes(&self) -> &[u8; PAGE_SIZE] {
-        // SAFETY: the page is initialized (extents are zeroed when allocated), lives as long as
+        // SAFETY: the page is initialized (extents are zeroed when made), lives as long as
         // this handle (which holds the extent), and is not written while this shared borrow of
         // a handle exists: writes need `get_mut` on the only handle.
         unsafe { &*self.ptr() }
@@ -350,6 +418,21 @@ mod tests {
             "a reused page holds its old bytes until filled"
         );
         assert_eq!(slab.allocated_bytes(), 2 * 4 * PAGE_SIZE, "no third extent");
+    }
+
+    #[cfg(all(target_os = "linux", not(miri)))]
+    #[test]
+    fn a_full_extent_is_aligned_to_its_size() {
+        let slab = PageSlab::new(PAGES_PER_EXTENT);
+        let first = slab.take();
+        let second = slab.take();
+        assert_eq!(first.as_ptr() as usize % EXTENT_BYTES, 0, "one huge page");
+        assert_eq!(
+            second.as_ptr() as usize,
+            first.as_ptr() as usize + PAGE_SIZE
+        );
+        assert!(first.iter().chain(second.iter()).all(|&b| b == 0));
+        assert_eq!(slab.allocated_bytes(), EXTENT_BYTES);
     }
 
     #[test]

@@ -35,14 +35,20 @@ pub struct PageCacheOptions {
     /// How long a miss waits for a slot while every slot is pinned by readers (or reserved by
     /// fills in flight) before it fails with [`Error::CacheFull`]. `Duration::ZERO` fails at once.
     pub pinned_wait: Duration,
+    /// Whether the pages live in a [`PageSlab`] of 2 MiB huge-page extents (fewer TLB misses for
+    /// reads spread over a large cache, at the price of a dearer first touch of each extent where
+    /// a VM's memory is populated lazily), or each in its own heap allocation. Where the platform
+    /// has no huge pages the slab's extents are plain allocations.
+    pub huge_pages: bool,
 }
 
 impl Default for PageCacheOptions {
-    /// 8192 slots (64 MiB, allocated only as pages are read) and a one-second wait.
+    /// 8192 slots (64 MiB, allocated only as pages are read), a one-second wait, huge pages.
     fn default() -> PageCacheOptions {
         PageCacheOptions {
             n_slots: 8192,
             pinned_wait: Duration::from_secs(1),
+            huge_pages: true,
         }
     }
 }
@@ -101,7 +107,8 @@ pub struct CacheMetrics {
     pub bypassed: u64,
     /// Bytes of memory the cache's pages occupy (a gauge): its slab's extents, pages in use or
     /// free for reuse. At most `n_slots` pages plus pages readers keep after their eviction,
-    /// rounded up to whole extents (2 MiB).
+    /// rounded up to whole extents (2 MiB). 0 without huge pages (each page is then its own
+    /// allocation, freed with its last handle).
     pub page_memory_bytes: u64,
 }
 
@@ -124,8 +131,9 @@ pub(crate) struct Inner {
     timer: Timer,
     door: Doorkeeper,
     bypassed: AtomicU64,
-    /// The memory of the cache's pages: extents of huge pages, not one allocation per page.
-    pub(crate) slab: PageSlab,
+    /// The memory of the cache's pages: extents of huge pages, not one allocation per page
+    /// (`None`: one heap allocation per page).
+    slab: Option<PageSlab>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -258,7 +266,7 @@ impl PageCache {
                 timer: Timer::default(),
                 door: Doorkeeper::new(n_slots),
                 bypassed: AtomicU64::new(0),
-                slab: PageSlab::new(n_slots),
+                slab: opts.huge_pages.then(|| PageSlab::new(n_slots)),
             }),
         }
     }
@@ -292,6 +300,7 @@ impl fmt::Debug for PageCache {
         f.debug_struct("PageCache")
             .field("n_slots", &self.inner.n_slots)
             .field("pinned_wait", &self.inner.pinned_wait)
+            .field("slab", &self.inner.slab)
             .finish_non_exhaustive()
     }
 }
@@ -366,9 +375,18 @@ impl Inner {
         )
     }
 
-    /// A page of the cache's slab holding a copy of `bytes`, for the cache alone.
+    /// A page for the cache alone (one handle), with unspecified bytes for the caller to fill:
+    /// from the slab, or a new heap block.
+    pub(crate) fn new_page(&self) -> Block {
+        match &self.slab {
+            Some(slab) => slab.take(),
+            None => Block::zeroed(),
+        }
+    }
+
+    /// A new page holding a copy of `bytes`, for the cache alone.
     pub(crate) fn page_copy(&self, bytes: &[u8; PAGE_SIZE]) -> Block {
-        let mut page = self.slab.take();
+        let mut page = self.new_page();
         match page.get_mut() {
             Some(buf) => {
                 buf.copy_from_slice(bytes);
@@ -621,7 +639,10 @@ impl Inner {
             cache_full: clock.cache_full,
             admitted: clock.admitted,
             bypassed: self.bypassed.load(Ordering::Relaxed),
-            page_memory_bytes: self.slab.allocated_bytes() as u64,
+            page_memory_bytes: self
+                .slab
+                .as_ref()
+                .map_or(0, |slab| slab.allocated_bytes() as u64),
             ..CacheMetrics::default()
         };
         for shard in self.shards.iter() {

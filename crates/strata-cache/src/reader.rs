@@ -243,11 +243,11 @@ impl<R: BlockReader> CachedReader<R> {
 impl<R: BlockReader> CachedReader<R> {
     /// Reads block `blkno` from the inner reader as a page only the cache holds: with a
     /// one-block `read_blocks` into the buffer of `recycled` (the page evicted for this fill)
-    /// when no reader holds that page any more, otherwise into a page of the cache's slab.
+    /// when no reader holds that page any more, otherwise into a new page (of the cache's slab).
     async fn read_page(&self, blkno: BlockNo, recycled: Option<Block>) -> Result<Block, Error> {
         let mut block = match recycled {
             Some(block) if Block::handle_count(&block) == 1 => block,
-            _ => self.cache.inner.slab.take(),
+            _ => self.cache.inner.new_page(),
         };
         if let Some(buf) = block.get_mut() {
             self.inner.read_blocks(blkno, &mut buf[..]).await?;

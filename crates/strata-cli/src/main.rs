@@ -255,6 +255,10 @@ struct BenchArgs {
     /// Directory for the benchmark file (default: a new temp dir, removed afterwards).
     #[arg(long)]
     dir: Option<PathBuf>,
+    /// Keep the page cache's pages in ordinary 4 KiB pages instead of 2 MiB huge pages (delta
+    /// layers; for comparing the two).
+    #[arg(long)]
+    no_huge_pages: bool,
     /// Print one JSON object instead of `name: value unit` lines.
     #[arg(long)]
     json: bool,
@@ -356,7 +360,16 @@ async fn run(command: Command, out: &mut impl Write) -> anyhow::Result<()> {
             image_bench::run(params, a.lookups, a.dir.as_deref(), a.json, out).await
         }
         Command::Bench(a) => {
-            bench::run(a.params.params(), a.lookups, a.dir.as_deref(), a.json, out).await
+            let huge_pages = !a.no_huge_pages;
+            bench::run(
+                a.params.params(),
+                a.lookups,
+                a.dir.as_deref(),
+                huge_pages,
+                a.json,
+                out,
+            )
+            .await
         }
         Command::Timeline(a) => timeline::run(a, out).await,
         Command::Page(a) => page::run(a, out).await,

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use indicatif::ProgressBar;
 use strata_blob::{BlockReader, FileTable, TableFile};
-use strata_cache::{CachedReader, PageCache};
+use strata_cache::{CachedReader, PageCache, PageCacheOptions};
 use strata_delta::workload::{SplitMix64, WORKLOAD_TENANT, WORKLOAD_TIMELINE, WorkloadParams};
 use strata_delta::{
     DeltaLayer, DeltaLayerWriter, LayerDesc, ValueReconstructResult, ValueReconstructState,
@@ -58,8 +58,21 @@ pub fn reject_directory(path: &Path) -> std::io::Result<()> {
 impl LayerSession {
     /// Opens `path` with a fresh page cache of `cache_blocks` slots.
     pub async fn open(path: &Path, cache_blocks: u64) -> anyhow::Result<LayerSession> {
+        LayerSession::open_with(path, cache_blocks, true).await
+    }
+
+    /// As [`LayerSession::open`], saying whether the cache keeps its pages in huge pages.
+    pub async fn open_with(
+        path: &Path,
+        cache_blocks: u64,
+        huge_pages: bool,
+    ) -> anyhow::Result<LayerSession> {
         reject_directory(path)?;
-        let cache = PageCache::new(usize::try_from(cache_blocks.max(1)).unwrap_or(usize::MAX));
+        let cache = PageCache::with_options(PageCacheOptions {
+            n_slots: usize::try_from(cache_blocks.max(1)).unwrap_or(usize::MAX),
+            huge_pages,
+            ..PageCacheOptions::default()
+        });
         let files = FileTable::new(4);
         let layer = DeltaLayer::open(path, &cache, &files)
             .await

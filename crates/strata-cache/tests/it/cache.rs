@@ -152,6 +152,7 @@ fn options(n_slots: usize, pinned_wait: Duration) -> PageCacheOptions {
     PageCacheOptions {
         n_slots,
         pinned_wait,
+        ..PageCacheOptions::default()
     }
 }
 
@@ -970,4 +971,24 @@ async fn pages_live_in_the_caches_slab_and_freed_ones_are_reused() {
         assert_eq!(block[..], src.expected(blkno)[..]);
     }
     assert_eq!(cache.metrics().page_memory_bytes, 2 * one_extent);
+}
+
+#[tokio::test]
+async fn without_huge_pages_each_page_is_its_own_allocation() {
+    let src = TestReader::new(16);
+    let cache = PageCache::with_options(PageCacheOptions {
+        n_slots: 4,
+        huge_pages: false,
+        ..PageCacheOptions::default()
+    });
+    let reader = cache.wrap(src.clone());
+    for _round in 0..2 {
+        for blkno in 0..16 {
+            let block = reader.read_block(BlockNo(blkno)).await.unwrap();
+            assert_eq!(block[..], src.expected(blkno)[..]);
+        }
+    }
+    let m = cache.metrics();
+    assert_eq!((m.misses, m.evictions, m.resident), (32, 28, 4));
+    assert_eq!(m.page_memory_bytes, 0, "no slab");
 }

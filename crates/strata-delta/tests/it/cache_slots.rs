@@ -21,6 +21,7 @@ fn strict_cache(n_slots: usize) -> PageCache {
     PageCache::with_options(PageCacheOptions {
         n_slots,
         pinned_wait: Duration::ZERO,
+        ..PageCacheOptions::default()
     })
 }
 

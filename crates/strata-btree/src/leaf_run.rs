@@ -31,21 +31,21 @@ pub(crate) fn copy_forwards<const L: usize>(
     key: &mut [u8; L],
     last: Option<&[u8; L]>,
 ) -> Option<(usize, Option<NodeProblem>)> {
+    let out = (batch, key);
     match L.checked_sub(node.prefix().len())? {
-        4..=7 => copy_words::<L, 4>(node, first, batch, key, last),
-        8..=16 => copy_words::<L, 8>(node, first, batch, key, last),
-        17..=32 => copy_words::<L, 16>(node, first, batch, key, last),
+        4..=7 => copy_words::<L, 4>(node, first, out, last),
+        8..=16 => copy_words::<L, 8>(node, first, out, last),
+        17..=32 => copy_words::<L, 16>(node, first, out, last),
         _ => None,
     }
 }
 
-/// [`copy_forwards`] for suffixes of `N..=2N` bytes.
+/// [`copy_forwards`] for suffixes of `N..=2N` bytes, into `(batch, key)`.
 #[inline(always)]
 fn copy_words<const L: usize, const N: usize>(
     node: &NodeView<'_, L>,
     first: usize,
-    batch: &mut [([u8; L], u64)],
-    key: &mut [u8; L],
+    (batch, key): (&mut [([u8; L], u64)], &mut [u8; L]),
     last: Option<&[u8; L]>,
 ) -> Option<(usize, Option<NodeProblem>)> {
     let to = first.saturating_add(batch.len()).min(node.n_children());

@@ -46,6 +46,17 @@ fn edit(bytes: &[u8], f: impl Fn(&mut Summary)) -> Vec<u8> {
     out
 }
 
+/// That the scan of `bytes` gives `all[..first]` and then the range error of `all[first]`.
+fn assert_ends_at(bytes: &[u8], all: &[DeltaEntry], first: usize, what: &str) {
+    let (got, problem) = scan(bytes);
+    assert_eq!(got, all[..first], "{what}");
+    let out = &all[first];
+    assert!(
+        matches!(problem, Some(CorruptionKind::EntryOutOfRange { key, lsn }) if key == out.key && lsn == out.lsn),
+        "{what}: {problem:?}"
+    );
+}
+
 #[test]
 fn an_entry_out_of_range_ends_the_scan_where_it_is() {
     let bytes = layer_bytes("btree3");
@@ -78,13 +89,7 @@ fn an_entry_out_of_range_ends_the_scan_where_it_is() {
             continue;
         }
         let key_cut = edit(&bytes, |s| s.key_range.end = at.key);
-        let (got, problem) = scan(&key_cut);
-        assert_eq!(got, all[..first], "key cut at {cut}");
-        let out = &all[first];
-        assert!(
-            matches!(problem, Some(CorruptionKind::EntryOutOfRange { key, lsn }) if key == out.key && lsn == out.lsn),
-            "key cut at {cut}: {problem:?}"
-        );
+        assert_ends_at(&key_cut, &all, first, &format!("key cut at {cut}"));
         key_cuts += 1;
         // An LSN range from just above this entry's LSN: the first entry in scan order at or
         // below it is the first out.
@@ -94,14 +99,8 @@ fn an_entry_out_of_range_ends_the_scan_where_it_is() {
         if Summary::decode(&lsn_cut).unwrap().lsn_range.is_empty() {
             continue;
         }
-        let (got, problem) = scan(&lsn_cut);
         let first = all.iter().position(|e| e.lsn <= at.lsn).unwrap();
-        assert_eq!(got, all[..first], "LSN cut at {cut}");
-        let out = &all[first];
-        assert!(
-            matches!(problem, Some(CorruptionKind::EntryOutOfRange { key, lsn }) if key == out.key && lsn == out.lsn),
-            "LSN cut at {cut}: {problem:?}"
-        );
+        assert_ends_at(&lsn_cut, &all, first, &format!("LSN cut at {cut}"));
         lsn_cuts += 1;
     }
     assert!(

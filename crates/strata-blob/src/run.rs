@@ -31,7 +31,9 @@ use bytes::{Bytes, BytesMut};
 use crate::block::{BlockNo, BlockReader, PAGE_SIZE};
 use crate::error::{Corruption, Error};
 use crate::format::{
-    BlobReadOptions, BlobSpan, Compression, HEADER_PEEK_LEN, check_span, decode_blob, decode_header,
+    BlobHeader, BlobReadOptions, BlobSpan, COMPRESSION_BITS_MASK, COMPRESSION_BITS_ZSTD,
+    Compression, HEADER_PEEK_LEN, HeaderMode, LONG_HEADER_FLAG, LONG_HEADER_LEN, SHORT_HEADER_LEN,
+    check_span, decode_blob, decode_header,
 };
 
 const PAGE: u64 = PAGE_SIZE as u64;
@@ -138,6 +140,30 @@ impl BlobRun {
     }
 }
 
+/// [`decode_header`]'s answer for the headers of a sequential scan's usual blobs, the seed
+/// forms of uncompressed ones, read from the bytes at the blob's start: a 1-byte header, or in
+/// [`HeaderMode::Seed`] and [`HeaderMode::Auto`] a 4-byte one whose first byte lacks the zstd
+/// bits (a 31-bit length); `None` for any other bytes, which `decode_header` must judge.
+#[inline]
+fn plain_header(peek: &[u8], mode: HeaderMode) -> Option<BlobHeader> {
+    let (header_len, stored_len) = match *peek {
+        [first, ..] if first & LONG_HEADER_FLAG == 0 => (SHORT_HEADER_LEN, u64::from(first)),
+        [b0, b1, b2, b3, ..]
+            if matches!(mode, HeaderMode::Seed | HeaderMode::Auto)
+                && b0 & COMPRESSION_BITS_MASK != COMPRESSION_BITS_ZSTD =>
+        {
+            let raw = u32::from_be_bytes([b0, b1, b2, b3]);
+            (LONG_HEADER_LEN, u64::from(raw & 0x7FFF_FFFF))
+        }
+        _ => return None,
+    };
+    Some(BlobHeader {
+        header_len,
+        stored_len,
+        compression: Compression::None,
+    })
+}
+
 /// The error of a blob `span` running past `limit` (or past the bytes held).
 fn past_end(span: &BlobSpan, limit: u64) -> Error {
     Corruption::BlobPastEnd {
@@ -186,16 +212,30 @@ struct Arena {
 impl Arena {
     /// The stored bytes `stored` (buffer positions, shorter than [`SHARE_MIN_LEN`]) as a
     /// slice of a stretch; `None` if `run` does not hold them.
+    #[inline]
     fn small(&mut self, run: &BlobRun, stored: Range<usize>, limit: u64) -> Option<Bytes> {
         let from = run.base.checked_add(stored.start as u64)?;
         let in_stretch = from
             .checked_sub(self.stretch_start)
             .and_then(|f| usize::try_from(f).ok())
             .and_then(|f| Some(f..f.checked_add(stored.len())?))
-            .filter(|r| r.end <= self.stretch.len());
-        if let Some(r) = in_stretch {
-            return Some(self.stretch.slice(r));
+            .filter(|r| r.start < r.end && r.end <= self.stretch.len());
+        match in_stretch {
+            Some(r) => Some(self.stretch.slice(r)),
+            None => self.new_stretch(run, stored, limit, from),
         }
+    }
+
+    /// [`small`](Self::small) for a payload not in the last stretch (or empty): copies a new
+    /// stretch from it on, `from` being its file offset.
+    #[inline(never)]
+    fn new_stretch(
+        &mut self,
+        run: &BlobRun,
+        stored: Range<usize>,
+        limit: u64,
+        from: u64,
+    ) -> Option<Bytes> {
         let held = usize::try_from(limit.saturating_sub(run.base))
             .map_or(run.data.len(), |l| l.min(run.data.len()));
         let end = held
@@ -312,11 +352,56 @@ impl<'r, R: BlockReader> BlobRunReader<'r, R> {
         Ok((span, bytes))
     }
 
+    /// [`blob_shared`](Self::blob_shared)'s payload when the buffer holds the whole blob and
+    /// it is stored uncompressed (no I/O, no await: a sequential scan's common case); `None`
+    /// otherwise, also for a bad blob (`blob_shared` then reads, decompresses or reports it).
+    #[inline]
+    pub fn blob_shared_buffered(&mut self, offset: u64) -> Option<Bytes> {
+        let (span, stored) = self.locate_buffered(offset)?;
+        if span.header.compression != Compression::None {
+            return None;
+        }
+        if stored.len() < SHARE_MIN_LEN {
+            self.arena.small(&self.run, stored, self.limit)
+        } else {
+            Some(self.run.data.slice(stored))
+        }
+    }
+
+    /// [`locate`](Self::locate) when the buffer holds the whole blob (and the bytes `locate`
+    /// peeks at for its header) and the header is one of [`plain_header`]'s: found with no
+    /// call to the reader, and the same answer. `None` otherwise (`locate` then reads, or
+    /// decodes the header in full, or reports the problem).
+    #[inline]
+    fn locate_buffered(&self, offset: u64) -> Option<(BlobSpan, Range<usize>)> {
+        let (limit, held) = (self.limit, self.run.data.len() as u64);
+        let rel = offset.checked_sub(self.run.base)?;
+        let peek_len = limit.checked_sub(offset)?.min(HEADER_PEEK_LEN as u64);
+        if peek_len == 0 || rel.checked_add(peek_len)? > held {
+            return None;
+        }
+        let header = plain_header(
+            self.run.data.get(usize::try_from(rel).ok()?..)?,
+            self.run.opts.mode,
+        )?;
+        // At most 4 + 2^31 bytes past `rel`, which lies in the buffer: no overflow.
+        let len = header.header_len as u64 + header.stored_len;
+        if rel + len > held || len > limit - offset {
+            return None;
+        }
+        let from = usize::try_from(rel).ok()? + header.header_len;
+        let to = usize::try_from(rel + len).ok()?;
+        Some((BlobSpan { offset, header }, from..to))
+    }
+
     /// The span of the blob at `offset` and the place of its stored bytes in the buffer,
     /// which is refilled first unless it already holds the whole blob (the common case of a
     /// scan, which then makes no further call). The refill's future is boxed: it is rare
     /// (once a run), and inline it would make every call's future as large as the reader's.
     async fn locate(&mut self, offset: u64) -> Result<(BlobSpan, Range<usize>), Error> {
+        if let Some(found) = self.locate_buffered(offset) {
+            return Ok(found);
+        }
         let limit = self.limit;
         if offset >= limit {
             return Err(Corruption::HeaderPastEnd { offset, limit }.into());
@@ -385,5 +470,48 @@ impl<'r, R: BlockReader> BlobRunReader<'r, R> {
         self.reader.read_blocks(BlockNo(first), &mut data).await?;
         self.run.data = data.freeze();
         Ok(())
+    }
+}
+
+#[cfg(test)]
+#[expect(clippy::indexing_slicing, reason = "tests")]
+mod tests {
+    use super::*;
+    use crate::format::ZSTD_FRAME_MAGIC;
+
+    #[test]
+    fn plain_headers_decode_as_decode_header_does() {
+        let tails: [[u8; 7]; 4] = [
+            [0; 7],
+            [0xFF; 7],
+            [
+                0x12,
+                0x34,
+                0x56,
+                ZSTD_FRAME_MAGIC[0],
+                ZSTD_FRAME_MAGIC[1],
+                ZSTD_FRAME_MAGIC[2],
+                ZSTD_FRAME_MAGIC[3],
+            ],
+            [0, 0, 8, 0, 0, 0, 0],
+        ];
+        let mut plain = 0;
+        for mode in [HeaderMode::Auto, HeaderMode::Seed, HeaderMode::Compressed] {
+            for first in 0..=u8::MAX {
+                for tail in &tails {
+                    let mut bytes = vec![first];
+                    bytes.extend_from_slice(tail);
+                    for len in 0..=bytes.len() {
+                        let peek = &bytes[..len];
+                        if let Some(header) = plain_header(peek, mode) {
+                            assert_eq!(Ok(header), decode_header(peek, 0, 1 << 40, mode));
+                            plain += 1;
+                        }
+                    }
+                }
+            }
+        }
+        // Every 1-byte header in every mode, 4-byte ones without the zstd bits in two modes.
+        assert_eq!(plain, 3 * 128 * 4 * 8 + 2 * 112 * 4 * 5);
     }
 }

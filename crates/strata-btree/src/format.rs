@@ -208,13 +208,33 @@ impl<'a, const L: usize> NodeView<'a, L> {
     /// Key `entry_idx` written over `key`, which already holds some key of this node (so its
     /// first `prefix().len()` bytes are the prefix): only the suffix is copied. Out of range,
     /// `key` is left as it is.
+    #[inline]
     pub fn write_suffix(&self, entry_idx: usize, key: &mut [u8; L]) {
         let suffix = self.suffix(entry_idx);
         if let Some(tail) = key.get_mut(self.prefix.len()..) {
-            if tail.len() == suffix.len() {
-                tail.copy_from_slice(suffix);
-            }
+            copy_short(tail, suffix);
         }
+    }
+
+    /// The stored suffixes and raw value bytes of entries `from..to`, in order, for a forwards
+    /// scan that takes them one after the other; `None` if the range is not inside the node
+    /// or the node's suffixes are empty (the caller then goes entry by entry).
+    #[inline]
+    pub fn entries(
+        &self,
+        from: usize,
+        to: usize,
+    ) -> Option<impl Iterator<Item = (&'a [u8], &'a [u8; VALUE_LEN])> + use<'a, L>> {
+        let s = self.suffix_len;
+        if s == 0 || from > to || to > self.n_children {
+            return None;
+        }
+        let suffixes = self.suffixes.get(from * s..to * s)?;
+        let values = self.values.get(from * VALUE_LEN..to * VALUE_LEN)?;
+        let values = values
+            .chunks_exact(VALUE_LEN)
+            .map_while(|v| v.first_chunk::<VALUE_LEN>());
+        Some(suffixes.chunks_exact(s).zip(values))
     }
 
     /// Compares key `entry_idx` with `key`, without assembling it.
@@ -363,6 +383,38 @@ pub fn cmp_suffix(a: &[u8], b: &[u8]) -> Ordering {
         }
     }
     ra.len().cmp(&rb.len())
+}
+
+/// `dst.copy_from_slice(src)` when both are as long (nothing otherwise), with a short copy
+/// (a key suffix, usually 4 to 32 bytes) done in two overlapping fixed-size moves instead of
+/// a call to `memcpy`.
+#[inline]
+pub(crate) fn copy_short(dst: &mut [u8], src: &[u8]) {
+    /// The first and the last `N` bytes of `src` over those of `dst` (which cover it all when
+    /// `N <= len <= 2N`); false, copying nothing, when either is shorter than `N`.
+    fn two_moves<const N: usize>(dst: &mut [u8], src: &[u8]) -> bool {
+        match (dst.first_chunk_mut::<N>(), src.first_chunk::<N>()) {
+            (Some(d), Some(s)) => *d = *s,
+            _ => return false,
+        }
+        if let (Some(d), Some(s)) = (dst.last_chunk_mut::<N>(), src.last_chunk::<N>()) {
+            *d = *s;
+        }
+        true
+    }
+    let len = src.len();
+    if dst.len() != len {
+        return;
+    }
+    let done = match len {
+        4..=7 => two_moves::<4>(dst, src),
+        8..=16 => two_moves::<8>(dst, src),
+        17..=32 => two_moves::<16>(dst, src),
+        _ => false,
+    };
+    if !done {
+        dst.copy_from_slice(src);
+    }
 }
 
 /// Bytes of suffixes a search range must span before [`NodeView::search`] touches the next

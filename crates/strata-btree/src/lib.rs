@@ -47,6 +47,7 @@
 
 mod error;
 pub mod format;
+mod leaf_run;
 mod reader;
 mod stream;
 #[doc(hidden)]

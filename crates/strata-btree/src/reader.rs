@@ -21,6 +21,7 @@ use strata_blob::{BlockNo, BlockReader, PAGE_SIZE};
 
 use crate::error::{Corruption, Error, NodeProblem};
 use crate::format::{self, MAX_KEY_LEN, NodeView};
+use crate::leaf_run;
 
 /// Direction of a scan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -282,9 +283,13 @@ struct Downlink<const L: usize> {
     level: u8,
 }
 
-/// Leaf entries an iterator takes out of a leaf's page at once. Between calls it holds no
-/// page: the next batch re-reads the leaf (a cache hit, normally).
-const BATCH: usize = 16;
+/// Leaf entries an iterator takes out of a leaf's page at once, from its second batch on (a
+/// scan's per-batch costs, the leaf's re-read and the climb, spread over many entries).
+/// Between calls it holds no page: the next batch re-reads the leaf (a cache hit, normally).
+const BATCH: usize = 64;
+/// Leaf entries of an iterator's first batch: a short walk (a page's history) copies out
+/// little more than it reads.
+const FIRST_BATCH: usize = 16;
 
 /// An async iterator over leaf entries, from [`DiskBtreeReader::iter`].
 ///
@@ -303,10 +308,12 @@ pub struct BtreeIter<'a, R, const L: usize> {
     path: Vec<Frame>,
     /// The leaf whose entries are being taken, while it has entries not yet in `batch`.
     leaf: Option<Frame>,
-    /// Entries copied out of the current leaf, in scan order, with their index in it.
-    batch: [(usize, [u8; L], u64); BATCH],
+    /// Entries copied out of the current leaf, in scan order.
+    batch: [([u8; L], u64); BATCH],
     batch_len: usize,
     batch_pos: usize,
+    /// The size of the next batch: [`FIRST_BATCH`], then [`BATCH`].
+    batch_cap: usize,
     /// A problem met while copying (at the leaf's block), reported after the entries before it.
     batch_problem: Option<(u32, NodeProblem)>,
     /// The leaf the batch was copied from.
@@ -370,9 +377,10 @@ impl<'a, R: BlockReader, const L: usize> BtreeIter<'a, R, L> {
             state: IterState::NotStarted,
             path: Vec::new(),
             leaf: None,
-            batch: [(0, [0; L], 0); BATCH],
+            batch: [([0; L], 0); BATCH],
             batch_len: 0,
             batch_pos: 0,
+            batch_cap: FIRST_BATCH,
             batch_problem: None,
             batch_blkno: 0,
             last_key: None,
@@ -403,6 +411,30 @@ impl<'a, R: BlockReader, const L: usize> BtreeIter<'a, R, L> {
                 Some(Err(e))
             }
         }
+    }
+
+    /// The entries the iterator holds already, copied out of a leaf before and checked: the
+    /// next ones [`next`](Self::next) would return, in order, without I/O (empty when `next`
+    /// must read, or has a problem to report). [`skip_buffered`](Self::skip_buffered) takes
+    /// them.
+    #[inline]
+    pub fn buffered(&self) -> &[([u8; L], u64)] {
+        match self.state {
+            IterState::Running => self
+                .batch
+                .get(self.batch_pos..self.batch_len)
+                .unwrap_or_default(),
+            _ => &[],
+        }
+    }
+
+    /// Takes the first `n` entries of [`buffered`](Self::buffered) (all of them if it holds
+    /// fewer), as `n` calls of [`next`](Self::next) would.
+    #[inline]
+    pub fn skip_buffered(&mut self, n: usize) {
+        let n = n.min(self.buffered().len());
+        self.batch_pos += n;
+        self.stats.n_entries += n as u64;
     }
 
     /// True once a backwards scan found its start key below the smallest key: it gives no
@@ -444,7 +476,7 @@ impl<'a, R: BlockReader, const L: usize> BtreeIter<'a, R, L> {
         } else {
             None
         };
-        let Some(&(_, key, value)) = next else {
+        let Some(&(key, value)) = next else {
             return match self.batch_problem.take() {
                 Some((blkno, problem)) => Err(self.tree.corrupt(blkno, problem)),
                 None => Ok(None),
@@ -456,7 +488,7 @@ impl<'a, R: BlockReader, const L: usize> BtreeIter<'a, R, L> {
     }
 
     /// Copies the next entries of the current leaf (whose page is `block`) into the batch,
-    /// up to [`BATCH`] of them or a bad value, or one out of scan order (after the last key
+    /// up to `batch_cap` of them or a bad value, or one out of scan order (after the last key
     /// copied before, which the batch's last key then replaces); forgets the leaf once it is
     /// used up.
     fn fill_batch(&mut self, block: &[u8; PAGE_SIZE]) -> Result<(), Error> {
@@ -471,60 +503,79 @@ impl<'a, R: BlockReader, const L: usize> BtreeIter<'a, R, L> {
         let node = tree.decode(blkno, block)?;
         let n_children = node.n_children();
         let forwards = self.dir == VisitDirection::Forwards;
-        /// `a.cmp(b)`, eight bytes at a time as big-endian words (unrolled for the key size,
-        /// no call to `memcmp`).
-        fn cmp_words<const L: usize>(a: &[u8; L], b: &[u8; L]) -> std::cmp::Ordering {
-            let word = |c: &[u8]| {
-                let mut w = [0u8; 8];
-                w.iter_mut().zip(c).for_each(|(d, s)| *d = *s);
-                u64::from_be_bytes(w)
-            };
-            a.chunks(8)
-                .zip(b.chunks(8))
-                .map(|(x, y)| word(x).cmp(&word(y)))
-                .find(|o| o.is_ne())
-                .unwrap_or(std::cmp::Ordering::Equal)
-        }
-        let mut used_up = false;
         // The keys of one node share its prefix: it is copied once, then only suffixes.
         let mut key = node.key(0);
-        let mut last_key = self.last_key;
-        for slot in &mut self.batch {
-            let Some(entry_idx) = take_index(self.dir, &mut leaf.next, n_children) else {
-                used_up = true;
-                break;
-            };
-            let problem = match node.leaf_value(entry_idx) {
-                Ok(value) => {
-                    node.write_suffix(entry_idx, &mut key);
-                    let in_order = last_key.as_ref().is_none_or(|last| {
-                        let order = cmp_words(&key, last);
-                        if forwards {
-                            order.is_gt()
-                        } else {
-                            order.is_lt()
-                        }
-                    });
-                    if in_order {
-                        *slot = (entry_idx, key, value);
-                        last_key = Some(key);
-                        self.batch_len += 1;
-                        continue;
+        let (mut last_key, mut have_last) = match self.last_key {
+            Some(last) => (last, true),
+            None => (key, false),
+        };
+        let mut problem = None;
+        let cap = std::mem::replace(&mut self.batch_cap, BATCH);
+        let batch = match self.batch.get_mut(..cap) {
+            Some(batch) => batch,
+            None => &mut self.batch,
+        };
+        let copied = match forwards {
+            true => leaf_run::copy_forwards(
+                &node,
+                leaf.next,
+                batch,
+                &mut key,
+                have_last.then_some(&last_key),
+            ),
+            false => None,
+        };
+        if let Some((n, found)) = copied {
+            // Forwards through consecutive entries (a full scan): the same checks as below.
+            self.batch_len = n;
+            leaf.next += n;
+            problem = found;
+            if let Some(&(key, _)) = n.checked_sub(1).and_then(|i| self.batch.get(i)) {
+                last_key = key;
+                have_last = true;
+            }
+        } else {
+            for slot in batch {
+                let Some(entry_idx) = take_index(self.dir, &mut leaf.next, n_children) else {
+                    break;
+                };
+                let value = match node.leaf_value(entry_idx) {
+                    Ok(value) => value,
+                    Err(p) => {
+                        problem = Some(p);
+                        break;
                     }
-                    NodeProblem::OutOfOrder { entry_idx }
+                };
+                node.write_suffix(entry_idx, &mut key);
+                let order = if have_last {
+                    leaf_run::cmp_key(&key, &last_key)
+                } else {
+                    std::cmp::Ordering::Greater
+                };
+                let in_order = if forwards {
+                    order.is_gt()
+                } else {
+                    order.is_lt() || !have_last
+                };
+                if !in_order {
+                    problem = Some(NodeProblem::OutOfOrder { entry_idx });
+                    break;
                 }
-                Err(problem) => problem,
-            };
-            self.batch_problem = Some((blkno, problem));
-            used_up = true;
-            break;
+                *slot = (key, value);
+                last_key = key;
+                have_last = true;
+                self.batch_len += 1;
+            }
         }
-        self.last_key = last_key;
+        self.last_key = have_last.then_some(last_key);
         let left = match self.dir {
             VisitDirection::Forwards => n_children.saturating_sub(leaf.next),
             VisitDirection::Backwards => leaf.next,
         };
-        if used_up || left == 0 {
+        if let Some(problem) = problem {
+            self.batch_problem = Some((blkno, problem));
+            self.leaf = None;
+        } else if left == 0 {
             self.leaf = None;
         }
         Ok(())

@@ -43,10 +43,16 @@ impl<'a> EntryGuard<'a> {
         }
     }
 
+    /// Whether item 15 holds for a blob at `offset`.
+    #[inline]
+    pub(crate) fn in_value_area(&self, offset: u64) -> bool {
+        (VALUE_AREA_OFFSET..self.value_area_end).contains(&offset)
+    }
+
     /// Item 15 (the blob's start; its end is checked when it is read).
     #[inline]
     pub(crate) fn check_in_value_area(&self, offset: u64) -> Result<(), CorruptionKind> {
-        if (VALUE_AREA_OFFSET..self.value_area_end).contains(&offset) {
+        if self.in_value_area(offset) {
             Ok(())
         } else {
             Err(CorruptionKind::BlobOutsideValueArea {
@@ -81,13 +87,7 @@ impl RawRangeCheck {
     /// [`EntryGuard::check_ranges`]'s.
     #[inline]
     pub(crate) fn check(&self, raw: &[u8; DELTA_KEY_SIZE]) -> Result<(), CorruptionKind> {
-        let (key, lsn) = raw
-            .split_first_chunk::<KEY_SIZE>()
-            .map_or(((0, 0), 0), |(key, lsn)| {
-                let lsn = <[u8; 8]>::try_from(lsn).map_or(0, u64::from_be_bytes);
-                (key_number(key), lsn)
-            });
-        if (self.key_start..self.key_end).contains(&key) && self.lsn_range.contains(Lsn(lsn)) {
+        if self.key_in_range(raw) && self.lsn_in_range(raw) {
             return Ok(());
         }
         let entry = DeltaKey::from_array(*raw);
@@ -96,6 +96,45 @@ impl RawRangeCheck {
             lsn: entry.lsn(),
         })
     }
+}
+
+impl RawRangeCheck {
+    /// Whether the key part of `raw` lies in the summary's key range.
+    #[inline]
+    pub(crate) fn key_in_range(&self, raw: &[u8; DELTA_KEY_SIZE]) -> bool {
+        let key = raw_key_number(raw);
+        !below(key, self.key_start) && below(key, self.key_end)
+    }
+
+    /// Whether every key from the key part of `first` to that of `last` (B-tree keys in
+    /// ascending order) lies in the summary's key range: true when both ends do.
+    #[inline]
+    pub(crate) fn keys_in_range(
+        &self,
+        first: &[u8; DELTA_KEY_SIZE],
+        last: &[u8; DELTA_KEY_SIZE],
+    ) -> bool {
+        !below(raw_key_number(first), self.key_start) && below(raw_key_number(last), self.key_end)
+    }
+
+    /// Whether the LSN part of `raw` lies in the summary's LSN range.
+    #[inline]
+    pub(crate) fn lsn_in_range(&self, raw: &[u8; DELTA_KEY_SIZE]) -> bool {
+        let lsn = raw.last_chunk::<8>().map_or(0, |l| u64::from_be_bytes(*l));
+        self.lsn_range.contains(Lsn(lsn))
+    }
+}
+
+/// `a < b` for key numbers (branch-free: the first parts decide unless they are equal).
+#[inline]
+fn below(a: (u128, u16), b: (u128, u16)) -> bool {
+    a.0 < b.0 || (a.0 == b.0 && a.1 < b.1)
+}
+
+/// The key number ([`key_number`]) of the key part of a raw B-tree key.
+#[inline]
+fn raw_key_number(raw: &[u8; DELTA_KEY_SIZE]) -> (u128, u16) {
+    raw.first_chunk::<KEY_SIZE>().map_or((0, 0), key_number)
 }
 
 /// The 18 bytes of a key as a number of the same order: the first 16 and the last 2 bytes,

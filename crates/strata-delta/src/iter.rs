@@ -10,11 +10,19 @@
 //! * Every entry passes the same guard as the lookups (`guard.rs`, FORMAT.md section 9 items
 //!   14–18): its key and LSN lie in the summary's ranges, and a loaded value decodes and its
 //!   `will_init()` equals its BlobRef bit; otherwise the scan fails with [`Error::Corrupt`].
+//! * Entries are checked ahead, up to a B-tree batch at a time and with no I/O, by the same
+//!   checks: at the first entry that fails one (or the batch's end) checking ahead stops, and
+//!   the general path makes that entry again and reports its problem, so errors and their
+//!   order are the same as one entry at a time. The key range is checked at a batch's two
+//!   ends when both lie in it (the keys between them ascend).
 //! * Values are read only when asked for. [`DeltaEntryIter::load_value`] reads the value area
 //!   sequentially in large runs (one `read_blocks` per run), the pattern of a full scan, and a
 //!   large payload's value (a page image) shares the run buffer instead of being copied
 //!   (strata-blob's `BlobRunReader::blob_shared`; the decoder checks every length first);
-//!   [`DeltaEntry::load_value`] reads one blob through the layer's reader.
+//!   [`DeltaEntry::load_value`] reads one blob through the layer's reader. The iterator's
+//!   `load_value` decodes a blob its run buffer holds, if its value is an image or a Postgres
+//!   record, without entering a future; anything else takes the general path (which reads,
+//!   decodes or reports it).
 
 #![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 
@@ -22,15 +30,25 @@ use std::borrow::Cow;
 
 use strata_blob::{BlobRunReader, BlockReader};
 use strata_btree::{BtreeIter, VisitDirection};
-use strata_key::{Key, Lsn};
+use strata_key::{KEY_SIZE, Key, Lsn};
 
 use crate::error::Error;
-use crate::format::{BlobRef, DELTA_KEY_SIZE, DeltaKey};
+use crate::format::{BlobRef, DELTA_KEY_SIZE};
 use crate::guard::{
     EntryGuard, RawRangeCheck, check_increasing, check_will_init, decode_checked_bytes,
 };
 use crate::layer::{DeltaLayer, SCAN_RUN_BYTES, read_value};
 use crate::value::Value;
+
+/// The key and LSN parts of a raw 26-byte B-tree key.
+#[inline]
+fn split_delta_key(raw: &[u8; DELTA_KEY_SIZE]) -> (&[u8; KEY_SIZE], &[u8; 8]) {
+    const _: () = assert!(KEY_SIZE + 8 == DELTA_KEY_SIZE);
+    let (key, lsn) = raw
+        .split_first_chunk::<KEY_SIZE>()
+        .unwrap_or((&[0; KEY_SIZE], &[]));
+    (key, lsn.first_chunk::<8>().unwrap_or(&[0; 8]))
+}
 
 /// One index entry of a delta layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,7 +64,30 @@ pub struct DeltaEntry {
     pub size: u64,
 }
 
+/// Entries [`DeltaEntryIter`] checks ahead at most: a B-tree iterator's batch.
+const READY: usize = 64;
+
 impl DeltaEntry {
+    /// A placeholder (never returned).
+    const EMPTY: DeltaEntry = DeltaEntry {
+        key: Key::MIN,
+        lsn: Lsn(0),
+        blob_ref: BlobRef(0),
+        size: 0,
+    };
+
+    /// The entry of B-tree key `raw` and `blob_ref`, taking `size` bytes.
+    #[inline]
+    fn new(raw: &[u8; DELTA_KEY_SIZE], blob_ref: BlobRef, size: u64) -> DeltaEntry {
+        let (key, lsn) = split_delta_key(raw);
+        DeltaEntry {
+            key: Key::from_array(key),
+            lsn: Lsn(u64::from_be_bytes(*lsn)),
+            blob_ref,
+            size,
+        }
+    }
+
     /// Reads and decodes this entry's value through `layer`'s reader.
     pub async fn load_value<R: BlockReader>(&self, layer: &DeltaLayer<R>) -> Result<Value, Error> {
         let pos = self.blob_ref.pos();
@@ -81,6 +122,11 @@ pub struct DeltaEntryIter<'a, R> {
     tree: BtreeIter<'a, R, DELTA_KEY_SIZE>,
     /// The entry read ahead (its size is known once the one after it is read).
     pending: Option<([u8; DELTA_KEY_SIZE], u64)>,
+    /// Entries checked ahead ([`fill_ready`](Self::fill_ready)), returned before `pending`:
+    /// `ready[ready_pos..ready_len]`.
+    ready: [DeltaEntry; READY],
+    ready_pos: usize,
+    ready_len: usize,
     started: bool,
     failed: bool,
     run: BlobRunReader<'a, R>,
@@ -98,6 +144,9 @@ impl<'a, R: BlockReader> DeltaEntryIter<'a, R> {
                 .tree()
                 .iter(&[0u8; DELTA_KEY_SIZE], VisitDirection::Forwards),
             pending: None,
+            ready: [DeltaEntry::EMPTY; READY],
+            ready_pos: 0,
+            ready_len: 0,
             started: false,
             failed: false,
             run: layer.run_reader(SCAN_RUN_BYTES),
@@ -108,10 +157,68 @@ impl<'a, R: BlockReader> DeltaEntryIter<'a, R> {
     }
 
     /// The next entry, `None` at the end (or after an error).
-    ///
-    /// Written as one function (no inner `async fn` whose output is moved out again): the
-    /// entry and the tree's results pass through as few levels as possible.
     pub async fn next(&mut self) -> Option<Result<DeltaEntry, Error>> {
+        // Usually the entry was checked ahead, with those after it: no future is entered.
+        if let Some(entry) = self.next_ready() {
+            return Some(Ok(entry));
+        }
+        self.next_slow().await
+    }
+
+    /// The next entry checked ahead, checking the next ones first when none is left; `None`
+    /// when [`next_slow`](Self::next_slow) must run.
+    #[inline]
+    fn next_ready(&mut self) -> Option<DeltaEntry> {
+        if self.ready_pos >= self.ready_len && !self.fill_ready() {
+            return None;
+        }
+        let entry = *self.ready.get(self.ready_pos)?;
+        self.ready_pos += 1;
+        Some(entry)
+    }
+
+    /// Checks ahead the entries whose sizes the tree iterator's batch gives (the entry read
+    /// ahead and those after it but the last), with no I/O and no await, into `ready`; false
+    /// when none passes. The checks are [`entry`](Self::entry)'s; at the first entry that
+    /// fails one, or the end of the batch, it stops with that entry read ahead, and
+    /// [`next_slow`](Self::next_slow) then makes it (or reports its problem). The key range
+    /// is checked at the batch's two ends when both lie in it: the keys ascend in between
+    /// (the B-tree iterator checks their order).
+    fn fill_ready(&mut self) -> bool {
+        let Some(mut cur) = self.pending else {
+            return false;
+        };
+        let next = self.tree.buffered();
+        let keys_checked = next
+            .get(..READY)
+            .unwrap_or(next)
+            .last()
+            .is_some_and(|(last, _)| self.ranges.keys_in_range(&cur.0, last));
+        let mut n = 0;
+        for (&(raw, value), slot) in next.iter().zip(&mut self.ready) {
+            let (blob_ref, next_pos) = (BlobRef(cur.1), BlobRef(value).pos());
+            let pos = blob_ref.pos();
+            let ok = self.guard.in_value_area(pos)
+                && pos < next_pos
+                && self.ranges.lsn_in_range(&cur.0)
+                && (keys_checked || self.ranges.key_in_range(&cur.0));
+            if !ok {
+                break;
+            }
+            *slot = DeltaEntry::new(&cur.0, blob_ref, next_pos - pos);
+            cur = (raw, value);
+            n += 1;
+        }
+        self.tree.skip_buffered(n);
+        self.pending = Some(cur);
+        self.ready_pos = 0;
+        self.ready_len = n;
+        n > 0
+    }
+
+    /// The general [`next`](Self::next): starts the walk, and reads the tree where its
+    /// iterator's batch runs out.
+    async fn next_slow(&mut self) -> Option<Result<DeltaEntry, Error>> {
         if self.failed {
             return None;
         }
@@ -125,8 +232,7 @@ impl<'a, R: BlockReader> DeltaEntryIter<'a, R> {
         }
         let (raw, value) = self.pending.take()?;
         let blob_ref = BlobRef(value);
-        let pos = blob_ref.pos();
-        if let Err(e) = self.guard.check_in_value_area(pos) {
+        if let Err(e) = self.guard.check_in_value_area(blob_ref.pos()) {
             return Some(Err(self.fail(e)));
         }
         let next_pos = match self.tree.next().await {
@@ -137,17 +243,29 @@ impl<'a, R: BlockReader> DeltaEntryIter<'a, R> {
             Some(Err(e)) => return Some(Err(self.fail(e))),
             None => self.value_area_end,
         };
-        // The entry's size runs to the next blob (or the index): it must be positive.
-        if let Err(e) = check_increasing(pos, next_pos).and_then(|()| self.ranges.check(&raw)) {
-            return Some(Err(self.fail(e)));
+        Some(self.entry(&raw, blob_ref, next_pos))
+    }
+
+    /// The entry of B-tree key `raw` and `blob_ref`, whose blob runs to `next_pos` (the next
+    /// entry's blob or the index), after the checks: its blob starts in the value area
+    /// (item 15), before `next_pos` (item 16: the size is positive), and its key and LSN lie
+    /// in the summary's ranges (item 14). A failed check ends the iteration.
+    fn entry(
+        &mut self,
+        raw: &[u8; DELTA_KEY_SIZE],
+        blob_ref: BlobRef,
+        next_pos: u64,
+    ) -> Result<DeltaEntry, Error> {
+        let pos = blob_ref.pos();
+        let checked = self
+            .guard
+            .check_in_value_area(pos)
+            .and_then(|()| check_increasing(pos, next_pos))
+            .and_then(|()| self.ranges.check(raw));
+        if let Err(e) = checked {
+            return Err(self.fail(e));
         }
-        let entry = DeltaKey::from_array(raw);
-        Some(Ok(DeltaEntry {
-            key: entry.key(),
-            lsn: entry.lsn(),
-            blob_ref,
-            size: next_pos - pos,
-        }))
+        Ok(DeltaEntry::new(raw, blob_ref, next_pos - pos))
     }
 
     /// Ends the iteration with `e` (in this layer's file).
@@ -163,6 +281,10 @@ impl<'a, R: BlockReader> DeltaEntryIter<'a, R> {
     /// A large value's bytes share that buffer (a kept value keeps its run's buffer alive; the
     /// iterator then reads the next run into a new one).
     pub async fn load_value(&mut self, entry: &DeltaEntry) -> Result<Value, Error> {
+        // Usually the blob is in the run buffer and its value an image or a Postgres record.
+        if let Some(value) = self.value_buffered(entry) {
+            return Ok(value);
+        }
         let pos = entry.blob_ref.pos();
         match self.run.blob_shared(pos).await {
             Ok((_, payload)) => match decode_checked_bytes(payload, entry.blob_ref) {
@@ -171,6 +293,15 @@ impl<'a, R: BlockReader> DeltaEntryIter<'a, R> {
             },
             Err(e) => Err(self.layer.ctx(e)),
         }
+    }
+
+    /// [`load_value`](Self::load_value)'s value when the run buffer holds the whole blob and
+    /// it is an image or a Postgres record that passes the checks (no I/O, no await); `None`
+    /// otherwise, and `load_value` then reads, decodes or reports it in full.
+    #[inline]
+    fn value_buffered(&mut self, entry: &DeltaEntry) -> Option<Value> {
+        let payload = self.run.blob_shared_buffered(entry.blob_ref.pos())?;
+        Value::decode_common(payload, entry.blob_ref.will_init())
     }
 
     /// The serialized value (blob payload) of `entry`, read like

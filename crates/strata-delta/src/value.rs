@@ -243,19 +243,29 @@ impl Value {
     /// `bytes` itself with the value's head cut off (no new reference to the buffer).
     pub fn decode_owned(mut bytes: Bytes) -> Result<Value, ValueError> {
         match fast_shape(&bytes) {
-            Some((head, Shape::Image)) => {
+            Some((head, shape)) => {
                 bytes.advance(head);
-                Ok(Value::Image(bytes))
-            }
-            Some((head, Shape::Postgres { will_init })) => {
-                bytes.advance(head);
-                Ok(Value::WalRecord(NeonWalRecord::Postgres {
-                    will_init,
-                    rec: bytes,
-                }))
+                Ok(shape.value(bytes))
             }
             None => Value::decode_bytes(&bytes),
         }
+    }
+
+    /// [`Value::decode_owned`] for the two shapes almost every stored value has, a
+    /// well-formed image or Postgres record (the same value), if its `will_init()` is
+    /// `will_init`; `None` for any other bytes, which `decode_owned` must judge.
+    #[inline]
+    pub(crate) fn decode_common(mut bytes: Bytes, will_init: bool) -> Option<Value> {
+        let (head, shape) = fast_shape(&bytes)?;
+        let shape_will_init = match shape {
+            Shape::Image => true,
+            Shape::Postgres { will_init } => will_init,
+        };
+        if shape_will_init != will_init {
+            return None;
+        }
+        bytes.advance(head);
+        Some(shape.value(bytes))
     }
 
     /// The `will_init` flag of serialized value bytes, reading only the variant indices (and
@@ -432,9 +442,24 @@ enum Shape {
     Postgres { will_init: bool },
 }
 
+impl Shape {
+    /// The value of this shape whose byte payload is `payload`.
+    #[inline]
+    fn value(self, payload: Bytes) -> Value {
+        match self {
+            Shape::Image => Value::Image(payload),
+            Shape::Postgres { will_init } => Value::WalRecord(NeonWalRecord::Postgres {
+                will_init,
+                rec: payload,
+            }),
+        }
+    }
+}
+
 /// The shape of `bytes` and the length of its head (what precedes the payload) when it is a
 /// well-formed image or Postgres record whose payload is exactly the rest; `None` for anything
 /// else (other records, or bytes the full decoder must judge).
+#[inline]
 fn fast_shape(bytes: &[u8]) -> Option<(usize, Shape)> {
     const IMAGE_HEAD: usize = TAG_LEN + LEN_LEN;
     const POSTGRES_HEAD: usize = 2 * TAG_LEN + 1 + LEN_LEN;

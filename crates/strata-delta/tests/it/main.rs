@@ -12,6 +12,7 @@ mod kept_values;
 mod open_runtime;
 mod robustness;
 mod roundtrip;
+mod scan_ahead;
 mod shared;
 mod stream;
 mod sweep;

@@ -1,0 +1,110 @@
+//! The full scan checks entries ahead a batch at a time: an entry out of the summary's key or
+//! LSN range anywhere in a batch (its first, middle or last entry, or the first of the next)
+//! must end the scan there, after exactly the entries before it, with the error the entry
+//! alone gives.
+
+use strata_blob::MemBlockReader;
+use strata_delta::testing::poll_ready;
+use strata_delta::{CorruptionKind, DeltaEntry, DeltaLayer, Error, OpenOptions, Summary};
+use strata_key::{Lsn, LsnRange};
+use strata_testkit::layer_bytes;
+
+/// Every entry of a full scan with its value loaded, and the error that ended it, if any.
+fn scan(bytes: &[u8]) -> (Vec<DeltaEntry>, Option<CorruptionKind>) {
+    let opts = OpenOptions {
+        file_len: Some(bytes.len() as u64),
+        ..OpenOptions::default()
+    };
+    poll_ready(async {
+        let layer = DeltaLayer::from_reader(MemBlockReader::from_bytes(bytes), opts)
+            .await
+            .unwrap();
+        let mut iter = layer.iter();
+        let mut entries = Vec::new();
+        while let Some(entry) = iter.next().await {
+            let loaded = match entry {
+                Ok(entry) => iter.load_value(&entry).await.map(|_| entry),
+                Err(e) => Err(e),
+            };
+            match loaded {
+                Ok(entry) => entries.push(entry),
+                Err(Error::Corrupt(c)) => return (entries, Some(c.kind)),
+                Err(other) => panic!("not a corruption: {other}"),
+            }
+        }
+        (entries, None)
+    })
+    .unwrap()
+}
+
+/// `bytes` with its summary changed by `f`.
+fn edit(bytes: &[u8], f: impl Fn(&mut Summary)) -> Vec<u8> {
+    let mut s = Summary::decode(bytes).unwrap();
+    f(&mut s);
+    let mut out = bytes.to_vec();
+    out[..96].copy_from_slice(&s.encode());
+    out
+}
+
+/// That the scan of `bytes` gives `all[..first]` and then the range error of `all[first]`.
+fn assert_ends_at(bytes: &[u8], all: &[DeltaEntry], first: usize, what: &str) {
+    let (got, problem) = scan(bytes);
+    assert_eq!(got, all[..first], "{what}");
+    let out = &all[first];
+    assert!(
+        matches!(problem, Some(CorruptionKind::EntryOutOfRange { key, lsn }) if key == out.key && lsn == out.lsn),
+        "{what}: {problem:?}"
+    );
+}
+
+#[test]
+fn an_entry_out_of_range_ends_the_scan_where_it_is() {
+    let bytes = layer_bytes("btree3");
+    let (all, problem) = scan(&bytes);
+    assert!(problem.is_none(), "{problem:?}");
+    assert!(all.len() > 200, "{} entries", all.len());
+    let n = all.len();
+    let (mut key_cuts, mut lsn_cuts) = (0, 0);
+    for cut in [
+        1,
+        2,
+        15,
+        16,
+        17,
+        63,
+        64,
+        65,
+        66,
+        79,
+        80,
+        81,
+        130,
+        n - 2,
+        n - 1,
+    ] {
+        let at = &all[cut];
+        // Keys end at the entry's key: the first entry with that key is the first out.
+        let first = all.iter().position(|e| e.key == at.key).unwrap();
+        if first == 0 {
+            continue;
+        }
+        let key_cut = edit(&bytes, |s| s.key_range.end = at.key);
+        assert_ends_at(&key_cut, &all, first, &format!("key cut at {cut}"));
+        key_cuts += 1;
+        // An LSN range from just above this entry's LSN: the first entry in scan order at or
+        // below it is the first out.
+        let lsn_cut = edit(&bytes, |s| {
+            s.lsn_range = LsnRange::new(Lsn(at.lsn.0 + 1), s.lsn_range.end);
+        });
+        if Summary::decode(&lsn_cut).unwrap().lsn_range.is_empty() {
+            continue;
+        }
+        let first = all.iter().position(|e| e.lsn <= at.lsn).unwrap();
+        assert_ends_at(&lsn_cut, &all, first, &format!("LSN cut at {cut}"));
+        lsn_cuts += 1;
+    }
+    assert!(
+        key_cuts >= 8 && lsn_cuts >= 8,
+        "{key_cuts} key cuts, {lsn_cuts} LSN cuts"
+    );
+}

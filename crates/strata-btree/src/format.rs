@@ -522,6 +522,16 @@ mod tests {
         assert_eq!(node.search(&between), Err(1));
     }
 
+    /// A xorshift64 stream from `seed` (test data, reproducible).
+    fn xorshift(mut rng: u64) -> impl FnMut() -> u64 {
+        move || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        }
+    }
+
     /// A leaf of 8-byte keys `prefix ‖ suffix` (suffixes given as numbers, 6 bytes each).
     fn leaf_of(prefix: &[u8; 2], suffixes: &[u64]) -> Box<[u8; NODE_SIZE]> {
         let bytes: Vec<u8> = suffixes
@@ -551,13 +561,7 @@ mod tests {
     #[test]
     fn search_finds_every_key_and_gap_however_the_keys_are_spread() {
         let prefix = [7u8, 1];
-        let mut rng = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = move || {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            rng
-        };
+        let mut next = xorshift(0x2545_F491_4F6C_DD1Du64);
         let max = (1u64 << 48) - 1;
         let mut shapes: Vec<Vec<u64>> = vec![
             (0..400).map(|i| 1000 + 16 * i).collect(), // dense, as a layer's LSNs
@@ -609,13 +613,7 @@ mod tests {
         // Corrupt bytes: keys in no order. The answer need not be the model's, but for
         // `Err(i)` key i-1 must be below the key searched and key i above it.
         let prefix = [1u8, 2];
-        let mut rng = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = move || {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            rng
-        };
+        let mut next = xorshift(0x9E37_79B9_7F4A_7C15u64);
         for round in 0..50 {
             let n = 32 + round * 5;
             let suffixes: Vec<u64> = (0..n).map(|_| next() % 1000).collect();
@@ -743,13 +741,7 @@ mod tests {
     fn cmp_suffix_is_slice_order() {
         // Every length up to 20 against every other, with differences at every position
         // (inside a word, at a word boundary, in the tail) and lengths that differ.
-        let mut rng = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = || {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            rng
-        };
+        let mut next = xorshift(0x9E37_79B9_7F4A_7C15u64);
         for la in 0..20usize {
             for lb in 0..20usize {
                 for _ in 0..20 {

@@ -49,14 +49,19 @@ fn write_layer(dir: &Path, params: &WorkloadParams) -> std::path::PathBuf {
     writer.finish(params.key_range().end).expect("finish").path
 }
 
+/// The next `(k, j)` of WORKLOAD.md's lookup draw: key `k`, its `j`-th entry.
+fn draw(params: &WorkloadParams, q: &mut SplitMix64) -> (u64, u64) {
+    let k = q.below(params.keys);
+    (k, q.below(params.records + 1))
+}
+
 /// One warm lookup as WORKLOAD.md draws it; checks the answer.
 async fn lookup(
     layer: &DeltaLayer<CachedReader<TableFile>>,
     params: &WorkloadParams,
     q: &mut SplitMix64,
 ) -> usize {
-    let k = q.below(params.keys);
-    let j = q.below(params.records + 1);
+    let (k, j) = draw(params, q);
     let end = Lsn(workload_lsn(params, k, j).0 + 1);
     let mut state = ValueReconstructState::default();
     let result = layer
@@ -78,8 +83,7 @@ async fn latest(
     params: &WorkloadParams,
     q: &mut SplitMix64,
 ) -> usize {
-    let k = q.below(params.keys);
-    let j = q.below(params.records + 1);
+    let (k, j) = draw(params, q);
     let lsn = workload_lsn(params, k, j);
     let (found, value) = layer
         .get_latest(workload_key(k), lsn)

@@ -250,6 +250,31 @@ pub fn decode_header(
     })
 }
 
+/// [`decode_header`]'s answer for the headers of a sequential scan's usual blobs, the seed
+/// forms of uncompressed ones, read from the bytes at the blob's start: a 1-byte header, or in
+/// [`HeaderMode::Seed`] and [`HeaderMode::Auto`] a 4-byte one whose first byte lacks the zstd
+/// bits (a 31-bit length); `None` for any other bytes, which `decode_header` must judge. A fast
+/// path for readers that hold the bytes already (`run.rs`), never a different answer.
+#[inline]
+pub(crate) fn decode_plain_header(peek: &[u8], mode: HeaderMode) -> Option<BlobHeader> {
+    let (header_len, stored_len) = match *peek {
+        [first, ..] if first & LONG_HEADER_FLAG == 0 => (SHORT_HEADER_LEN, u64::from(first)),
+        [b0, b1, b2, b3, ..]
+            if matches!(mode, HeaderMode::Seed | HeaderMode::Auto)
+                && b0 & COMPRESSION_BITS_MASK != COMPRESSION_BITS_ZSTD =>
+        {
+            let raw = u32::from_be_bytes([b0, b1, b2, b3]);
+            (LONG_HEADER_LEN, u64::from(raw & 0x7FFF_FFFF))
+        }
+        _ => return None,
+    };
+    Some(BlobHeader {
+        header_len,
+        stored_len,
+        compression: Compression::None,
+    })
+}
+
 /// Checks that the blob `header` at `offset` ends at or before `limit`, giving its span.
 pub fn check_span(header: BlobHeader, offset: u64, limit: u64) -> Result<BlobSpan, Corruption> {
     let span = BlobSpan { offset, header };
@@ -508,5 +533,41 @@ mod tests {
             decompress_into(&[0x28, 0xB5, 0x2F, 0xFD, 1, 2], 5, 10, &mut out),
             Err(Corruption::BadCompressedPayload { offset: 5 })
         ));
+    }
+
+    #[test]
+    fn plain_headers_decode_as_decode_header_does() {
+        let tails: [[u8; 7]; 4] = [
+            [0; 7],
+            [0xFF; 7],
+            [
+                0x12,
+                0x34,
+                0x56,
+                ZSTD_FRAME_MAGIC[0],
+                ZSTD_FRAME_MAGIC[1],
+                ZSTD_FRAME_MAGIC[2],
+                ZSTD_FRAME_MAGIC[3],
+            ],
+            [0, 0, 8, 0, 0, 0, 0],
+        ];
+        let mut plain = 0;
+        for mode in [HeaderMode::Auto, HeaderMode::Seed, HeaderMode::Compressed] {
+            for first in 0..=u8::MAX {
+                for tail in &tails {
+                    let mut bytes = vec![first];
+                    bytes.extend_from_slice(tail);
+                    for len in 0..=bytes.len() {
+                        let peek = bytes.get(..len).unwrap();
+                        if let Some(header) = decode_plain_header(peek, mode) {
+                            assert_eq!(Ok(header), decode_header(peek, 0, 1 << 40, mode));
+                            plain += 1;
+                        }
+                    }
+                }
+            }
+        }
+        // Every 1-byte header in every mode, 4-byte ones without the zstd bits in two modes.
+        assert_eq!(plain, 3 * 128 * 4 * 8 + 2 * 112 * 4 * 5);
     }
 }

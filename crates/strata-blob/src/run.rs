@@ -31,9 +31,8 @@ use bytes::{Bytes, BytesMut};
 use crate::block::{BlockNo, BlockReader, PAGE_SIZE};
 use crate::error::{Corruption, Error};
 use crate::format::{
-    BlobHeader, BlobReadOptions, BlobSpan, COMPRESSION_BITS_MASK, COMPRESSION_BITS_ZSTD,
-    Compression, HEADER_PEEK_LEN, HeaderMode, LONG_HEADER_FLAG, LONG_HEADER_LEN, SHORT_HEADER_LEN,
-    check_span, decode_blob, decode_header,
+    BlobReadOptions, BlobSpan, Compression, HEADER_PEEK_LEN, check_span, decode_blob,
+    decode_header, decode_plain_header,
 };
 
 const PAGE: u64 = PAGE_SIZE as u64;
@@ -138,30 +137,6 @@ impl BlobRun {
         let to = usize::try_from(end.checked_sub(self.base)?).ok()?;
         self.data.get(from..to)
     }
-}
-
-/// [`decode_header`]'s answer for the headers of a sequential scan's usual blobs, the seed
-/// forms of uncompressed ones, read from the bytes at the blob's start: a 1-byte header, or in
-/// [`HeaderMode::Seed`] and [`HeaderMode::Auto`] a 4-byte one whose first byte lacks the zstd
-/// bits (a 31-bit length); `None` for any other bytes, which `decode_header` must judge.
-#[inline]
-fn plain_header(peek: &[u8], mode: HeaderMode) -> Option<BlobHeader> {
-    let (header_len, stored_len) = match *peek {
-        [first, ..] if first & LONG_HEADER_FLAG == 0 => (SHORT_HEADER_LEN, u64::from(first)),
-        [b0, b1, b2, b3, ..]
-            if matches!(mode, HeaderMode::Seed | HeaderMode::Auto)
-                && b0 & COMPRESSION_BITS_MASK != COMPRESSION_BITS_ZSTD =>
-        {
-            let raw = u32::from_be_bytes([b0, b1, b2, b3]);
-            (LONG_HEADER_LEN, u64::from(raw & 0x7FFF_FFFF))
-        }
-        _ => return None,
-    };
-    Some(BlobHeader {
-        header_len,
-        stored_len,
-        compression: Compression::None,
-    })
 }
 
 /// The error of a blob `span` running past `limit` (or past the bytes held).
@@ -369,7 +344,7 @@ impl<'r, R: BlockReader> BlobRunReader<'r, R> {
     }
 
     /// [`locate`](Self::locate) when the buffer holds the whole blob (and the bytes `locate`
-    /// peeks at for its header) and the header is one of [`plain_header`]'s: found with no
+    /// peeks at for its header) and the header is one of [`decode_plain_header`]'s: found with no
     /// call to the reader, and the same answer. `None` otherwise (`locate` then reads, or
     /// decodes the header in full, or reports the problem).
     #[inline]
@@ -380,7 +355,7 @@ impl<'r, R: BlockReader> BlobRunReader<'r, R> {
         if peek_len == 0 || rel.checked_add(peek_len)? > held {
             return None;
         }
-        let header = plain_header(
+        let header = decode_plain_header(
             self.run.data.get(usize::try_from(rel).ok()?..)?,
             self.run.opts.mode,
         )?;
@@ -470,48 +445,5 @@ impl<'r, R: BlockReader> BlobRunReader<'r, R> {
         self.reader.read_blocks(BlockNo(first), &mut data).await?;
         self.run.data = data.freeze();
         Ok(())
-    }
-}
-
-#[cfg(test)]
-#[expect(clippy::indexing_slicing, reason = "tests")]
-mod tests {
-    use super::*;
-    use crate::format::ZSTD_FRAME_MAGIC;
-
-    #[test]
-    fn plain_headers_decode_as_decode_header_does() {
-        let tails: [[u8; 7]; 4] = [
-            [0; 7],
-            [0xFF; 7],
-            [
-                0x12,
-                0x34,
-                0x56,
-                ZSTD_FRAME_MAGIC[0],
-                ZSTD_FRAME_MAGIC[1],
-                ZSTD_FRAME_MAGIC[2],
-                ZSTD_FRAME_MAGIC[3],
-            ],
-            [0, 0, 8, 0, 0, 0, 0],
-        ];
-        let mut plain = 0;
-        for mode in [HeaderMode::Auto, HeaderMode::Seed, HeaderMode::Compressed] {
-            for first in 0..=u8::MAX {
-                for tail in &tails {
-                    let mut bytes = vec![first];
-                    bytes.extend_from_slice(tail);
-                    for len in 0..=bytes.len() {
-                        let peek = &bytes[..len];
-                        if let Some(header) = plain_header(peek, mode) {
-                            assert_eq!(Ok(header), decode_header(peek, 0, 1 << 40, mode));
-                            plain += 1;
-                        }
-                    }
-                }
-            }
-        }
-        // Every 1-byte header in every mode, 4-byte ones without the zstd bits in two modes.
-        assert_eq!(plain, 3 * 128 * 4 * 8 + 2 * 112 * 4 * 5);
     }
 }

@@ -206,26 +206,30 @@ impl DeltaKey {
 
     /// The key part (first 18 bytes).
     pub fn key(&self) -> Key {
-        let (k, _) = self
-            .0
-            .split_first_chunk::<KEY_SIZE>()
-            .unwrap_or((&[0; KEY_SIZE], &[]));
-        Key::from_array(k)
+        Key::from_array(split_delta_key(&self.0).0)
     }
 
     /// The LSN part (last 8 bytes).
     pub fn lsn(&self) -> Lsn {
-        let (_, l) = self
-            .0
-            .split_last_chunk::<LSN_SIZE>()
-            .unwrap_or((&[], &[0; LSN_SIZE]));
-        Lsn(u64::from_be_bytes(*l))
+        split_delta_key(&self.0).1
     }
 
     /// The raw bytes.
     pub fn as_array(&self) -> &[u8; DELTA_KEY_SIZE] {
         &self.0
     }
+}
+
+/// The key bytes and the LSN of a raw 26-byte B-tree key (its first 18 and last 8 bytes), for
+/// callers that hold the raw bytes and need no [`DeltaKey`].
+#[inline]
+pub(crate) fn split_delta_key(raw: &[u8; DELTA_KEY_SIZE]) -> (&[u8; KEY_SIZE], Lsn) {
+    const _: () = assert!(KEY_SIZE + LSN_SIZE == DELTA_KEY_SIZE);
+    let (key, lsn) = raw
+        .split_first_chunk::<KEY_SIZE>()
+        .unwrap_or((&[0; KEY_SIZE], &[]));
+    let lsn = lsn.first_chunk::<LSN_SIZE>().unwrap_or(&[0; LSN_SIZE]);
+    (key, Lsn(u64::from_be_bytes(*lsn)))
 }
 
 impl std::fmt::Debug for DeltaKey {

@@ -16,7 +16,9 @@
 use strata_key::{KEY_SIZE, Key, Lsn, LsnRange};
 
 use crate::error::{CorruptionKind, Error};
-use crate::format::{BlobRef, DELTA_KEY_SIZE, DeltaKey, Summary, VALUE_AREA_OFFSET};
+use crate::format::{
+    BlobRef, DELTA_KEY_SIZE, DeltaKey, Summary, VALUE_AREA_OFFSET, split_delta_key,
+};
 use crate::value::Value;
 
 /// The checks of one layer's entries against its summary.
@@ -96,9 +98,7 @@ impl RawRangeCheck {
             lsn: entry.lsn(),
         })
     }
-}
 
-impl RawRangeCheck {
     /// Whether the key part of `raw` lies in the summary's key range.
     #[inline]
     pub(crate) fn key_in_range(&self, raw: &[u8; DELTA_KEY_SIZE]) -> bool {
@@ -120,8 +120,7 @@ impl RawRangeCheck {
     /// Whether the LSN part of `raw` lies in the summary's LSN range.
     #[inline]
     pub(crate) fn lsn_in_range(&self, raw: &[u8; DELTA_KEY_SIZE]) -> bool {
-        let lsn = raw.last_chunk::<8>().map_or(0, |l| u64::from_be_bytes(*l));
-        self.lsn_range.contains(Lsn(lsn))
+        self.lsn_range.contains(split_delta_key(raw).1)
     }
 }
 
@@ -134,7 +133,7 @@ fn below(a: (u128, u16), b: (u128, u16)) -> bool {
 /// The key number ([`key_number`]) of the key part of a raw B-tree key.
 #[inline]
 fn raw_key_number(raw: &[u8; DELTA_KEY_SIZE]) -> (u128, u16) {
-    raw.first_chunk::<KEY_SIZE>().map_or((0, 0), key_number)
+    key_number(split_delta_key(raw).0)
 }
 
 /// The 18 bytes of a key as a number of the same order: the first 16 and the last 2 bytes,

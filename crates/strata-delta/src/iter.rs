@@ -30,25 +30,15 @@ use std::borrow::Cow;
 
 use strata_blob::{BlobRunReader, BlockReader};
 use strata_btree::{BtreeIter, VisitDirection};
-use strata_key::{KEY_SIZE, Key, Lsn};
+use strata_key::{Key, Lsn};
 
 use crate::error::Error;
-use crate::format::{BlobRef, DELTA_KEY_SIZE};
+use crate::format::{BlobRef, DELTA_KEY_SIZE, split_delta_key};
 use crate::guard::{
     EntryGuard, RawRangeCheck, check_increasing, check_will_init, decode_checked_bytes,
 };
 use crate::layer::{DeltaLayer, SCAN_RUN_BYTES, read_value};
 use crate::value::Value;
-
-/// The key and LSN parts of a raw 26-byte B-tree key.
-#[inline]
-fn split_delta_key(raw: &[u8; DELTA_KEY_SIZE]) -> (&[u8; KEY_SIZE], &[u8; 8]) {
-    const _: () = assert!(KEY_SIZE + 8 == DELTA_KEY_SIZE);
-    let (key, lsn) = raw
-        .split_first_chunk::<KEY_SIZE>()
-        .unwrap_or((&[0; KEY_SIZE], &[]));
-    (key, lsn.first_chunk::<8>().unwrap_or(&[0; 8]))
-}
 
 /// One index entry of a delta layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,7 +72,7 @@ impl DeltaEntry {
         let (key, lsn) = split_delta_key(raw);
         DeltaEntry {
             key: Key::from_array(key),
-            lsn: Lsn(u64::from_be_bytes(*lsn)),
+            lsn,
             blob_ref,
             size,
         }

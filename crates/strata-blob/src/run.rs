@@ -433,9 +433,12 @@ impl<'r, R: BlockReader> BlobRunReader<'r, R> {
         let len = usize::try_from(end - base).map_err(|_| past_end())?;
         let first = u32::try_from(base / PAGE).map_err(|_| past_end())?;
         // Reuse the buffer unless a payload handed out by `blob_shared` still holds it.
-        let mut data = std::mem::take(&mut self.run.data)
-            .try_into_mut()
-            .unwrap_or_else(|_| BytesMut::new());
+        let mut data = match std::mem::take(&mut self.run.data).try_into_mut() {
+            Ok(data) => data,
+            // A new buffer of zeroed memory from the allocator (often zero already, then not
+            // written over before the read).
+            Err(_) => BytesMut::zeroed(len),
+        };
         if data.len() >= len {
             data.truncate(len);
         } else {

@@ -27,6 +27,9 @@
 #![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 
 use std::borrow::Cow;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use strata_blob::{BlobRunReader, BlockReader};
 use strata_btree::{BtreeIter, VisitDirection};
@@ -147,12 +150,17 @@ impl<'a, R: BlockReader> DeltaEntryIter<'a, R> {
     }
 
     /// The next entry, `None` at the end (or after an error).
-    pub async fn next(&mut self) -> Option<Result<DeltaEntry, Error>> {
+    #[expect(
+        clippy::should_implement_trait,
+        reason = "an async iterator's `next` (the future it gives is awaited)"
+    )]
+    pub fn next(&mut self) -> impl Future<Output = Option<Result<DeltaEntry, Error>>> + '_ {
         // Usually the entry was checked ahead, with those after it: no future is entered.
-        if let Some(entry) = self.next_ready() {
-            return Some(Ok(entry));
-        }
-        self.next_slow().await
+        FastStep::new(
+            self,
+            |iter| iter.next_ready().map(|entry| Some(Ok(entry))),
+            Self::next_slow,
+        )
     }
 
     /// The next entry checked ahead, checking the next ones first when none is left; `None`
@@ -270,11 +278,18 @@ impl<'a, R: BlockReader> DeltaEntryIter<'a, R> {
     /// iterator's sequential run buffer: a full scan reads the value area once, in large runs.
     /// A large value's bytes share that buffer (a kept value keeps its run's buffer alive; the
     /// iterator then reads the next run into a new one).
-    pub async fn load_value(&mut self, entry: &DeltaEntry) -> Result<Value, Error> {
-        // Usually the blob is in the run buffer and its value an image or a Postgres record.
-        if let Some(value) = self.value_buffered(entry) {
-            return Ok(value);
-        }
+    pub fn load_value(&mut self, entry: &DeltaEntry) -> impl Future<Output = Result<Value, Error>> {
+        // Usually the blob is in the run buffer and its value an image or a Postgres record:
+        // no future is entered.
+        FastStep::new(
+            self,
+            move |iter| iter.value_buffered(entry).map(Ok),
+            move |iter| iter.load_value_slow(entry),
+        )
+    }
+
+    /// The general [`load_value`](Self::load_value): reads, decodes or reports the value.
+    async fn load_value_slow(&mut self, entry: &DeltaEntry) -> Result<Value, Error> {
         let pos = entry.blob_ref.pos();
         match self.run.blob_shared(pos).await {
             Ok((_, payload)) => match decode_checked_bytes(payload, entry.blob_ref) {
@@ -304,5 +319,57 @@ impl<'a, R: BlockReader> DeltaEntryIter<'a, R> {
             Ok((_, payload)) => Ok(payload),
             Err(e) => Err(layer.ctx(e)),
         }
+    }
+}
+
+/// A future that first tries a synchronous step (`fast`, on its first poll) and only when that
+/// gives nothing makes and polls the general future (`slow`, boxed: it is rare, and inline it
+/// would make every call's future as large as the general path's state). Nothing happens
+/// before the first poll, as with an `async fn`, so a future dropped unpolled takes nothing.
+enum FastStep<'i, I, Fast, Slow, Fut> {
+    Start(&'i mut I, Fast, Slow),
+    Slow(Pin<Box<Fut>>),
+    Done,
+}
+
+impl<'i, I, Fast, Slow, Fut> FastStep<'i, I, Fast, Slow, Fut>
+where
+    Fast: FnOnce(&mut I) -> Option<Fut::Output>,
+    Slow: FnOnce(&'i mut I) -> Fut,
+    Fut: Future,
+{
+    #[inline]
+    fn new(iter: &'i mut I, fast: Fast, slow: Slow) -> Self {
+        FastStep::Start(iter, fast, slow)
+    }
+}
+
+impl<'i, I, Fast, Slow, Fut> Future for FastStep<'i, I, Fast, Slow, Fut>
+where
+    Fast: FnOnce(&mut I) -> Option<Fut::Output> + Unpin,
+    Slow: FnOnce(&'i mut I) -> Fut + Unpin,
+    Fut: Future,
+{
+    type Output = Fut::Output;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Fut::Output> {
+        let this = self.get_mut();
+        if let FastStep::Slow(fut) = this {
+            return fut.as_mut().poll(cx);
+        }
+        let FastStep::Start(iter, fast, slow) = std::mem::replace(this, FastStep::Done) else {
+            // Polled after it completed.
+            return Poll::Pending;
+        };
+        if let Some(out) = fast(iter) {
+            return Poll::Ready(out);
+        }
+        let mut fut = Box::pin(slow(iter));
+        let polled = fut.as_mut().poll(cx);
+        if polled.is_pending() {
+            *this = FastStep::Slow(fut);
+        }
+        polled
     }
 }

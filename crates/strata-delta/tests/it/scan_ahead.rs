@@ -108,3 +108,38 @@ fn an_entry_out_of_range_ends_the_scan_where_it_is() {
         "{key_cuts} key cuts, {lsn_cuts} LSN cuts"
     );
 }
+
+/// `next` and `load_value` do nothing before their future is first polled: one dropped
+/// unpolled (a `select!` branch that lost) takes no entry and reads no value, and the scan
+/// then gives every entry and value exactly as an undisturbed one.
+#[test]
+fn futures_dropped_before_their_first_poll_take_nothing() {
+    let bytes = layer_bytes("btree3");
+    let (all, problem) = scan(&bytes);
+    assert!(problem.is_none(), "{problem:?}");
+    let opts = OpenOptions {
+        file_len: Some(bytes.len() as u64),
+        ..OpenOptions::default()
+    };
+    let got = poll_ready(async {
+        let layer = DeltaLayer::from_reader(MemBlockReader::from_bytes(&bytes), opts)
+            .await
+            .unwrap();
+        let mut iter = layer.iter();
+        let mut got = Vec::new();
+        loop {
+            drop(iter.next());
+            let Some(entry) = iter.next().await else {
+                break;
+            };
+            let entry = entry.unwrap();
+            drop(iter.load_value(&entry));
+            let value = iter.load_value(&entry).await.unwrap();
+            assert_eq!(value, entry.load_value(&layer).await.unwrap(), "{entry:?}");
+            got.push(entry);
+        }
+        got
+    })
+    .unwrap();
+    assert_eq!(got, all);
+}

@@ -58,7 +58,7 @@ pub struct DeltaEntry {
 }
 
 /// Entries [`DeltaEntryIter`] checks ahead at most: a B-tree iterator's batch.
-const READY: usize = 64;
+const READY: usize = 128;
 
 impl DeltaEntry {
     /// A placeholder (never returned).
@@ -183,7 +183,7 @@ impl<'a, R: BlockReader> DeltaEntryIter<'a, R> {
     /// is checked at the batch's two ends when both lie in it: the keys ascend in between
     /// (the B-tree iterator checks their order).
     fn fill_ready(&mut self) -> bool {
-        let Some(mut cur) = self.pending else {
+        let Some(first) = self.pending else {
             return false;
         };
         let next = self.tree.buffered();
@@ -191,10 +191,12 @@ impl<'a, R: BlockReader> DeltaEntryIter<'a, R> {
             .get(..READY)
             .unwrap_or(next)
             .last()
-            .is_some_and(|(last, _)| self.ranges.keys_in_range(&cur.0, last));
+            .is_some_and(|(last, _)| self.ranges.keys_in_range(&first.0, last));
         let mut n = 0;
-        for (&(raw, value), slot) in next.iter().zip(&mut self.ready) {
-            let (blob_ref, next_pos) = (BlobRef(cur.1), BlobRef(value).pos());
+        // The entry being made: the one read ahead, then each of the batch's in turn.
+        let mut cur = &first;
+        for (after, slot) in next.iter().zip(&mut self.ready) {
+            let (blob_ref, next_pos) = (BlobRef(cur.1), BlobRef(after.1).pos());
             let pos = blob_ref.pos();
             let ok = self.guard.in_value_area(pos)
                 && pos < next_pos
@@ -204,9 +206,10 @@ impl<'a, R: BlockReader> DeltaEntryIter<'a, R> {
                 break;
             }
             *slot = DeltaEntry::new(&cur.0, blob_ref, next_pos - pos);
-            cur = (raw, value);
+            cur = after;
             n += 1;
         }
+        let cur = *cur;
         self.tree.skip_buffered(n);
         self.pending = Some(cur);
         self.ready_pos = 0;

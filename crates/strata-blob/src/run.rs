@@ -343,25 +343,23 @@ impl<'r, R: BlockReader> BlobRunReader<'r, R> {
         }
     }
 
-    /// [`locate`](Self::locate) when the buffer holds the whole blob (and the bytes `locate`
-    /// peeks at for its header) and the header is one of [`decode_plain_header`]'s: found with no
-    /// call to the reader, and the same answer. `None` otherwise (`locate` then reads, or
-    /// decodes the header in full, or reports the problem).
+    /// [`locate`](Self::locate) when the buffer holds the whole blob, before the limit, and
+    /// the header is one of [`decode_plain_header`]'s: found with no call to the reader, and
+    /// the same answer. `None` otherwise (`locate` then reads, or decodes the header in full,
+    /// or reports the problem).
     #[inline]
     fn locate_buffered(&self, offset: u64) -> Option<(BlobSpan, Range<usize>)> {
-        let (limit, held) = (self.limit, self.run.data.len() as u64);
+        let held = self.run.data.len() as u64;
         let rel = offset.checked_sub(self.run.base)?;
-        let peek_len = limit.checked_sub(offset)?.min(HEADER_PEEK_LEN as u64);
-        if peek_len == 0 || rel.checked_add(peek_len)? > held {
-            return None;
-        }
+        let room = self.limit.checked_sub(offset)?;
         let header = decode_plain_header(
             self.run.data.get(usize::try_from(rel).ok()?..)?,
             self.run.opts.mode,
         )?;
-        // At most 4 + 2^31 bytes past `rel`, which lies in the buffer: no overflow.
+        // At most 4 + 2^31 bytes past `rel`, which lies in the buffer: no overflow. The header
+        // is inside the blob's length, so a header read past the limit fails the `room` test.
         let len = header.header_len as u64 + header.stored_len;
-        if rel + len > held || len > limit - offset {
+        if rel + len > held || len > room {
             return None;
         }
         let from = usize::try_from(rel).ok()? + header.header_len;

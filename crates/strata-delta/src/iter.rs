@@ -180,36 +180,37 @@ impl<'a, R: BlockReader> DeltaEntryIter<'a, R> {
     /// when none passes. The checks are [`entry`](Self::entry)'s; at the first entry that
     /// fails one, or the end of the batch, it stops with that entry read ahead, and
     /// [`next_slow`](Self::next_slow) then makes it (or reports its problem). The key range
-    /// is checked at the batch's two ends when both lie in it: the keys ascend in between
-    /// (the B-tree iterator checks their order).
+    /// is checked at the batch's two ends when both lie in it: the keys ascend in between (the
+    /// B-tree iterator checks their order); the value area at the first and the last entry
+    /// made, whose blob offsets ascend in between (each is checked to be below the next).
     fn fill_ready(&mut self) -> bool {
         let Some(first) = self.pending else {
             return false;
         };
         let next = self.tree.buffered();
-        let keys_checked = next
-            .get(..READY)
-            .unwrap_or(next)
-            .last()
-            .is_some_and(|(last, _)| self.ranges.keys_in_range(&first.0, last));
-        let mut n = 0;
-        // The entry being made: the one read ahead, then each of the batch's in turn.
-        let mut cur = &first;
-        for (after, slot) in next.iter().zip(&mut self.ready) {
-            let (blob_ref, next_pos) = (BlobRef(cur.1), BlobRef(after.1).pos());
-            let pos = blob_ref.pos();
-            let ok = self.guard.in_value_area(pos)
-                && pos < next_pos
-                && self.ranges.lsn_in_range(&cur.0)
-                && (keys_checked || self.ranges.key_in_range(&cur.0));
-            if !ok {
-                break;
+        let next = next.get(..READY).unwrap_or(next);
+        let ends_checked = next.last().is_some_and(|last| {
+            self.ranges.keys_in_range(&first.0, &last.0)
+                && self.guard.in_value_area(BlobRef(first.1).pos())
+        });
+        let (guard, ranges) = (self.guard, &self.ranges);
+        let mut made = None;
+        if ends_checked {
+            let (n, cur) = make_ready::<true>(&first, next, &mut self.ready, guard, ranges);
+            // The offsets made ascend from the first's: all lie in the value area when the
+            // last one made does. Otherwise the careful loop finds where to stop.
+            let last_in_area = n
+                .checked_sub(1)
+                .and_then(|i| self.ready.get(i))
+                .is_none_or(|e| guard.in_value_area(e.blob_ref.pos()));
+            if last_in_area {
+                made = Some((n, cur));
             }
-            *slot = DeltaEntry::new(&cur.0, blob_ref, next_pos - pos);
-            cur = after;
-            n += 1;
         }
-        let cur = *cur;
+        let (n, cur) = match made {
+            Some(made) => made,
+            None => make_ready::<false>(&first, next, &mut self.ready, guard, ranges),
+        };
         self.tree.skip_buffered(n);
         self.pending = Some(cur);
         self.ready_pos = 0;
@@ -323,6 +324,39 @@ impl<'a, R: BlockReader> DeltaEntryIter<'a, R> {
             Err(e) => Err(layer.ctx(e)),
         }
     }
+}
+
+/// [`DeltaEntryIter::fill_ready`]'s loop: makes `first` and then the entries of `next`
+/// but the last (each sized by the one after it) into `ready` while they pass the checks; the
+/// number made and the entry read ahead after them. `ENDS_CHECKED`: the key range was checked
+/// at the batch's ends and the first entry's offset lies in the value area, so only the LSN
+/// range and the ascending blob offsets are checked per entry (the caller then checks the
+/// last one made in the value area).
+#[inline(always)]
+fn make_ready<const ENDS_CHECKED: bool>(
+    first: &([u8; DELTA_KEY_SIZE], u64),
+    next: &[([u8; DELTA_KEY_SIZE], u64)],
+    ready: &mut [DeltaEntry],
+    guard: EntryGuard<'_>,
+    ranges: &RawRangeCheck,
+) -> (usize, ([u8; DELTA_KEY_SIZE], u64)) {
+    let mut n = 0;
+    // The entry being made: the one read ahead, then each of the batch's in turn.
+    let mut cur = first;
+    for (after, slot) in next.iter().zip(ready) {
+        let (blob_ref, next_pos) = (BlobRef(cur.1), BlobRef(after.1).pos());
+        let pos = blob_ref.pos();
+        let ok = pos < next_pos
+            && ranges.lsn_in_range(&cur.0)
+            && (ENDS_CHECKED || (guard.in_value_area(pos) && ranges.key_in_range(&cur.0)));
+        if !ok {
+            break;
+        }
+        *slot = DeltaEntry::new(&cur.0, blob_ref, next_pos - pos);
+        cur = after;
+        n += 1;
+    }
+    (n, *cur)
 }
 
 /// A future that first tries a synchronous step (`fast`, on its first poll) and only when that

@@ -3,9 +3,12 @@
 //! must end the scan there, after exactly the entries before it, with the error the entry
 //! alone gives.
 
-use strata_blob::MemBlockReader;
+use strata_blob::{MemBlockReader, PAGE_SIZE};
+use strata_btree::format::{NodeView, encode_leaf_value};
 use strata_delta::testing::poll_ready;
-use strata_delta::{CorruptionKind, DeltaEntry, DeltaLayer, Error, OpenOptions, Summary};
+use strata_delta::{
+    BlobRef, CorruptionKind, DeltaEntry, DeltaKey, DeltaLayer, Error, OpenOptions, Summary,
+};
 use strata_key::{Lsn, LsnRange};
 use strata_testkit::layer_bytes;
 
@@ -146,4 +149,57 @@ fn futures_dropped_before_their_first_poll_take_nothing() {
     })
     .unwrap();
     assert_eq!(got, all);
+}
+
+/// Blob offsets past the value area that still ascend (two in a row, in the middle of a
+/// batch, the batch's last entry in the area again) end the scan at the first of them with
+/// its own error, after exactly the entries before it: checking ahead does not take the area
+/// check at the batch's ends for the entries between.
+#[test]
+fn ascending_offsets_past_the_value_area_end_the_scan_at_the_first() {
+    let bytes = layer_bytes("btree3");
+    let (all, problem) = scan(&bytes);
+    assert!(problem.is_none(), "{problem:?}");
+    let s = Summary::decode(&bytes).unwrap();
+    let end = u64::from(s.index_start_blk) * PAGE_SIZE as u64;
+    // The first leaf with enough entries to damage two in the middle of a batch.
+    let mut cases = 0;
+    for rel in 0..s.index_root_blk - s.index_start_blk {
+        let at = (s.index_start_blk + rel) as usize * PAGE_SIZE;
+        let block: &[u8; PAGE_SIZE] = bytes[at..at + PAGE_SIZE].try_into().unwrap();
+        let Ok(node) = NodeView::<26>::decode(block) else {
+            continue;
+        };
+        if node.level() != 0 || node.n_children() < 40 {
+            continue;
+        }
+        for idx in [5, 20, node.n_children() - 4] {
+            let raw = DeltaKey::from_array(node.key(idx));
+            let first = all
+                .iter()
+                .position(|e| e.key == raw.key() && e.lsn == raw.lsn())
+                .unwrap();
+            let mut damaged = bytes.clone();
+            // Value `i` of the leaf: after the header, the prefix and the suffixes.
+            let n = u16::from_be_bytes([block[0], block[1]]) as usize;
+            let values = at + 5 + block[3] as usize + n * block[4] as usize;
+            for (i, off) in [(idx, end + 8192), (idx + 1, end + 16384)] {
+                let v = encode_leaf_value(BlobRef::new(off, false).raw()).unwrap();
+                damaged[values + i * 5..values + i * 5 + 5].copy_from_slice(&v);
+            }
+            let (got, problem) = scan(&damaged);
+            // The entry before the first damaged one now runs up to its offset.
+            let mut want = all[..first].to_vec();
+            let before = want.last_mut().unwrap();
+            before.size = end + 8192 - before.blob_ref.pos();
+            assert_eq!(got, want, "leaf {rel} entry {idx}");
+            assert!(
+                matches!(problem, Some(CorruptionKind::BlobOutsideValueArea { offset, value_area_end }) if offset == end + 8192 && value_area_end == end),
+                "leaf {rel} entry {idx}: {problem:?}"
+            );
+            cases += 1;
+        }
+        break;
+    }
+    assert_eq!(cases, 3);
 }

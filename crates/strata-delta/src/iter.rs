@@ -14,7 +14,8 @@
 //!   checks: at the first entry that fails one (or the batch's end) checking ahead stops, and
 //!   the general path makes that entry again and reports its problem, so errors and their
 //!   order are the same as one entry at a time. The key range is checked at a batch's two
-//!   ends when both lie in it (the keys between them ascend).
+//!   ends when both lie in it (the keys between them ascend), the value area at the first and
+//!   the last entry made (their blob offsets ascend in between).
 //! * Values are read only when asked for. [`DeltaEntryIter::load_value`] reads the value area
 //!   sequentially in large runs (one `read_blocks` per run), the pattern of a full scan, and a
 //!   large payload's value (a page image) shares the run buffer instead of being copied
@@ -23,6 +24,11 @@
 //!   `load_value` decodes a blob its run buffer holds, if its value is an image or a Postgres
 //!   record, without entering a future; anything else takes the general path (which reads,
 //!   decodes or reports it).
+//! * [`DeltaEntryIter::next`] and [`DeltaEntryIter::load_value`] give a small future
+//!   (`FastStep`) that, on its first poll, takes the checked-ahead entry or the buffered value
+//!   synchronously, and only otherwise makes the general path's future (boxed, about once per
+//!   B-tree batch or run). Like an `async fn`'s, it does nothing before it is polled: one
+//!   dropped unpolled takes no entry.
 
 #![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 

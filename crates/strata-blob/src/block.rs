@@ -11,10 +11,10 @@ use std::future::Future;
 use std::ops::Deref;
 use std::sync::Arc;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 
 use crate::error::{Corruption, Error};
-use crate::slab::SlabPage;
+use crate::slab::{SlabPage, SlabRun};
 
 /// Size of a block (Neon's `PAGE_SZ`).
 pub const PAGE_SIZE: usize = 8192;
@@ -52,10 +52,10 @@ impl fmt::Display for BlockNo {
 /// An immutable 8 KiB block, cheap to clone (a reference count). Its bytes are a heap
 /// allocation of their own, or a page of a [`PageSlab`](crate::PageSlab) (a cache's memory).
 #[derive(Clone)]
-pub struct Block(Repr);
+pub struct Block(pub(crate) Repr);
 
 #[derive(Clone)]
-enum Repr {
+pub(crate) enum Repr {
     Heap(Arc<[u8; PAGE_SIZE]>),
     Slab(SlabPage),
 }
@@ -106,6 +106,101 @@ impl Deref for Block {
 impl fmt::Debug for Block {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Block").finish_non_exhaustive()
+    }
+}
+
+/// Most blocks a [`PageRun`] joins (32 KiB): a point lookup's image and records lie in two or
+/// three.
+pub const MAX_RUN_PAGES: usize = 4;
+
+/// The bytes of consecutive blocks as one slice, without a copy: one block, or consecutive
+/// pages of one [`PageSlab`](crate::PageSlab) extent (a cache's pages filled by one run are
+/// such). It holds a handle to each of its pages, so they stay as they are while it lives.
+///
+/// ```
+/// use strata_blob::{PAGE_SIZE, PageRun, PageSlab};
+///
+/// let slab = PageSlab::new(8);
+/// let mut pages = vec![slab.take(), slab.take()];
+/// pages[0].get_mut().expect("one handle").fill(1);
+/// pages[1].get_mut().expect("one handle").fill(2);
+/// let run = PageRun::join(&pages).expect("consecutive pages of one extent");
+/// assert_eq!(run.len(), 2 * PAGE_SIZE);
+/// let straddling = run.share(PAGE_SIZE - 2..PAGE_SIZE + 2).expect("inside the run");
+/// assert_eq!(&straddling[..], &[1, 1, 2, 2]);
+/// ```
+pub struct PageRun(RunRepr);
+
+enum RunRepr {
+    One(Block),
+    Slab(SlabRun),
+}
+
+impl PageRun {
+    /// `blocks` (at most [`MAX_RUN_PAGES`]) as one run: `Some` for one block, and for several
+    /// when they are consecutive pages of one slab extent, in order; `None` otherwise.
+    pub fn join<'a>(blocks: impl IntoIterator<Item = &'a Block>) -> Option<PageRun> {
+        let mut blocks = blocks.into_iter();
+        let first = blocks.next()?;
+        let Some(second) = blocks.next() else {
+            return Some(PageRun(RunRepr::One(first.clone())));
+        };
+        let pages = [first, second]
+            .into_iter()
+            .chain(blocks)
+            .take(MAX_RUN_PAGES + 1)
+            .map(|block| match &block.0 {
+                Repr::Slab(page) => Some(page),
+                Repr::Heap(_) => None,
+            });
+        SlabRun::join(pages, MAX_RUN_PAGES).map(|run| PageRun(RunRepr::Slab(run)))
+    }
+
+    /// The bytes `range` of the run as [`Bytes`] that keep alive only the pages the range
+    /// covers (no copy); `None` when the range is not inside the run.
+    pub fn share(&self, range: std::ops::Range<usize>) -> Option<Bytes> {
+        if range.start > range.end || range.end > self.len() {
+            return None;
+        }
+        if range.is_empty() {
+            return Some(Bytes::new());
+        }
+        let from = range.start / PAGE_SIZE;
+        let to = range.end.div_ceil(PAGE_SIZE);
+        let base = from * PAGE_SIZE;
+        let owner = match &self.0 {
+            RunRepr::One(block) => PageRun(RunRepr::One(block.clone())),
+            RunRepr::Slab(run) => {
+                let (from, to) = (u16::try_from(from).ok()?, u16::try_from(to).ok()?);
+                PageRun(RunRepr::Slab(run.pages(from, to)?))
+            }
+        };
+        Some(Bytes::from_owner(owner).slice(range.start - base..range.end - base))
+    }
+}
+
+impl Deref for PageRun {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match &self.0 {
+            RunRepr::One(block) => &block[..],
+            RunRepr::Slab(run) => run.bytes(),
+        }
+    }
+}
+
+impl AsRef<[u8]> for PageRun {
+    fn as_ref(&self) -> &[u8] {
+        self
+    }
+}
+
+impl fmt::Debug for PageRun {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PageRun")
+            .field("len", &self.len())
+            .finish_non_exhaustive()
     }
 }
 
@@ -219,6 +314,15 @@ pub trait BlockReader: Send + Sync {
             res
         }
     }
+
+    /// Blocks `first..first + n` as one [`PageRun`], lent without a copy, when this reader
+    /// holds them in memory already (the page cache: pages it holds, consecutive in its
+    /// memory); `None` otherwise, and always by default. It does no I/O and reports no error:
+    /// on `None` a caller reads the bytes another way ([`append_at`](Self::append_at)).
+    fn lend_pages(&self, first: BlockNo, n: usize) -> Option<PageRun> {
+        let _ = (first, n);
+        None
+    }
 }
 
 /// Checks that the `len` bytes at `offset` lie within `n_blocks` whole blocks, naming the
@@ -284,6 +388,10 @@ macro_rules! forward_block_reader {
             ) -> impl Future<Output = Result<(), Error>> + Send {
                 (**self).append_at(offset, len, out)
             }
+
+            fn lend_pages(&self, first: BlockNo, n: usize) -> Option<PageRun> {
+                (**self).lend_pages(first, n)
+            }
         }
     )*};
 }
@@ -337,7 +445,8 @@ impl BlockWriter for BlockBuf {
     }
 }
 
-/// Serves blocks from memory: for tests, fuzzing, and data already loaded.
+/// Serves blocks from memory: for tests, fuzzing, and data already loaded. It lends its blocks
+/// ([`BlockReader::lend_pages`]) where they join as one run of memory.
 #[derive(Debug, Clone, Default)]
 pub struct MemBlockReader {
     blocks: Arc<[Block]>,
@@ -391,6 +500,13 @@ impl BlockReader for MemBlockReader {
                 n_blocks: self.n_blocks(),
             })),
         }
+    }
+
+    /// Its blocks are in memory already: lent when [`PageRun::join`] joins them (one block, or
+    /// consecutive slab pages given to [`from_blocks`](MemBlockReader::from_blocks)).
+    fn lend_pages(&self, first: BlockNo, n: usize) -> Option<PageRun> {
+        let first = first.0 as usize;
+        PageRun::join(self.blocks.get(first..first.checked_add(n)?)?)
     }
 }
 

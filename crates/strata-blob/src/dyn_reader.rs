@@ -12,7 +12,8 @@
 //! Invariants:
 //! * Erasure changes nothing but dispatch: every call is forwarded to the wrapped reader,
 //!   including [`BlockReader::read_blocks`] (so a source's one-I/O multi-block read stays one
-//!   I/O), and every result, errors included, comes back unchanged.
+//!   I/O) and [`BlockReader::lend_pages`] (so a cache's pages are still lent), and every
+//!   result, errors included, comes back unchanged.
 //! * The cost is one virtual call and one boxed future per block read. Put the erasure below a
 //!   page cache (`cache.wrap(SharedReader::new(file))`) and cache hits pay nothing; put it
 //!   above (`SharedReader::new(cache.wrap(file))`) and every read, hit or miss, pays it.
@@ -22,7 +23,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use crate::block::{Block, BlockNo, BlockReader};
+use crate::block::{Block, BlockNo, BlockReader, PageRun};
 use crate::error::Error;
 
 /// A boxed, sendable future: what the methods of [`DynBlockReader`] return.
@@ -45,6 +46,9 @@ pub trait DynBlockReader: Send + Sync {
         first: BlockNo,
         buf: &'a mut [u8],
     ) -> BoxFuture<'a, Result<(), Error>>;
+
+    /// [`BlockReader::lend_pages`].
+    fn lend_pages_dyn(&self, first: BlockNo, n: usize) -> Option<PageRun>;
 }
 
 impl<R: BlockReader> DynBlockReader for R {
@@ -62,6 +66,10 @@ impl<R: BlockReader> DynBlockReader for R {
         buf: &'a mut [u8],
     ) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(self.read_blocks(first, buf))
+    }
+
+    fn lend_pages_dyn(&self, first: BlockNo, n: usize) -> Option<PageRun> {
+        self.lend_pages(first, n)
     }
 }
 
@@ -107,6 +115,10 @@ impl BlockReader for SharedReader {
 
     async fn read_blocks(&self, first: BlockNo, buf: &mut [u8]) -> Result<(), Error> {
         self.0.read_blocks_dyn(first, buf).await
+    }
+
+    fn lend_pages(&self, first: BlockNo, n: usize) -> Option<PageRun> {
+        self.0.lend_pages_dyn(first, n)
     }
 }
 

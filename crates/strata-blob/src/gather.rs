@@ -1,27 +1,34 @@
 //! [`gather_payloads`]: the payloads of several blobs, in file order, appended to one buffer
 //! with one [`BlockReader::read_at`] per group of nearby blobs (a point lookup's values: an
-//! image and the records after it, about 10 KB over two or three blocks, in one read).
+//! image and the records after it, about 10 KB over two or three blocks, in one read), or
+//! lent without a copy where the reader holds the group's pages ([`BlockReader::lend_pages`]:
+//! the page cache).
 //!
 //! Invariants:
 //! * The result equals [`BlobCursor::append_into`] of each offset in turn: the same payload
 //!   bytes, the same errors (every header is decoded and its end checked against the limit by
-//!   the same functions, before the buffer grows to hold it).
+//!   the same functions, before the buffer grows to hold it, or before a lent page is sliced).
 //! * Only bytes up to a blob's checked end are read, plus [`READ_AHEAD`] after a group's last
 //!   offset; a group spans blobs whose offsets ascend by at most [`GROUP_GAP`], so a lookup
 //!   reads at most a few KiB it does not need, whatever offsets it is given.
+//! * A payload is lent ([`Gathered::Lent`]) only when it is stored uncompressed, is at least
+//!   [`SHARE_MIN_LEN`] bytes, and lies in pages the reader lent for its group; it then keeps
+//!   only the pages it covers alive (at most four times its own size), and every other payload
+//!   is copied to `out`.
 //! * On an error, `out` and `ranges` hold the payloads of the groups before the failing one
 //!   (and what they held before the call).
 
 #![deny(clippy::indexing_slicing, clippy::unwrap_used)]
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 
-use crate::block::BlockReader;
+use crate::block::{BlockNo, BlockReader, MAX_RUN_PAGES, PAGE_SIZE, PageRun};
 use crate::error::{Corruption, Error};
 use crate::format::{
     BlobReadOptions, BlobSpan, Compression, HEADER_PEEK_LEN, check_span, decode_header,
     decompress_into,
 };
+use crate::run::SHARE_MIN_LEN;
 
 /// Bytes read after a group's last offset with the group, so that its last blob (normally a
 /// WAL record of a few hundred bytes) needs no second read.
@@ -29,18 +36,46 @@ pub const READ_AHEAD: u64 = 512;
 /// Largest step from one offset to the next inside one group: farther blobs start a new read.
 pub const GROUP_GAP: u64 = 64 << 10;
 
-/// Appends the payload of the blob at each of `offsets` (ascending, normally) to `out`, and
-/// pushes each payload's range in `out` to `ranges` (same order). Blobs may not reach `limit`
-/// nor the reader's end.
+/// Where [`gather_payloads`] put one payload.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Gathered {
+    /// Copied to `out[start..end]`.
+    Copied {
+        /// Index in `out` of the payload's first byte.
+        start: usize,
+        /// Index in `out` after its last byte.
+        end: usize,
+    },
+    /// Lent by the reader: a slice of its pages, no copy ([`BlockReader::lend_pages`]).
+    Lent(Bytes),
+}
+
+impl Gathered {
+    /// The payload, given `out` frozen (`Bytes` of what [`gather_payloads`] appended to, from
+    /// its first byte): a slice of it, or the lent bytes. Empty if the range is not in `out`.
+    pub fn payload(self, out: &Bytes) -> Bytes {
+        match self {
+            Gathered::Copied { start, end } => out
+                .get(start..end)
+                .map(|_| out.slice(start..end))
+                .unwrap_or_default(),
+            Gathered::Lent(bytes) => bytes,
+        }
+    }
+}
+
+/// Appends the payload of the blob at each of `offsets` (ascending, normally) to `out`, or
+/// takes it lent (see the module docs), and pushes where each payload is to `ranges` (same
+/// order). Blobs may not reach `limit` nor the reader's end.
 pub async fn gather_payloads<R: BlockReader>(
     reader: &R,
     limit: u64,
     opts: &BlobReadOptions,
     offsets: &[u64],
     out: &mut BytesMut,
-    ranges: &mut Vec<(usize, usize)>,
+    ranges: &mut Vec<Gathered>,
 ) -> Result<(), Error> {
-    let limit = limit.min(u64::from(reader.n_blocks()) * crate::PAGE_SIZE as u64);
+    let limit = limit.min(u64::from(reader.n_blocks()) * PAGE_SIZE as u64);
     let mut rest = offsets;
     while let Some(&first) = rest.first() {
         let mut len = 1;
@@ -53,18 +88,13 @@ pub async fn gather_payloads<R: BlockReader>(
             len += 1;
         }
         let (group, tail) = rest.split_at(len);
-        let mut span = Span {
+        let (base, n_ranges) = (out.len(), ranges.len());
+        let source = Source {
             reader,
             limit,
             opts,
-            lo: first,
-            hi: first,
-            base: out.len(),
-            out: &mut *out,
         };
-        let n_ranges = ranges.len();
-        if let Err(err) = span.gather(group, ranges).await {
-            let base = span.base;
+        if let Err(err) = source.group(group, out, ranges).await {
             out.truncate(base);
             ranges.truncate(n_ranges);
             return Err(err);
@@ -72,6 +102,148 @@ pub async fn gather_payloads<R: BlockReader>(
         rest = tail;
     }
     Ok(())
+}
+
+/// What a gather reads from: blobs of `reader` below `limit`.
+struct Source<'a, R> {
+    reader: &'a R,
+    limit: u64,
+    opts: &'a BlobReadOptions,
+}
+
+impl<R: BlockReader> Source<'_, R> {
+    /// Gathers the blobs at `group` (ascending, each within [`GROUP_GAP`] of the one before):
+    /// the leading ones from pages the reader lends, the rest from one span read.
+    async fn group(
+        &self,
+        group: &[u64],
+        out: &mut BytesMut,
+        ranges: &mut Vec<Gathered>,
+    ) -> Result<(), Error> {
+        let lent = self.lent(group, out, ranges)?;
+        let rest = group.get(lent..).unwrap_or_default();
+        let Some(&first) = rest.first() else {
+            return Ok(());
+        };
+        let mut span = Span {
+            reader: self.reader,
+            limit: self.limit,
+            opts: self.opts,
+            lo: first,
+            hi: first,
+            base: out.len(),
+            out,
+        };
+        span.gather(rest, ranges).await
+    }
+
+    /// The leading blobs of `group` decoded from pages the reader lends, when it lends them:
+    /// how many. The pages asked for hold the group's offsets up to [`READ_AHEAD`] past the
+    /// last, or more where a blob's header says it ends further on (at most [`MAX_RUN_PAGES`]
+    /// pages). A blob not wholly inside pages lent (or past `limit`) ends them; the span read
+    /// takes it, and decodes its header again with the same result.
+    fn lent(
+        &self,
+        group: &[u64],
+        out: &mut BytesMut,
+        ranges: &mut Vec<Gathered>,
+    ) -> Result<usize, Error> {
+        let (Some(&first), Some(&last)) = (group.first(), group.last()) else {
+            return Ok(0);
+        };
+        let limit = self.limit;
+        let want_end = last.saturating_add(READ_AHEAD).min(limit);
+        let Some(mut lent) = Lent::pages(self.reader, first, want_end) else {
+            return Ok(0);
+        };
+        let mut done = 0;
+        for &offset in group {
+            if offset >= limit {
+                break;
+            }
+            // What is readable of the longest header (as the span read peeks).
+            let want = (limit - offset).min(HEADER_PEEK_LEN as u64);
+            let Some(peek) = lent.bytes(offset, offset + want) else {
+                break;
+            };
+            let header = decode_header(peek, offset, limit, self.opts.mode)?;
+            let span = check_span(header, offset, limit)?;
+            if span.end() > lent.end() {
+                match Lent::pages(self.reader, first, span.end().max(want_end)) {
+                    Some(more) => lent = more,
+                    None => break,
+                }
+            }
+            let (start, stop) = (span.payload_offset(), span.end());
+            let Some(stored) = lent.bytes(start, stop) else {
+                break;
+            };
+            let mut inflated = Vec::new();
+            let copied = match span.header.compression {
+                Compression::None if stored.len() >= SHARE_MIN_LEN => {
+                    ranges.push(Gathered::Lent(lent.share(start, stop)));
+                    None
+                }
+                Compression::None => Some(stored),
+                Compression::Zstd => {
+                    let max = self.opts.max_decompressed_len;
+                    decompress_into(stored, span.offset, max, &mut inflated)?;
+                    Some(&inflated[..])
+                }
+            };
+            if let Some(bytes) = copied {
+                let start = out.len();
+                out.extend_from_slice(bytes);
+                let end = out.len();
+                ranges.push(Gathered::Copied { start, end });
+            }
+            done += 1;
+        }
+        Ok(done)
+    }
+}
+
+/// Pages a reader lent, from the block holding file offset `start` on.
+struct Lent {
+    run: PageRun,
+    /// File offset of the run's first byte (a block's start).
+    start: u64,
+}
+
+impl Lent {
+    /// The pages holding file bytes `[from, to)`, if there are at most [`MAX_RUN_PAGES`] and
+    /// the reader lends them.
+    fn pages<R: BlockReader>(reader: &R, from: u64, to: u64) -> Option<Lent> {
+        let page = PAGE_SIZE as u64;
+        let first = from / page;
+        let n = usize::try_from(to.div_ceil(page).checked_sub(first)?).ok()?;
+        if n == 0 || n > MAX_RUN_PAGES {
+            return None;
+        }
+        let run = reader.lend_pages(BlockNo(u32::try_from(first).ok()?), n)?;
+        Some(Lent {
+            run,
+            start: first * page,
+        })
+    }
+
+    /// File offset after the run's last byte.
+    fn end(&self) -> u64 {
+        self.start + self.run.len() as u64
+    }
+
+    /// File bytes `[from, to)` (`from >= start`), if the run holds them.
+    fn bytes(&self, from: u64, to: u64) -> Option<&[u8]> {
+        let at = usize::try_from(from.checked_sub(self.start)?).ok()?;
+        let stop = usize::try_from(to.checked_sub(self.start)?).ok()?;
+        self.run.get(at..stop)
+    }
+
+    /// File bytes `[from, to)`, which [`bytes`](Self::bytes) found in the run, lent.
+    fn share(&self, from: u64, to: u64) -> Bytes {
+        let range = (from - self.start) as usize..(to - self.start) as usize;
+        self.run.share(range).unwrap_or_default()
+    }
 }
 
 /// The bytes `[lo, hi)` of the reader, held in `out[base..]`.
@@ -87,11 +259,7 @@ struct Span<'a, R> {
 
 impl<R: BlockReader> Span<'_, R> {
     /// Gathers the blobs at `group` (ascending, the first at `lo`).
-    async fn gather(
-        &mut self,
-        group: &[u64],
-        ranges: &mut Vec<(usize, usize)>,
-    ) -> Result<(), Error> {
+    async fn gather(&mut self, group: &[u64], ranges: &mut Vec<Gathered>) -> Result<(), Error> {
         let (Some(&first), Some(&last)) = (group.first(), group.last()) else {
             return Ok(());
         };
@@ -119,14 +287,14 @@ impl<R: BlockReader> Span<'_, R> {
             let start = self.index(span.payload_offset());
             let stop = start + stored_len;
             match span.header.compression {
-                Compression::None => ranges.push((start, stop)),
+                Compression::None => ranges.push(Gathered::Copied { start, end: stop }),
                 Compression::Zstd => {
                     let stored = self.out.get(start..stop).unwrap_or_default();
                     let mut buf = Vec::new();
                     let max = self.opts.max_decompressed_len;
                     decompress_into(stored, span.offset, max, &mut buf)?;
                     inflated.push((ranges.len(), buf));
-                    ranges.push((0, 0));
+                    ranges.push(Gathered::Copied { start: 0, end: 0 });
                 }
             }
         }
@@ -134,7 +302,10 @@ impl<R: BlockReader> Span<'_, R> {
             let start = self.out.len();
             self.out.extend_from_slice(&payload);
             if let Some(range) = ranges.get_mut(idx) {
-                *range = (start, self.out.len());
+                *range = Gathered::Copied {
+                    start,
+                    end: self.out.len(),
+                };
             }
         }
         Ok(())

@@ -70,7 +70,8 @@ pub mod testing;
 mod writer;
 
 pub use block::{
-    Block, BlockBuf, BlockNo, BlockReader, BlockWriter, MemBlockReader, PAGE_SIZE, check_byte_range,
+    Block, BlockBuf, BlockNo, BlockReader, BlockWriter, MAX_RUN_PAGES, MemBlockReader, PAGE_SIZE,
+    PageRun, check_byte_range,
 };
 pub use dyn_reader::{BoxFuture, DynBlockReader, SharedReader};
 pub use error::{Corruption, Error};
@@ -84,7 +85,7 @@ pub use format::{
     encode_header, encode_zstd_header, header_len, header_peek_len,
 };
 pub use fs::{Fs, StdFs, WriteFile, write_all_at};
-pub use gather::gather_payloads;
+pub use gather::{Gathered, gather_payloads};
 pub use offload::{open_table_file, run_blocking};
 pub use reader::{BlobCursor, Payload, read_blob_into, read_blob_with};
 pub use run::{BlobRun, BlobRunReader, SHARE_MIN_LEN, read_run, read_run_with};

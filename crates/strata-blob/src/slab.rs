@@ -243,6 +243,27 @@ impl Extent {
         )]
         &self.refs[usize::from(index)]
     }
+
+    /// One more handle to page `index`, made from an existing one.
+    fn retain(&self, index: u16) {
+        // Relaxed, as `Arc::clone`: a new handle is made from an existing one.
+        let old = self.count(index).fetch_add(1, Ordering::Relaxed);
+        if old > MAX_REFS {
+            std::process::abort();
+        }
+    }
+
+    /// One handle fewer to page `index`; the last one puts the page on the free list.
+    fn release(&self, index: u16) {
+        if self.count(index).fetch_sub(1, Ordering::Release) != 1 {
+            return;
+        }
+        // The last handle: every use of the bytes through other handles happened before the
+        // page is reused.
+        fence(Ordering::Acquire);
+        lock(&self.free).push(index);
+        self.freed.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 /// `len` zeroed bytes at `base`, owned: released when dropped.
@@ -380,14 +401,21 @@ impl SlabPage {
     }
 
     fn ptr(&self) -> *mut [u8; PAGE_SIZE] {
-        // SAFETY: `index < refs.len()` (`claim` indexed `refs` with it), so the offset stays
-        // inside the extent's memory of `refs.len() * PAGE_SIZE` bytes.
+        SlabPage::ptr_of(&self.extent, self.index)
+    }
+
+    /// Where page `index` of `extent` starts, for an index that has a handle (so below the
+    /// extent's page count).
+    fn ptr_of(extent: &Extent, index: u16) -> *mut [u8; PAGE_SIZE] {
+        // SAFETY: `index < refs.len()` (a page with a handle was claimed, and `claim` indexed
+        // `refs` with it), so the offset stays inside the extent's memory of
+        // `refs.len() * PAGE_SIZE` bytes.
         unsafe {
-            self.extent
+            extent
                 .memory
                 .base
                 .as_ptr()
-                .add(usize::from(self.index) * PAGE_SIZE)
+                .add(usize::from(index) * PAGE_SIZE)
                 .cast()
         }
     }
@@ -416,14 +444,7 @@ impl SlabPage {
 
 impl Clone for SlabPage {
     fn clone(&self) -> SlabPage {
-        // Relaxed, as `Arc::clone`: a new handle is made from an existing one.
-        let old = self
-            .extent
-            .count(self.index)
-            .fetch_add(1, Ordering::Relaxed);
-        if old > MAX_REFS {
-            std::process::abort();
-        }
+        self.extent.retain(self.index);
         SlabPage {
             extent: Arc::clone(&self.extent),
             index: self.index,
@@ -433,19 +454,84 @@ impl Clone for SlabPage {
 
 impl Drop for SlabPage {
     fn drop(&mut self) {
-        if self
-            .extent
-            .count(self.index)
-            .fetch_sub(1, Ordering::Release)
-            != 1
-        {
-            return;
+        self.extent.release(self.index);
+    }
+}
+
+/// Handles to consecutive pages of one extent, whose bytes read as one slice: what a
+/// [`PageRun`](crate::PageRun) of several cache pages holds. It counts as one handle of each
+/// of its pages.
+pub(crate) struct SlabRun {
+    extent: Arc<Extent>,
+    first: u16,
+    /// Pages in the run, at least 1; `first + n` is at most the extent's page count.
+    n: u16,
+}
+
+impl SlabRun {
+    /// The run of `pages` when there are at most `max` and they are consecutive pages of one
+    /// extent, in order; `None` otherwise (also for a `None` item, or no item).
+    pub(crate) fn join<'a>(
+        pages: impl IntoIterator<Item = Option<&'a SlabPage>>,
+        max: usize,
+    ) -> Option<SlabRun> {
+        let mut pages = pages.into_iter();
+        let first = pages.next()??;
+        let mut n: u16 = 1;
+        for page in pages {
+            let page = page?;
+            let next = first.index.checked_add(n)?;
+            if !Arc::ptr_eq(&page.extent, &first.extent) || page.index != next {
+                return None;
+            }
+            n = n.checked_add(1)?;
         }
-        // The last handle: every use of the bytes through other handles happened before the
-        // page is reused.
-        fence(Ordering::Acquire);
-        lock(&self.extent.free).push(self.index);
-        self.extent.freed.fetch_add(1, Ordering::Relaxed);
+        if usize::from(n) > max {
+            return None;
+        }
+        Some(SlabRun::retain(&first.extent, first.index, n))
+    }
+
+    /// A new handle to pages `first..first + n` of `extent`, each of which has a handle
+    /// already (the caller's), so none of them is on a free list.
+    fn retain(extent: &Arc<Extent>, first: u16, n: u16) -> SlabRun {
+        for index in first..first + n {
+            extent.retain(index);
+        }
+        SlabRun {
+            extent: Arc::clone(extent),
+            first,
+            n,
+        }
+    }
+
+    /// The pages `from..to` of this run (`from < to <= n`), as a run of their own.
+    pub(crate) fn pages(&self, from: u16, to: u16) -> Option<SlabRun> {
+        if from >= to || to > self.n {
+            return None;
+        }
+        Some(SlabRun::retain(&self.extent, self.first + from, to - from))
+    }
+
+    /// The run's bytes: `n` pages, one after the other.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        let page = SlabPage::ptr_of(&self.extent, self.first);
+        // SAFETY: pages `first..first + n` lie inside the extent's memory (`join` and `pages`
+        // only make runs of pages that have handles, so `first + n <= refs.len()`), one
+        // allocation reached through `page`, a pointer derived from its base. Every byte is
+        // initialized (extents are zeroed when made). The run holds a handle to each page, so
+        // no page of it is on a free list, and none is written while the run lives: writes
+        // need `get_mut` on a page's only handle, and the run's count makes at least two
+        // wherever another handle exists.
+        unsafe { std::slice::from_raw_parts(page.cast::<u8>(), usize::from(self.n) * PAGE_SIZE) }
+    }
+}
+
+impl Drop for SlabRun {
+    fn drop(&mut self) {
+        for index in self.first..self.first + self.n {
+            self.extent.release(index);
+        }
     }
 }
 
@@ -555,6 +641,65 @@ mod tests {
         assert_eq!(copy[PAGE_SIZE - 1], 7, "the extent lives while a page does");
         let mut copy = copy;
         assert!(copy.get_mut().is_some(), "the last handle may write again");
+    }
+
+    #[test]
+    fn a_run_of_consecutive_pages_reads_as_one_slice_and_holds_its_pages() {
+        let slab = PageSlab::new(4);
+        let mut pages: Vec<Block> = (0..6).map(|_| slab.take()).collect();
+        for (i, page) in pages.iter_mut().enumerate() {
+            page.get_mut().expect("one handle").fill(i as u8 + 1);
+        }
+        let slab_pages = |blocks: &[Block]| -> Vec<Option<SlabPage>> {
+            blocks
+                .iter()
+                .map(|b| match &b.0 {
+                    crate::block::Repr::Slab(page) => Some(page.clone()),
+                    crate::block::Repr::Heap(_) => None,
+                })
+                .collect()
+        };
+        let handles = slab_pages(&pages);
+        let join = |range: std::ops::Range<usize>, max: usize| {
+            SlabRun::join(handles[range].iter().map(Option::as_ref), max)
+        };
+        // Pages 1..4 are consecutive in the first extent; 3..5 cross into the second.
+        let run = join(1..4, 4).expect("consecutive pages of one extent");
+        assert!(join(3..5, 4).is_none(), "two extents");
+        assert!(join(1..4, 2).is_none(), "longer than the most allowed");
+        let reversed = [handles[2].as_ref(), handles[1].as_ref()];
+        assert!(SlabRun::join(reversed, 4).is_none(), "out of order");
+        assert!(SlabRun::join([None, handles[1].as_ref()], 4).is_none());
+        let bytes = run.bytes();
+        assert_eq!(bytes.len(), 3 * PAGE_SIZE);
+        for (i, chunk) in bytes.chunks(PAGE_SIZE).enumerate() {
+            assert!(
+                chunk.iter().all(|&b| b == i as u8 + 2),
+                "page {} of the run",
+                i + 1
+            );
+        }
+        let tail = run.pages(1, 3).expect("inside the run");
+        assert!(run.pages(2, 4).is_none() && run.pages(1, 1).is_none());
+        assert_eq!(tail.bytes()[0], 3);
+        // With every other handle gone, the runs keep their pages off the free list.
+        drop(handles);
+        let first_page = pages[1].as_ptr();
+        pages.drain(1..4);
+        drop(run);
+        let taken: Vec<Block> = (0..2).map(|_| slab.take()).collect();
+        assert!(
+            taken.iter().all(|b| b.as_ptr() != tail.bytes().as_ptr()),
+            "a page a run holds is not reused"
+        );
+        assert_eq!(
+            taken[0].as_ptr(),
+            first_page,
+            "the page only the dropped run held is"
+        );
+        assert_eq!(&tail.bytes()[PAGE_SIZE..PAGE_SIZE + 2], &[4, 4]);
+        drop(tail);
+        assert_eq!(slab.allocated_bytes(), 2 * 4 * PAGE_SIZE, "no third extent");
     }
 
     #[test]

@@ -40,15 +40,23 @@ pub struct PageCacheOptions {
     /// a VM's memory is populated lazily), or each in its own heap allocation. Where the platform
     /// has no huge pages the slab's extents are plain allocations.
     pub huge_pages: bool,
+    /// Whether a reader may lend cached pages without a copy
+    /// ([`BlockReader::lend_pages`](strata_blob::BlockReader::lend_pages)): a point lookup's
+    /// large values (an 8 KiB page image) are then slices of the cached pages, which stay
+    /// alive while a value is kept, after their eviction too (at most four times the value's
+    /// size). Off, every value is a copy and the cache's memory is its pages alone.
+    pub lend_pages: bool,
 }
 
 impl Default for PageCacheOptions {
-    /// 8192 slots (64 MiB, allocated only as pages are read), a one-second wait, huge pages.
+    /// 8192 slots (64 MiB, allocated only as pages are read), a one-second wait, huge pages,
+    /// pages lent.
     fn default() -> PageCacheOptions {
         PageCacheOptions {
             n_slots: 8192,
             pinned_wait: Duration::from_secs(1),
             huge_pages: true,
+            lend_pages: true,
         }
     }
 }
@@ -134,6 +142,8 @@ pub(crate) struct Inner {
     /// The memory of the cache's pages: extents of huge pages, not one allocation per page
     /// (`None`: one heap allocation per page).
     slab: Option<PageSlab>,
+    /// [`PageCacheOptions::lend_pages`].
+    lend_pages: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -267,6 +277,7 @@ impl PageCache {
                 door: Doorkeeper::new(n_slots),
                 bypassed: AtomicU64::new(0),
                 slab: opts.huge_pages.then(|| PageSlab::new(n_slots)),
+                lend_pages: opts.lend_pages,
             }),
         }
     }
@@ -365,6 +376,29 @@ impl Inner {
             return Ok(f(block));
         }
         Err(f)
+    }
+
+    /// A handle to the ready page `key` (a hit: counted and referenced), or `None` when it is
+    /// not ready; nothing is added to the mapping.
+    pub(crate) fn hit_block(&self, key: PageKey) -> Option<Block> {
+        let mut guard = self.lock_shard(key);
+        let shard = &mut *guard;
+        match shard.map.get(&key) {
+            Some(Entry::Ready { slot, block }) => Some(self.hit(&mut shard.hits, *slot, block)),
+            _ => None,
+        }
+    }
+
+    /// Takes back the hit [`hit_block`](Self::hit_block) counted for `key` (its page went
+    /// unused: the read it was for goes another way and counts its own).
+    pub(crate) fn unhit(&self, key: PageKey) {
+        let mut shard = self.lock_shard(key);
+        shard.hits = shard.hits.saturating_sub(1);
+    }
+
+    /// Whether readers may lend this cache's pages.
+    pub(crate) fn lends_pages(&self) -> bool {
+        self.lend_pages
     }
 
     /// Whether `key`'s page is ready (not counted as a hit).

@@ -12,7 +12,9 @@ use std::sync::Arc;
 
 use bytes::BytesMut;
 
-use strata_blob::{Block, BlockNo, BlockReader, Corruption, Error, PAGE_SIZE};
+use strata_blob::{
+    Block, BlockNo, BlockReader, Corruption, Error, MAX_RUN_PAGES, PAGE_SIZE, PageRun,
+};
 use tokio::sync::watch;
 
 use crate::cache::{FileId, Inner, Lookup, PageCache, PageKey, Reservation};
@@ -38,6 +40,11 @@ use crate::fill::{FillFailure, FillOutcome, FillWaiters};
 /// (a doorkeeper, see `admission.rs`): a first miss is read from the source, just the bytes
 /// asked for and together with its missed neighbours, without evicting anything
 /// ([`CacheMetrics::bypassed`](crate::CacheMetrics::bypassed)).
+///
+/// [`lend_pages`](BlockReader::lend_pages) lends pages the cache holds, when each of the run
+/// is a hit and they are consecutive in the cache's memory (pages a scan admitted together
+/// are), unless [`PageCacheOptions::lend_pages`](crate::PageCacheOptions::lend_pages) is off.
+/// It never fills, waits or evicts, and a run it does not lend counts no hit.
 pub struct CachedReader<R> {
     cache: PageCache,
     file_id: FileId,
@@ -241,6 +248,19 @@ impl<R: BlockReader> CachedReader<R> {
 }
 
 impl<R: BlockReader> CachedReader<R> {
+    /// Takes back the hits `lend_pages` counted for blocks `first..first + n` when it lends
+    /// nothing (the read goes through `append_at`, which counts its own); always `None`.
+    fn unlend(&self, first: BlockNo, n: usize) -> Option<PageRun> {
+        let cache: &Inner = &self.cache.inner;
+        for i in 0..n {
+            let blkno = BlockNo(first.0.saturating_add(u32::try_from(i).unwrap_or(u32::MAX)));
+            if let Ok(key) = self.page_key(blkno) {
+                cache.unhit(key);
+            }
+        }
+        None
+    }
+
     /// Reads block `blkno` from the inner reader as a page only the cache holds: with a
     /// one-block `read_blocks` into the buffer of `recycled` (the page evicted for this fill)
     /// when no reader holds that page any more, otherwise into a new page (of the cache's slab).
@@ -358,6 +378,27 @@ impl<R: BlockReader> BlockReader for CachedReader<R> {
 
     async fn append_at(&self, offset: u64, len: usize, out: &mut BytesMut) -> Result<(), Error> {
         self.append_at_cached(offset, len, out).await
+    }
+
+    fn lend_pages(&self, first: BlockNo, n: usize) -> Option<PageRun> {
+        let cache: &Inner = &self.cache.inner;
+        if !cache.lends_pages() || n == 0 || n > MAX_RUN_PAGES {
+            return None;
+        }
+        let mut held: [Option<Block>; MAX_RUN_PAGES] = Default::default();
+        for (i, slot) in held.iter_mut().take(n).enumerate() {
+            let blkno = BlockNo(first.0.checked_add(u32::try_from(i).ok()?)?);
+            let key = self.page_key(blkno).ok()?;
+            match cache.hit_block(key) {
+                Some(block) => *slot = Some(block),
+                None => return self.unlend(first, i),
+            }
+        }
+        let run = PageRun::join(held.iter().flatten());
+        if run.is_none() {
+            return self.unlend(first, n);
+        }
+        run
     }
 
     fn n_blocks(&self) -> u32 {

@@ -51,7 +51,7 @@ pub async fn run(
     params: WorkloadParams,
     lookups: u64,
     dir: Option<&Path>,
-    huge_pages: bool,
+    cache: ops::CacheFlags,
     json_out: bool,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
@@ -59,8 +59,14 @@ pub async fn run(
         params.keys,
         dir,
         format_args!(
-            "strata bench: K={} R={} S={} seed={} lookups={} huge_pages={}",
-            params.keys, params.records, params.image_size, params.seed, lookups, huge_pages
+            "strata bench: K={} R={} S={} seed={} lookups={} huge_pages={} lend_pages={}",
+            params.keys,
+            params.records,
+            params.image_size,
+            params.seed,
+            lookups,
+            cache.huge_pages,
+            cache.lend_pages
         ),
     )?;
     let dir = dir.as_path();
@@ -70,7 +76,7 @@ pub async fn run(
     bar.finish_and_clear();
 
     let n_blocks = desc.file_size.div_ceil(strata_blob::PAGE_SIZE as u64);
-    let warm = ops::LayerSession::open_with(&desc.path, n_blocks + 16, huge_pages).await?;
+    let warm = ops::LayerSession::open_with(&desc.path, n_blocks + 16, cache).await?;
 
     let bar = progress::bar(n_entries, "scan cold");
     let scan_cold = ops::scan(&warm.layer, &bar).await?;
@@ -92,7 +98,7 @@ pub async fn run(
     bar.finish_and_clear();
     drop(warm);
 
-    let cold = ops::LayerSession::open_with(&desc.path, (n_blocks / 8).max(1), huge_pages).await?;
+    let cold = ops::LayerSession::open_with(&desc.path, (n_blocks / 8).max(1), cache).await?;
     let (lookup_cold, _) =
         lookups_after_warmup(&cold, &params, n_warmup, n, "lookups cold").await?;
     drop(cold);

@@ -259,6 +259,10 @@ struct BenchArgs {
     /// layers; for comparing the two).
     #[arg(long)]
     no_huge_pages: bool,
+    /// Copy every value out of the page cache instead of lending large ones (images) as slices
+    /// of the cached pages (delta layers; for comparing the two).
+    #[arg(long)]
+    no_lend_pages: bool,
     /// Print one JSON object instead of `name: value unit` lines.
     #[arg(long)]
     json: bool,
@@ -360,12 +364,15 @@ async fn run(command: Command, out: &mut impl Write) -> anyhow::Result<()> {
             image_bench::run(params, a.lookups, a.dir.as_deref(), a.json, out).await
         }
         Command::Bench(a) => {
-            let huge_pages = !a.no_huge_pages;
+            let cache = ops::CacheFlags {
+                huge_pages: !a.no_huge_pages,
+                lend_pages: !a.no_lend_pages,
+            };
             bench::run(
                 a.params.params(),
                 a.lookups,
                 a.dir.as_deref(),
-                huge_pages,
+                cache,
                 a.json,
                 out,
             )

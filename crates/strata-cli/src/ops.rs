@@ -55,22 +55,42 @@ pub fn reject_directory(path: &Path) -> std::io::Result<()> {
     }
 }
 
+/// The page cache's memory choices a benchmark compares ([`PageCacheOptions`]' fields of the
+/// same names; both on by default).
+#[derive(Clone, Copy, Debug)]
+pub struct CacheFlags {
+    /// Pages in 2 MiB huge pages.
+    pub huge_pages: bool,
+    /// Large values lent as slices of the cached pages, not copied.
+    pub lend_pages: bool,
+}
+
+impl Default for CacheFlags {
+    fn default() -> CacheFlags {
+        CacheFlags {
+            huge_pages: true,
+            lend_pages: true,
+        }
+    }
+}
+
 impl LayerSession {
     /// Opens `path` with a fresh page cache of `cache_blocks` slots.
     pub async fn open(path: &Path, cache_blocks: u64) -> anyhow::Result<LayerSession> {
-        LayerSession::open_with(path, cache_blocks, true).await
+        LayerSession::open_with(path, cache_blocks, CacheFlags::default()).await
     }
 
-    /// As [`LayerSession::open`], saying whether the cache keeps its pages in huge pages.
+    /// As [`LayerSession::open`], with the cache's memory choices `flags`.
     pub async fn open_with(
         path: &Path,
         cache_blocks: u64,
-        huge_pages: bool,
+        flags: CacheFlags,
     ) -> anyhow::Result<LayerSession> {
         reject_directory(path)?;
         let cache = PageCache::with_options(PageCacheOptions {
             n_slots: usize::try_from(cache_blocks.max(1)).unwrap_or(usize::MAX),
-            huge_pages,
+            huge_pages: flags.huge_pages,
+            lend_pages: flags.lend_pages,
             ..PageCacheOptions::default()
         });
         let files = FileTable::new(4);

@@ -21,7 +21,8 @@ use std::path::{Path, PathBuf};
 
 use bytes::{Bytes, BytesMut};
 use strata_blob::{
-    BlobCursor, BlobReadOptions, BlobRunReader, BlockNo, BlockReader, PAGE_SIZE, Payload, TableFile,
+    BlobCursor, BlobReadOptions, BlobRunReader, BlockNo, BlockReader, Gathered, PAGE_SIZE, Payload,
+    TableFile,
 };
 use strata_btree::{DiskBtreeReader, TreeStats};
 use strata_cache::CachedReader;
@@ -326,12 +327,13 @@ impl<R: BlockReader> DeltaLayer<R> {
     }
 
     /// Appends the payloads of the value-area blobs at `offsets` (file order) to `out`, each
-    /// block visited once ([`strata_blob::gather_payloads`]).
+    /// block visited once, or takes the large ones lent by the reader
+    /// ([`strata_blob::gather_payloads`]).
     pub(crate) async fn gather_payloads(
         &self,
         offsets: &[u64],
         out: &mut BytesMut,
-        ranges: &mut Vec<(usize, usize)>,
+        ranges: &mut Vec<Gathered>,
     ) -> Result<(), strata_blob::Error> {
         let limit = self.value_area_end();
         strata_blob::gather_payloads(self.reader(), limit, &self.blob_opts, offsets, out, ranges)

@@ -18,8 +18,12 @@
 //! * Nothing is applied before every planned blob was read: a failed lookup leaves the
 //!   caller's state as it was.
 //! * Plans and value buffers come from the layer's [`Scratch`] pool and go back to it. A lookup
-//!   through the cache gathers its payloads into one arena the values share, so in the steady
-//!   state (the caller drops the previous values) it allocates nothing.
+//!   through the cache gathers its small payloads into one arena the values share, so in the
+//!   steady state (the caller drops the previous values) it allocates nothing for them; a large
+//!   payload (an image) held in consecutive cached pages is a slice of those pages, no copy
+//!   (`strata_blob::gather_payloads`, [`PageCacheOptions::lend_pages`]).
+//!
+//! [`PageCacheOptions::lend_pages`]: strata_cache::PageCacheOptions::lend_pages
 
 #![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 
@@ -28,7 +32,7 @@ use std::sync::Mutex;
 
 use bytes::BytesMut;
 
-use strata_blob::BlockReader;
+use strata_blob::{BlockReader, Gathered};
 use strata_btree::VisitDirection;
 use strata_key::{KEY_SIZE, Key, KeyRange, Lsn};
 
@@ -77,8 +81,9 @@ pub(crate) struct Scratch {
     blobs: Vec<(u64, u64, usize)>,
     /// Payloads of a lookup through the cache, gathered for the values to share.
     arena: BytesMut,
-    /// Each planned blob's payload in `arena`, in file order.
-    ranges: Vec<(usize, usize)>,
+    /// Where each planned blob's payload is (in `arena`, or lent by the cache), in file order;
+    /// emptied as the values take them, so a kept scratch holds no lent page.
+    ranges: Vec<Gathered>,
     /// The planned blobs' offsets in file order (the plan reversed), for a lookup through
     /// the cache.
     offsets: Vec<u64>,
@@ -256,10 +261,10 @@ pub(crate) async fn execute<R: BlockReader>(
         Via::Cache => {
             // In file order (a key's plan is newest first, so its blobs lie in descending
             // offsets), nearby blobs read as one byte range (`gather_payloads`: a key's image
-            // and records, one read). Every payload lands in one arena whose frozen bytes the
-            // values then share: one copy of each payload, and no allocation once the previous
-            // lookup's values are dropped (the arena's `reserve` reclaims its buffer). Cached
-            // blocks are only borrowed while bytes are copied out of them.
+            // and records, one read). A large payload in pages the cache lends is a slice of
+            // them (no copy); every other payload lands in one arena whose frozen bytes the
+            // values then share: one copy of each, and no allocation once the previous
+            // lookup's values are dropped (the arena's `reserve` reclaims its buffer).
             arena.clear();
             ranges.clear();
             offsets.clear();
@@ -270,10 +275,8 @@ pub(crate) async fn execute<R: BlockReader>(
             layer.gather_payloads(offsets, arena, ranges).await?;
             let shared = arena.split().freeze();
             let in_file_order = plan.iter().rev().zip(values.iter_mut().rev());
-            for ((p, slot), &(start, end)) in in_file_order.zip(ranges.iter()) {
-                let payload = shared.get(start..end).map(|_| shared.slice(start..end));
-                let payload = payload.unwrap_or_default();
-                *slot = Some(decode_checked_bytes(payload, p.blob)?);
+            for ((p, slot), gathered) in in_file_order.zip(ranges.drain(..)) {
+                *slot = Some(decode_checked_bytes(gathered.payload(&shared), p.blob)?);
             }
         }
         Via::Runs => {

@@ -1,14 +1,15 @@
 //! Blobs written by [`BlobWriter`] read back exactly through every reader, wherever their
 //! headers fall relative to block boundaries, and reads past the limit fail typed.
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use proptest::prelude::*;
 use strata_blob::testing::fuzz;
+use strata_blob::testing::lending::lending_reader;
 use strata_blob::{
-    BlobCursor, BlobReadOptions, BlobRunReader, BlobWriter, BlobWriterOptions, BlockReader,
-    Compression, Corruption, Error, FileBlockReader, FileTable, Fs, HeaderMode, MemBlockReader,
-    PAGE_SIZE, Payload, StdFs, blob_size, gather_payloads, read_blob_into, read_blob_with,
-    read_run,
+    BlobCursor, BlobReadOptions, BlobRunReader, BlobWriter, BlobWriterOptions, BlockNo,
+    BlockReader, Compression, Corruption, Error, FileBlockReader, FileTable, Fs, Gathered,
+    HeaderMode, MemBlockReader, PAGE_SIZE, Payload, SHARE_MIN_LEN, StdFs, blob_size,
+    gather_payloads, read_blob_into, read_blob_with, read_run,
 };
 
 const PAGE: u64 = PAGE_SIZE as u64;
@@ -87,9 +88,22 @@ async fn check_reader<R: BlockReader>(reader: &R, payloads: &[Vec<u8>], offsets:
             .unwrap();
         assert_eq!(&out[..4], b"kept");
         assert_eq!(ranges.len(), order.len());
-        for (&off, &(start, stop)) in order.iter().zip(&ranges) {
+        let frozen = Bytes::copy_from_slice(&out);
+        let lends = reader.lend_pages(BlockNo(0), 1).is_some();
+        for (&off, gathered) in order.iter().zip(ranges.drain(..)) {
             let i = offsets.iter().position(|&o| o == off).unwrap();
-            assert_eq!(&out[start..stop], &payloads[i][..], "blob at {off}");
+            if let Gathered::Lent(lent) = &gathered {
+                assert!(lends, "only a lending reader lends");
+                assert!(
+                    lent.len() >= SHARE_MIN_LEN,
+                    "blob at {off}: a small payload is copied"
+                );
+            }
+            assert_eq!(
+                &gathered.payload(&frozen)[..],
+                &payloads[i][..],
+                "blob at {off}"
+            );
         }
         // A limit one byte short of the last blob's end fails as the cursor does.
         if let Some(&last) = offsets.last() {
@@ -142,6 +156,7 @@ async fn every_header_position_near_a_boundary() {
             assert_eq!(offsets, vec![start, start + blob_size(len as u64)]);
             let reader = MemBlockReader::from_bytes(&bytes);
             check_reader(&reader, &payloads, &offsets, end).await;
+            check_reader(&lending_reader(&bytes), &payloads, &offsets, end).await;
             // The pure decoder agrees with the block reader.
             for &off in &offsets {
                 let (_, p) = fuzz::blob_read(&bytes, off, end, HeaderMode::Auto).unwrap();
@@ -246,6 +261,7 @@ async fn compressed_blobs_round_trip() {
     assert!(offsets[1] - offsets[0] < 1000);
     let reader = MemBlockReader::from_bytes(&bytes);
     check_reader(&reader, &payloads, &offsets, end).await;
+    check_reader(&lending_reader(&bytes), &payloads, &offsets, end).await;
     let mut buf = Vec::new();
     for mode in [HeaderMode::Auto, HeaderMode::Compressed] {
         let opts = BlobReadOptions {
@@ -404,6 +420,87 @@ async fn cursor_payloads_borrow_the_block() {
         runs.load(5, 4).await,
         Err(Error::OutOfRange { .. })
     ));
+}
+
+/// Gathered from a reader that lends its pages, a large uncompressed payload (an image
+/// straddling two blocks) is a slice of the lent pages themselves, holding a handle to exactly
+/// the pages it covers; the small ones after it are copied; a group too long to lend, or
+/// pages that are not consecutive in memory, are read as before.
+#[tokio::test]
+async fn gathered_large_payloads_are_slices_of_lent_pages() {
+    let payloads = vec![payload(1, 8204), payload(2, 300), payload(3, 120)];
+    let (bytes, offsets, end) = write_mem(PAGE + 4000, &payloads, BlobWriterOptions::default());
+    let reader = lending_reader(&bytes);
+    let opts = BlobReadOptions::default();
+    let (mut out, mut ranges) = (BytesMut::new(), Vec::new());
+    gather_payloads(&reader, end, &opts, &offsets, &mut out, &mut ranges)
+        .await
+        .unwrap();
+    let frozen = out.freeze();
+    let image_pages: Vec<_> = [1, 2]
+        .into_iter()
+        .map(|b| block_on_read(&reader, b))
+        .collect();
+    let handles = |pages: &[strata_blob::Block]| -> Vec<usize> {
+        pages.iter().map(strata_blob::Block::handle_count).collect()
+    };
+    let before = handles(&image_pages);
+    let mut got = ranges.drain(..);
+    let Some(Gathered::Lent(image)) = got.next() else {
+        panic!("the image is lent")
+    };
+    assert_eq!(&image[..], &payloads[0][..]);
+    let lent_range = image.as_ptr_range();
+    assert!(image_pages[0].as_ptr_range().contains(&lent_range.start));
+    assert!(
+        image_pages[1]
+            .as_ptr_range()
+            .contains(&(lent_range.end.wrapping_sub(1)))
+    );
+    for (gathered, p) in got.zip(&payloads[1..]) {
+        assert!(
+            matches!(gathered, Gathered::Copied { .. }),
+            "a small one is copied"
+        );
+        assert_eq!(&gathered.payload(&frozen)[..], &p[..]);
+    }
+    let before_image = block_on_read(&reader, 0);
+    let outside_before = strata_blob::Block::handle_count(&before_image);
+    drop(ranges);
+    // The image holds one handle to each page it covers, and none to another.
+    assert_eq!(handles(&image_pages), before);
+    let kept = image.clone();
+    drop(image);
+    assert_eq!(&kept[..], &payloads[0][..]);
+    drop(kept);
+    assert_eq!(
+        handles(&image_pages),
+        before.iter().map(|n| n - 1).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        strata_blob::Block::handle_count(&before_image),
+        outside_before
+    );
+
+    // Pages that are not one run of memory (separate heap blocks) are copied, with the same
+    // bytes.
+    let mem = MemBlockReader::from_bytes(&bytes);
+    let (mut out, mut ranges) = (BytesMut::new(), Vec::new());
+    gather_payloads(&mem, end, &opts, &offsets, &mut out, &mut ranges)
+        .await
+        .unwrap();
+    assert!(ranges.iter().all(|g| matches!(g, Gathered::Copied { .. })));
+    let frozen = out.freeze();
+    for (gathered, p) in ranges.into_iter().zip(&payloads) {
+        assert_eq!(&gathered.payload(&frozen)[..], &p[..]);
+    }
+}
+
+/// Block `blkno` of `reader`, read at once (the in-memory readers never wait).
+fn block_on_read<R: BlockReader>(reader: &R, blkno: u32) -> strata_blob::Block {
+    fuzz::poll_ready(reader.read_block(BlockNo(blkno)))
+        .expect("an in-memory read completes at once")
+        .unwrap()
 }
 
 /// `blob_shared` hands a large payload out as a slice of the run buffer, copies a small one,

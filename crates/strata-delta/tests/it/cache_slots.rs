@@ -35,12 +35,7 @@ async fn read_everything(cache: &PageCache, case: &str) {
     .await
     .unwrap();
     for q in load_queries(case) {
-        let range = LsnRange::new(q.lsn_start, q.lsn_end);
-        let mut state = ValueReconstructState::default();
-        let result = layer
-            .get_value_reconstruct_data(q.key, range, &mut state)
-            .await
-            .unwrap();
+        let (range, result, state) = crate::answer(&layer, &q).await;
         assert_eq!(format_query_line(q.key, range, result, &state), q.line);
     }
     // The same layer without a cache is the reference.

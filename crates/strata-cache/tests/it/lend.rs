@@ -1,0 +1,111 @@
+//! [`BlockReader::lend_pages`] through the cache: pages a scan admitted together are lent as one
+//! run of memory (counted as hits), a run with a missing or non-adjacent page is not (and
+//! counts nothing), and a lent run keeps its bytes after its pages leave the cache.
+
+use strata_blob::{BlockNo, BlockReader, MemBlockReader, PAGE_SIZE};
+use strata_cache::{PageCache, PageCacheOptions};
+
+/// `n` blocks whose bytes name their block and position.
+fn file(n: usize) -> Vec<u8> {
+    (0..n * PAGE_SIZE)
+        .map(|i| ((i / PAGE_SIZE) as u8).wrapping_mul(29) ^ (i as u8).wrapping_mul(7))
+        .collect()
+}
+
+fn cache(lend_pages: bool, huge_pages: bool) -> PageCache {
+    PageCache::with_options(PageCacheOptions {
+        n_slots: 64,
+        lend_pages,
+        huge_pages,
+        ..PageCacheOptions::default()
+    })
+}
+
+#[tokio::test]
+async fn pages_a_scan_admitted_are_lent_as_one_run() {
+    let bytes = file(8);
+    let cache = cache(true, true);
+    let reader = cache.wrap(MemBlockReader::from_bytes(&bytes));
+    assert!(
+        reader.lend_pages(BlockNo(2), 2).is_none(),
+        "nothing cached yet"
+    );
+    assert_eq!(cache.metrics().hits, 0, "a run not lent counts no hit");
+    // A scan's run admits all eight pages, in consecutive slab pages.
+    let mut buf = vec![0u8; 8 * PAGE_SIZE];
+    reader.read_blocks(BlockNo(0), &mut buf).await.unwrap();
+    assert_eq!(cache.metrics().admitted, 8);
+    let run = reader
+        .lend_pages(BlockNo(2), 3)
+        .expect("three admitted pages");
+    assert_eq!(&run[..], &bytes[2 * PAGE_SIZE..5 * PAGE_SIZE]);
+    assert_eq!(cache.metrics().hits, 3, "each lent page is a hit");
+    // A slice across a page boundary is no copy: it points into the run.
+    let straddling = run.share(PAGE_SIZE - 10..PAGE_SIZE + 10).unwrap();
+    assert_eq!(
+        &straddling[..],
+        &bytes[3 * PAGE_SIZE - 10..3 * PAGE_SIZE + 10]
+    );
+    assert!(run.as_ptr_range().contains(&straddling.as_ptr()));
+    // The lent bytes outlive the file's pages in the cache.
+    cache.drop_file(reader.file_id());
+    assert_eq!(cache.metrics().resident, 0);
+    assert_eq!(
+        &straddling[..],
+        &bytes[3 * PAGE_SIZE - 10..3 * PAGE_SIZE + 10]
+    );
+    drop(run);
+    assert_eq!(
+        &straddling[..],
+        &bytes[3 * PAGE_SIZE - 10..3 * PAGE_SIZE + 10]
+    );
+    // Refilled pages may lie anywhere: bytes stay right whatever is lent.
+    for blkno in [5, 1, 2] {
+        reader.read_block(BlockNo(blkno)).await.unwrap();
+    }
+    let hits = cache.metrics().hits;
+    assert!(
+        reader.lend_pages(BlockNo(0), 2).is_none(),
+        "block 0 is missing"
+    );
+    assert_eq!(
+        cache.metrics().hits,
+        hits,
+        "the hit on the way is taken back"
+    );
+    if let Some(run) = reader.lend_pages(BlockNo(1), 2) {
+        assert_eq!(&run[..], &bytes[PAGE_SIZE..3 * PAGE_SIZE]);
+        assert_eq!(cache.metrics().hits, hits + 2);
+    } else {
+        assert_eq!(cache.metrics().hits, hits, "not adjacent: no hit counted");
+    }
+    // One page is always lendable; past the file's end nothing is.
+    assert_eq!(
+        &reader.lend_pages(BlockNo(5), 1).unwrap()[..],
+        &bytes[5 * PAGE_SIZE..6 * PAGE_SIZE]
+    );
+    assert!(reader.lend_pages(BlockNo(7), 2).is_none());
+    assert!(reader.lend_pages(BlockNo(8), 1).is_none());
+    assert!(reader.lend_pages(BlockNo(0), 0).is_none());
+}
+
+#[tokio::test]
+async fn lending_follows_the_options() {
+    let bytes = file(4);
+    let mut buf = vec![0u8; 4 * PAGE_SIZE];
+    let off = cache(false, true);
+    let reader = off.wrap(MemBlockReader::from_bytes(&bytes));
+    reader.read_blocks(BlockNo(0), &mut buf).await.unwrap();
+    assert!(reader.lend_pages(BlockNo(0), 1).is_none(), "lending off");
+    assert_eq!(off.metrics().hits, 0);
+    // Without huge pages every page is its own allocation: one page is lent, never two.
+    let heap = cache(true, false);
+    let reader = heap.wrap(MemBlockReader::from_bytes(&bytes));
+    reader.read_blocks(BlockNo(0), &mut buf).await.unwrap();
+    assert_eq!(
+        &reader.lend_pages(BlockNo(1), 1).unwrap()[..],
+        &bytes[PAGE_SIZE..2 * PAGE_SIZE]
+    );
+    assert!(reader.lend_pages(BlockNo(1), 2).is_none());
+    assert_eq!(heap.metrics().hits, 1);
+}

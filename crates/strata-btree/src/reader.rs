@@ -286,7 +286,7 @@ struct Downlink<const L: usize> {
 /// Leaf entries an iterator takes out of a leaf's page at once, from its second batch on (a
 /// scan's per-batch costs, the leaf's re-read and the climb, spread over many entries).
 /// Between calls it holds no page: the next batch re-reads the leaf (a cache hit, normally).
-const BATCH: usize = 128;
+const BATCH: usize = 64;
 /// Leaf entries of an iterator's first batch: a short walk (a page's history) copies out
 /// little more than it reads.
 const FIRST_BATCH: usize = 16;

@@ -64,7 +64,7 @@ pub struct DeltaEntry {
 }
 
 /// Entries [`DeltaEntryIter`] checks ahead at most: a B-tree iterator's batch.
-const READY: usize = 128;
+const READY: usize = 64;
 
 impl DeltaEntry {
     /// A placeholder (never returned).

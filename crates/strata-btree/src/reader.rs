@@ -283,8 +283,9 @@ struct Downlink<const L: usize> {
     level: u8,
 }
 
-/// Leaf entries an iterator takes out of a leaf's page at once, from its second batch on (a
-/// scan's per-batch costs, the leaf's re-read and the climb, spread over many entries).
+/// Most leaf entries an iterator takes out of a leaf's page at once: each batch is twice the
+/// one before, up to this (a scan's per-batch costs, the leaf's re-read and the climb, spread
+/// over many entries; a short walk copies out little more than it reads).
 /// Between calls it holds no page: the next batch re-reads the leaf (a cache hit, normally).
 const BATCH: usize = 64;
 /// Leaf entries of an iterator's first batch: a short walk (a page's history) copies out
@@ -312,7 +313,8 @@ pub struct BtreeIter<'a, R, const L: usize> {
     batch: [([u8; L], u64); BATCH],
     batch_len: usize,
     batch_pos: usize,
-    /// The size of the next batch: [`FIRST_BATCH`], then [`BATCH`].
+    /// The size of the next batch: [`FIRST_BATCH`] (or what `set_first_batch` says), then
+    /// twice the one before, up to [`BATCH`].
     batch_cap: usize,
     /// A problem met while copying (at the leaf's block), reported after the entries before it.
     batch_problem: Option<(u32, NodeProblem)>,
@@ -386,6 +388,15 @@ impl<'a, R: BlockReader, const L: usize> BtreeIter<'a, R, L> {
             last_key: None,
             strict,
             stats: TreeStats::default(),
+        }
+    }
+
+    /// Sets how many entries the first batch takes out of the first leaf (between 1 and the
+    /// later batches' size; [`FIRST_BATCH`] unless set), for a walk that knows how few it
+    /// needs: one for a key's newest version. No effect once the walk has started.
+    pub fn set_first_batch(&mut self, n: usize) {
+        if self.state == IterState::NotStarted {
+            self.batch_cap = n.clamp(1, BATCH);
         }
     }
 
@@ -510,7 +521,8 @@ impl<'a, R: BlockReader, const L: usize> BtreeIter<'a, R, L> {
             None => (key, false),
         };
         let mut problem = None;
-        let cap = std::mem::replace(&mut self.batch_cap, BATCH);
+        let cap = self.batch_cap;
+        self.batch_cap = cap.saturating_mul(2).min(BATCH);
         let batch = match self.batch.get_mut(..cap) {
             Some(batch) => batch,
             None => &mut self.batch,

@@ -299,21 +299,29 @@ fn check_probe<const L: usize>(
         ));
     }
 
-    let mut iterated = Vec::new();
-    let mut iter = tree.iter(&probe.key, probe.dir);
-    while iterated.len() < limit {
-        match run(iter.next())? {
-            Some(Ok(entry)) => iterated.push(entry),
-            Some(Err(e)) => return mismatch(format!("iter {probe:?} failed: {e}")),
-            None => break,
+    // The default batches, and a first batch of 1 to 8 entries (doubling after): the same
+    // entries.
+    let small_first = 1 + usize::from(probe.key.last().copied().unwrap_or(0) % 8);
+    for first_batch in [None, Some(small_first)] {
+        let mut iterated = Vec::new();
+        let mut iter = tree.iter(&probe.key, probe.dir);
+        if let Some(n) = first_batch {
+            iter.set_first_batch(n);
         }
-    }
-    if iterated != expected {
-        return mismatch(format!(
-            "iter {probe:?} gave {} entries, expected {}",
-            iterated.len(),
-            expected.len()
-        ));
+        while iterated.len() < limit {
+            match run(iter.next())? {
+                Some(Ok(entry)) => iterated.push(entry),
+                Some(Err(e)) => return mismatch(format!("iter {probe:?} failed: {e}")),
+                None => break,
+            }
+        }
+        if iterated != expected {
+            return mismatch(format!(
+                "iter {probe:?} (first batch {first_batch:?}) gave {} entries, expected {}",
+                iterated.len(),
+                expected.len()
+            ));
+        }
     }
     Ok(())
 }

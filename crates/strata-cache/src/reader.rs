@@ -43,7 +43,8 @@ use crate::fill::{FillFailure, FillOutcome, FillWaiters};
 ///
 /// [`lend_pages`](BlockReader::lend_pages) lends pages the cache holds, when each of the run
 /// is a hit and they are consecutive in the cache's memory (pages a scan admitted together
-/// are), unless [`PageCacheOptions::lend_pages`](crate::PageCacheOptions::lend_pages) is off.
+/// are, and pages one read filled in order while the cache had free slots; a fill into an
+/// evicted page's buffer lands anywhere), unless [`PageCacheOptions::lend_pages`](crate::PageCacheOptions::lend_pages) is off.
 /// It never fills, waits or evicts, and a run it does not lend counts no hit.
 pub struct CachedReader<R> {
     cache: PageCache,

@@ -6,8 +6,9 @@
 //! in `tests/it/robustness.rs`).
 //!
 //! [`open_scan`] takes arbitrary bytes as a whole layer file and runs every read path over
-//! them: strict verification, open, a full scan with values, point and vectored lookups, the
-//! dump and the manifest. Bad bytes must give [`Error::Corrupt`] (never
+//! them: strict verification, open, a full scan with values, point and vectored lookups (from
+//! blocks lent as one run of memory, as a page cache lends its pages), the dump and the
+//! manifest. Bad bytes must give [`Error::Corrupt`] (never
 //! a panic, a hang, or an allocation beyond the input's size); the function reports a
 //! [`Mismatch`] only when the reader contradicts itself, which is the bug the fuzzer looks
 //! for:
@@ -17,7 +18,7 @@
 
 #![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 
-use strata_blob::MemBlockReader;
+use strata_blob::testing::lending::lending_reader;
 use strata_key::{Key, KeyRange, Lsn, LsnRange};
 
 use crate::error::Error;
@@ -51,7 +52,7 @@ fn check<T>(
 }
 
 async fn open_scan_async(data: &[u8]) -> Result<OpenScanReport, Mismatch> {
-    let reader = MemBlockReader::from_bytes(data);
+    let reader = lending_reader(data);
     let opts: OpenOptions = fuzz_open_options(data.len());
     let findings = match verify_reader(reader.clone(), None, &opts).await {
         Ok(findings) => findings,

@@ -89,6 +89,22 @@ async fn pages_a_scan_admitted_are_lent_as_one_run() {
     assert!(reader.lend_pages(BlockNo(0), 0).is_none());
 }
 
+/// A point read that misses consecutive pages of a cache with free slots fills them one after
+/// the other into consecutive slab pages: lendable too, without a scan.
+#[tokio::test]
+async fn pages_one_read_filled_in_order_are_lent() {
+    let bytes = file(6);
+    let cache = cache(true, true);
+    let reader = cache.wrap(MemBlockReader::from_bytes(&bytes));
+    let mut buf = vec![0u8; 10_000];
+    let at = 2 * PAGE_SIZE as u64 + 3000;
+    reader.read_at(at, &mut buf).await.unwrap();
+    assert_eq!(&buf[..], &bytes[at as usize..at as usize + buf.len()]);
+    assert_eq!(cache.metrics().misses, 2);
+    let run = reader.lend_pages(BlockNo(2), 2).expect("filled in order");
+    assert_eq!(&run[..], &bytes[2 * PAGE_SIZE..4 * PAGE_SIZE]);
+}
+
 #[tokio::test]
 async fn lending_follows_the_options() {
     let bytes = file(4);

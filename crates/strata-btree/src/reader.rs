@@ -392,7 +392,7 @@ impl<'a, R: BlockReader, const L: usize> BtreeIter<'a, R, L> {
     }
 
     /// Sets how many entries the first batch takes out of the first leaf (between 1 and the
-    /// later batches' size; [`FIRST_BATCH`] unless set), for a walk that knows how few it
+    /// later batches' size; 16 unless set), for a walk that knows how few it
     /// needs: one for a key's newest version. No effect once the walk has started.
     pub fn set_first_batch(&mut self, n: usize) {
         if self.state == IterState::NotStarted {

@@ -90,6 +90,17 @@ impl Block {
             Repr::Slab(page) => page.handle_count(),
         }
     }
+
+    /// [`handle_count`](Block::handle_count) less the handles [`PageRun`]s of slab pages hold:
+    /// what pins a page in a cache. A run lends bytes the way a copy would give them, so a
+    /// cache may evict a page only runs hold (its bytes then live on outside the cache, as
+    /// long as the runs do); but it must not reuse the page's memory while any handle is left.
+    pub fn pinning_count(this: &Block) -> usize {
+        match &this.0 {
+            Repr::Heap(bytes) => Arc::strong_count(bytes),
+            Repr::Slab(page) => page.pinning_count(),
+        }
+    }
 }
 
 impl Deref for Block {
@@ -115,7 +126,9 @@ pub const MAX_RUN_PAGES: usize = 4;
 
 /// The bytes of consecutive blocks as one slice, without a copy: one block, or consecutive
 /// pages of one [`PageSlab`](crate::PageSlab) extent (a cache's pages filled by one run are
-/// such). It holds a handle to each of its pages, so they stay as they are while it lives.
+/// such). It holds a handle to each of its pages, so they stay as they are while it lives; a
+/// run of slab pages holds *lent* handles, which do not pin the pages in a cache
+/// ([`Block::pinning_count`]).
 ///
 /// ```
 /// use strata_blob::{PAGE_SIZE, PageRun, PageSlab};
@@ -137,22 +150,22 @@ enum RunRepr {
 }
 
 impl PageRun {
-    /// `blocks` (at most [`MAX_RUN_PAGES`]) as one run: `Some` for one block, and for several
-    /// when they are consecutive pages of one slab extent, in order; `None` otherwise.
+    /// `blocks` (at most [`MAX_RUN_PAGES`]) as one run: `Some` for one heap block, and for slab
+    /// pages that are consecutive pages of one extent, in order; `None` otherwise.
     pub fn join<'a>(blocks: impl IntoIterator<Item = &'a Block>) -> Option<PageRun> {
-        let mut blocks = blocks.into_iter();
-        let first = blocks.next()?;
-        let Some(second) = blocks.next() else {
-            return Some(PageRun(RunRepr::One(first.clone())));
-        };
-        let pages = [first, second]
-            .into_iter()
-            .chain(blocks)
-            .take(MAX_RUN_PAGES + 1)
-            .map(|block| match &block.0 {
-                Repr::Slab(page) => Some(page),
-                Repr::Heap(_) => None,
-            });
+        let mut blocks = blocks.into_iter().peekable();
+        let first = blocks.peek().copied()?;
+        if let Repr::Heap(_) = first.0 {
+            let _ = blocks.next();
+            return blocks
+                .next()
+                .is_none()
+                .then(|| PageRun(RunRepr::One(first.clone())));
+        }
+        let pages = blocks.take(MAX_RUN_PAGES + 1).map(|block| match &block.0 {
+            Repr::Slab(page) => Some(page),
+            Repr::Heap(_) => None,
+        });
         SlabRun::join(pages, MAX_RUN_PAGES).map(|run| PageRun(RunRepr::Slab(run)))
     }
 

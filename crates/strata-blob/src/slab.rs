@@ -41,7 +41,7 @@
 use std::alloc::{self, Layout};
 use std::fmt;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering, fence};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering, fence};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::block::{Block, PAGE_SIZE};
@@ -54,7 +54,15 @@ pub const PAGES_PER_EXTENT: usize = 256;
 const EXTENT_BYTES: usize = PAGES_PER_EXTENT * PAGE_SIZE;
 
 /// A page count past which a clone aborts rather than wrap (as `Arc` does).
-const MAX_REFS: u32 = u32::MAX / 2;
+const MAX_REFS: u64 = u32::MAX as u64 / 2;
+
+/// A page's count word: its handles in the low 32 bits, and in the high 32 bits how many of
+/// them belong to lent runs ([`SlabRun`]), so one load sees both at once.
+const HANDLE: u64 = 1;
+/// One lent handle: a handle, counted in both halves.
+const LENT: u64 = (1 << 32) | HANDLE;
+/// The handles half of a count word.
+const HANDLES: u64 = u32::MAX as u64;
 
 /// Hands out 8 KiB pages carved from large extents (see the module docs). One per cache: no
 /// global state. Pages outlive the slab that made them.
@@ -208,8 +216,9 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// One allocation of `refs.len()` pages.
 struct Extent {
     memory: Memory,
-    /// Handles to each page; 0 for a page on the free list or never handed out.
-    refs: Box<[AtomicU32]>,
+    /// Each page's count word (handles, and lent handles among them: see [`LENT`]); 0 for a
+    /// page on the free list or never handed out.
+    refs: Box<[AtomicU64]>,
     /// Pages whose last handle was dropped.
     free: Mutex<Vec<u16>>,
     /// The slab's count of freed pages.
@@ -229,14 +238,14 @@ impl Extent {
     fn new(pages: usize, freed: Arc<AtomicUsize>) -> Option<Arc<Extent>> {
         Some(Arc::new(Extent {
             memory: Memory::zeroed(pages * PAGE_SIZE)?,
-            refs: (0..pages).map(|_| AtomicU32::new(0)).collect(),
+            refs: (0..pages).map(|_| AtomicU64::new(0)).collect(),
             free: Mutex::new(Vec::new()),
             freed,
         }))
     }
 
-    /// The count of page `index`.
-    fn count(&self, index: u16) -> &AtomicU32 {
+    /// The count word of page `index`.
+    fn count(&self, index: u16) -> &AtomicU64 {
         #[expect(
             clippy::indexing_slicing,
             reason = "free-list indexes and carved indexes are below the extent's page count"
@@ -244,18 +253,20 @@ impl Extent {
         &self.refs[usize::from(index)]
     }
 
-    /// One more handle to page `index`, made from an existing one.
-    fn retain(&self, index: u16) {
+    /// One more handle to page `index` (`one`: [`HANDLE`], or [`LENT`] for a lent run's),
+    /// made from an existing one.
+    fn retain(&self, index: u16, one: u64) {
         // Relaxed, as `Arc::clone`: a new handle is made from an existing one.
-        let old = self.count(index).fetch_add(1, Ordering::Relaxed);
-        if old > MAX_REFS {
+        let old = self.count(index).fetch_add(one, Ordering::Relaxed);
+        if old & HANDLES > MAX_REFS {
             std::process::abort();
         }
     }
 
-    /// One handle fewer to page `index`; the last one puts the page on the free list.
-    fn release(&self, index: u16) {
-        if self.count(index).fetch_sub(1, Ordering::Release) != 1 {
+    /// One handle fewer to page `index` (`one` as it was retained); the last one puts the
+    /// page on the free list.
+    fn release(&self, index: u16, one: u64) {
+        if self.count(index).fetch_sub(one, Ordering::Release) & HANDLES != 1 {
             return;
         }
         // The last handle: every use of the bytes through other handles happened before the
@@ -438,13 +449,19 @@ impl SlabPage {
     }
 
     pub(crate) fn handle_count(&self) -> usize {
-        self.extent.count(self.index).load(Ordering::Acquire) as usize
+        (self.extent.count(self.index).load(Ordering::Acquire) & HANDLES) as usize
+    }
+
+    /// Handles but those of lent runs, from one load of the count word.
+    pub(crate) fn pinning_count(&self) -> usize {
+        let word = self.extent.count(self.index).load(Ordering::Acquire);
+        (word & HANDLES).saturating_sub(word >> 32) as usize
     }
 }
 
 impl Clone for SlabPage {
     fn clone(&self) -> SlabPage {
-        self.extent.retain(self.index);
+        self.extent.retain(self.index, HANDLE);
         SlabPage {
             extent: Arc::clone(&self.extent),
             index: self.index,
@@ -454,13 +471,14 @@ impl Clone for SlabPage {
 
 impl Drop for SlabPage {
     fn drop(&mut self) {
-        self.extent.release(self.index);
+        self.extent.release(self.index, HANDLE);
     }
 }
 
 /// Handles to consecutive pages of one extent, whose bytes read as one slice: what a
-/// [`PageRun`](crate::PageRun) of several cache pages holds. It counts as one handle of each
-/// of its pages.
+/// [`PageRun`](crate::PageRun) of cache pages holds. It counts as one *lent* handle of each of
+/// its pages: one that keeps the page's bytes as they are, but does not pin it in a cache
+/// ([`Block::pinning_count`]).
 pub(crate) struct SlabRun {
     extent: Arc<Extent>,
     first: u16,
@@ -496,7 +514,7 @@ impl SlabRun {
     /// already (the caller's), so none of them is on a free list.
     fn retain(extent: &Arc<Extent>, first: u16, n: u16) -> SlabRun {
         for index in first..first + n {
-            extent.retain(index);
+            extent.retain(index, LENT);
         }
         SlabRun {
             extent: Arc::clone(extent),
@@ -530,7 +548,7 @@ impl SlabRun {
 impl Drop for SlabRun {
     fn drop(&mut self) {
         for index in self.first..self.first + self.n {
-            self.extent.release(index);
+            self.extent.release(index, LENT);
         }
     }
 }
@@ -679,7 +697,20 @@ mod tests {
                 i + 1
             );
         }
+        // A run's handles are lent: they keep the pages but do not pin them.
+        assert_eq!(
+            Block::handle_count(&pages[1]),
+            3,
+            "page, its clone, the run"
+        );
+        assert_eq!(
+            Block::pinning_count(&pages[1]),
+            2,
+            "the run's handle is lent"
+        );
         let tail = run.pages(1, 3).expect("inside the run");
+        assert_eq!(Block::pinning_count(&pages[2]), 2);
+        assert_eq!(Block::handle_count(&pages[2]), 4);
         assert!(run.pages(2, 4).is_none() && run.pages(1, 1).is_none());
         assert_eq!(tail.bytes()[0], 3);
         // With every other handle gone, the runs keep their pages off the free list.

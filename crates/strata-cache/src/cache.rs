@@ -5,9 +5,11 @@
 //!   `Entry::Ready { slot, .. }` under `key`; `Owner::Free` exactly for the slots on
 //!   `clock.free`; `Owner::Reserved` for slots held by fills in flight.
 //! * The only cache-held handle of a ready page's [`Block`] is the one in its `Entry::Ready`, and
-//!   new handles are made only under that entry's shard lock; so `Block::handle_count == 1` seen
-//!   under the shard lock means no reader holds the page, and it stays so until the lock is
-//!   released.
+//!   new handles are made only under that entry's shard lock (a lent run's from such a handle);
+//!   so `Block::handle_count == 1` seen under the shard lock means no reader holds the page, and
+//!   it stays so until the lock is released. A page is evicted only when
+//!   `Block::pinning_count == 1`: no handle but the cache's and lent runs' (whose bytes then
+//!   live on outside the cache, in a page the cache never reuses while they do).
 //! * A `FileId` is never handed out twice by one cache (a `u64` counter per handle).
 
 use std::collections::HashMap;
@@ -41,10 +43,12 @@ pub struct PageCacheOptions {
     /// has no huge pages the slab's extents are plain allocations.
     pub huge_pages: bool,
     /// Whether a reader may lend cached pages without a copy
-    /// ([`BlockReader::lend_pages`](strata_blob::BlockReader::lend_pages)): a point lookup's
-    /// large values (an 8 KiB page image) are then slices of the cached pages, which stay
-    /// alive while a value is kept, after their eviction too (at most four times the value's
-    /// size). Off, every value is a copy and the cache's memory is its pages alone.
+    /// ([`BlockReader::lend_pages`](strata_blob::BlockReader::lend_pages); with
+    /// [`huge_pages`](Self::huge_pages) only): a point lookup's large values (an 8 KiB page
+    /// image) are then slices of the cached pages. A kept value does not pin its pages (the
+    /// cache may evict them as if it had been a copy), but keeps their memory until dropped,
+    /// at most four times the value's size. Off, every value is a copy and the cache's memory
+    /// is its pages alone.
     pub lend_pages: bool,
 }
 
@@ -396,9 +400,10 @@ impl Inner {
         shard.hits = shard.hits.saturating_sub(1);
     }
 
-    /// Whether readers may lend this cache's pages.
+    /// Whether readers may lend this cache's pages: slab pages, whose lent handles do not pin
+    /// them (a heap page's would).
     pub(crate) fn lends_pages(&self) -> bool {
-        self.lend_pages
+        self.lend_pages && self.slab.is_some()
     }
 
     /// Whether `key`'s page is ready (not counted as a hit).
@@ -500,7 +505,7 @@ impl Inner {
             let evictable = matches!(
                 shard.map.get(&key),
                 Some(Entry::Ready { slot, block })
-                    if *slot as usize == idx && Block::handle_count(block) == 1
+                    if *slot as usize == idx && Block::pinning_count(block) == 1
             );
             if evictable {
                 let recycled = match shard.map.remove(&key) {

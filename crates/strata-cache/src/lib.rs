@@ -32,8 +32,8 @@
 //! releases a block before reading the next. So **one slot per concurrent reader** is enough
 //! for every read to make progress (the cache then works as a pass-through; hits need more):
 //! `n_slots >= N` for N tasks reading at once, whatever the depth of the trees they read.
-//! Blocks a caller keeps (a page it holds on to, a value it has not dropped) pin slots of
-//! their own. With fewer slots than that, a miss waits up to
+//! Blocks a caller keeps (a page it holds on to) pin slots of their own; values lent from the
+//! cache's pages (`PageCacheOptions::lend_pages`) do not. With fewer slots than that, a miss waits up to
 //! [`PageCacheOptions::pinned_wait`] and fails with `CacheFull`.
 //!
 //! # Protocol
@@ -62,11 +62,15 @@
 //!
 //! **What a guard allows.** The returned `Block` *is* the read guard: it keeps the page's bytes
 //! alive and immutable for as long as it is held, and pins the slot — CLOCK never evicts a page
-//! whose `Block` has a handle besides the cache's own (`Block::handle_count > 1`). That check is
-//! sound because the cache's handle lives only in the `Ready` entry and new handles are made only
-//! under the shard lock, which the evictor holds while it checks and removes. Memory is bounded
-//! by `n_slots` pages plus blocks that readers keep after their page was dropped from the cache
-//! by [`PageCache::drop_file`] (theirs to drop).
+//! whose `Block` has a handle besides the cache's own and lent runs' (`Block::pinning_count >
+//! 1`). That check is sound because the cache's handle lives only in the `Ready` entry and new
+//! handles are made only under the shard lock, which the evictor holds while it checks and
+//! removes. A lent run (`BlockReader::lend_pages`: a value's bytes in cached pages) does not pin:
+//! its page may be evicted, and then lives on outside the cache until the run is dropped, and
+//! its memory is not reused meanwhile (a fill recycles an evicted page only when it has no
+//! handle left). Memory is bounded by `n_slots` pages plus blocks that readers keep after their
+//! page was dropped from the cache by [`PageCache::drop_file`] or evicted under a lent value
+//! (theirs to drop).
 //!
 //! **Miss.** Under the shard lock, insert `Filling` and become the filler; later readers of the
 //! same page find `Filling`, subscribe to its channel (the first one makes it), unlock and await

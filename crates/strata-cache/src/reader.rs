@@ -42,10 +42,12 @@ use crate::fill::{FillFailure, FillOutcome, FillWaiters};
 /// ([`CacheMetrics::bypassed`](crate::CacheMetrics::bypassed)).
 ///
 /// [`lend_pages`](BlockReader::lend_pages) lends pages the cache holds, when each of the run
-/// is a hit and they are consecutive in the cache's memory (pages a scan admitted together
-/// are, and pages one read filled in order while the cache had free slots; a fill into an
-/// evicted page's buffer lands anywhere), unless [`PageCacheOptions::lend_pages`](crate::PageCacheOptions::lend_pages) is off.
-/// It never fills, waits or evicts, and a run it does not lend counts no hit.
+/// is a hit and they are consecutive in the cache's slab (pages a scan admitted together are,
+/// and pages one read filled in order while the cache had free slots; a fill into an evicted
+/// page's buffer lands anywhere), unless
+/// [`PageCacheOptions::lend_pages`](crate::PageCacheOptions::lend_pages) is off or the cache
+/// has no huge pages. It never fills, waits or evicts, and a run it does not lend counts no
+/// hit. A lent run does not pin its pages: they may be evicted while it lives.
 pub struct CachedReader<R> {
     cache: PageCache,
     file_id: FileId,

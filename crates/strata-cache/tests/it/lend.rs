@@ -114,14 +114,55 @@ async fn lending_follows_the_options() {
     reader.read_blocks(BlockNo(0), &mut buf).await.unwrap();
     assert!(reader.lend_pages(BlockNo(0), 1).is_none(), "lending off");
     assert_eq!(off.metrics().hits, 0);
-    // Without huge pages every page is its own allocation: one page is lent, never two.
+    // Without huge pages every page is its own allocation, whose handle would pin it: none
+    // is lent.
     let heap = cache(true, false);
     let reader = heap.wrap(MemBlockReader::from_bytes(&bytes));
     reader.read_blocks(BlockNo(0), &mut buf).await.unwrap();
-    assert_eq!(
-        &reader.lend_pages(BlockNo(1), 1).unwrap()[..],
-        &bytes[PAGE_SIZE..2 * PAGE_SIZE]
-    );
+    assert!(reader.lend_pages(BlockNo(1), 1).is_none());
     assert!(reader.lend_pages(BlockNo(1), 2).is_none());
-    assert_eq!(heap.metrics().hits, 1);
+    assert_eq!(heap.metrics().hits, 0);
+}
+
+/// A lent run does not pin its pages: a cache whose every page is lent still evicts them for
+/// new reads (no `CacheFull`), and the lent bytes stay as they were, in memory the cache does
+/// not reuse while they are held.
+#[tokio::test]
+async fn lent_pages_do_not_pin_their_slots() {
+    let bytes = file(6);
+    let cache = PageCache::with_options(PageCacheOptions {
+        n_slots: 2,
+        pinned_wait: std::time::Duration::ZERO,
+        ..PageCacheOptions::default()
+    });
+    let reader = cache.wrap(MemBlockReader::from_bytes(&bytes));
+    let mut buf = vec![0u8; PAGE_SIZE];
+    reader
+        .read_at(PAGE_SIZE as u64 / 2, &mut buf)
+        .await
+        .unwrap();
+    let run = reader.lend_pages(BlockNo(0), 2).expect("filled in order");
+    let image = run.share(100..PAGE_SIZE + 100).unwrap();
+    drop(run);
+    for blkno in 2..6 {
+        let block = reader.read_block(BlockNo(blkno)).await.unwrap();
+        assert_eq!(
+            &block[..],
+            &bytes[blkno as usize * PAGE_SIZE..][..PAGE_SIZE]
+        );
+    }
+    let m = cache.metrics();
+    assert_eq!((m.cache_full, m.evictions, m.resident), (0, 4, 2));
+    assert_eq!(
+        &image[..],
+        &bytes[100..PAGE_SIZE + 100],
+        "lent bytes never change"
+    );
+    // A block a reader holds still pins its slot.
+    let held = reader.read_block(BlockNo(4)).await.unwrap();
+    let other = reader.read_block(BlockNo(5)).await.unwrap();
+    let err = reader.read_block(BlockNo(0)).await.unwrap_err();
+    assert!(matches!(err, strata_blob::Error::CacheFull { .. }), "{err}");
+    drop((held, other));
+    assert_eq!(&image[..], &bytes[100..PAGE_SIZE + 100]);
 }

@@ -153,20 +153,13 @@ impl PageRun {
     /// `blocks` (at most [`MAX_RUN_PAGES`]) as one run: `Some` for one heap block, and for slab
     /// pages that are consecutive pages of one extent, in order; `None` otherwise.
     pub fn join<'a>(blocks: impl IntoIterator<Item = &'a Block>) -> Option<PageRun> {
-        let mut blocks = blocks.into_iter().peekable();
-        let first = blocks.peek().copied()?;
-        if let Repr::Heap(_) = first.0 {
-            let _ = blocks.next();
-            return blocks
-                .next()
-                .is_none()
-                .then(|| PageRun(RunRepr::One(first.clone())));
+        let mut run = PageRunBuilder::default();
+        for block in blocks {
+            if !run.push(block) {
+                return None;
+            }
         }
-        let pages = blocks.take(MAX_RUN_PAGES + 1).map(|block| match &block.0 {
-            Repr::Slab(page) => Some(page),
-            Repr::Heap(_) => None,
-        });
-        SlabRun::join(pages, MAX_RUN_PAGES).map(|run| PageRun(RunRepr::Slab(run)))
+        run.finish()
     }
 
     /// The bytes `range` of the run as [`Bytes`] that keep alive only the pages the range
@@ -192,14 +185,81 @@ impl PageRun {
     }
 }
 
+/// Builds a [`PageRun`] from blocks one at a time, each only borrowed (a cache's pages, each
+/// under its own lock): a slab page adds a lent handle to the run, no other handle.
+#[derive(Default)]
+pub struct PageRunBuilder {
+    run: Option<RunRepr>,
+    /// Whether only slab pages are taken (lent handles, which pin nothing).
+    lent_only: bool,
+}
+
+impl PageRunBuilder {
+    /// A builder that takes slab pages only: what it builds holds lent handles alone, so it
+    /// pins nothing in a cache ([`Block::pinning_count`]).
+    pub fn lent_only() -> PageRunBuilder {
+        PageRunBuilder {
+            run: None,
+            lent_only: true,
+        }
+    }
+
+    /// Adds `block` when it continues the run ([`PageRun::join`]'s rule: the first block, or
+    /// the slab page right after the run's last, up to [`MAX_RUN_PAGES`]); `false` otherwise,
+    /// the run unchanged.
+    pub fn push(&mut self, block: &Block) -> bool {
+        match (&mut self.run, &block.0) {
+            (None, Repr::Slab(page)) => {
+                self.run = Some(RunRepr::Slab(SlabRun::of(page)));
+                true
+            }
+            (None, Repr::Heap(_)) if !self.lent_only => {
+                self.run = Some(RunRepr::One(block.clone()));
+                true
+            }
+            (Some(RunRepr::Slab(run)), Repr::Slab(page)) => run.extend(page, MAX_RUN_PAGES),
+            _ => false,
+        }
+    }
+
+    /// The run built, `None` if no block was added.
+    pub fn finish(self) -> Option<PageRun> {
+        self.run.map(PageRun)
+    }
+}
+
+impl fmt::Debug for PageRunBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let pages = self
+            .run
+            .as_ref()
+            .map_or(0, |run| PageRun::len_of(run) / PAGE_SIZE);
+        f.debug_struct("PageRunBuilder")
+            .field("pages", &pages)
+            .field("lent_only", &self.lent_only)
+            .finish()
+    }
+}
+
+impl PageRun {
+    /// The bytes of a run's representation.
+    fn bytes_of(run: &RunRepr) -> &[u8] {
+        match run {
+            RunRepr::One(block) => &block[..],
+            RunRepr::Slab(run) => run.bytes(),
+        }
+    }
+
+    fn len_of(run: &RunRepr) -> usize {
+        PageRun::bytes_of(run).len()
+    }
+}
+
 impl Deref for PageRun {
     type Target = [u8];
 
     fn deref(&self) -> &[u8] {
-        match &self.0 {
-            RunRepr::One(block) => &block[..],
-            RunRepr::Slab(run) => run.bytes(),
-        }
+        PageRun::bytes_of(&self.0)
     }
 }
 

@@ -71,7 +71,7 @@ mod writer;
 
 pub use block::{
     Block, BlockBuf, BlockNo, BlockReader, BlockWriter, MAX_RUN_PAGES, MemBlockReader, PAGE_SIZE,
-    PageRun, check_byte_range,
+    PageRun, PageRunBuilder, check_byte_range,
 };
 pub use dyn_reader::{BoxFuture, DynBlockReader, SharedReader};
 pub use error::{Corruption, Error};

@@ -487,27 +487,27 @@ pub(crate) struct SlabRun {
 }
 
 impl SlabRun {
-    /// The run of `pages` when there are at most `max` and they are consecutive pages of one
-    /// extent, in order; `None` otherwise (also for a `None` item, or no item).
-    pub(crate) fn join<'a>(
-        pages: impl IntoIterator<Item = Option<&'a SlabPage>>,
-        max: usize,
-    ) -> Option<SlabRun> {
-        let mut pages = pages.into_iter();
-        let first = pages.next()??;
-        let mut n: u16 = 1;
-        for page in pages {
-            let page = page?;
-            let next = first.index.checked_add(n)?;
-            if !Arc::ptr_eq(&page.extent, &first.extent) || page.index != next {
-                return None;
-            }
-            n = n.checked_add(1)?;
+    /// A run of `page` alone (a lent handle of it).
+    pub(crate) fn of(page: &SlabPage) -> SlabRun {
+        SlabRun::retain(&page.extent, page.index, 1)
+    }
+
+    /// Extends the run by `page` when it is the page right after the run's last, in the same
+    /// extent, and the run has fewer than `max` pages: takes a lent handle of it. `false`
+    /// otherwise, the run unchanged.
+    pub(crate) fn extend(&mut self, page: &SlabPage, max: usize) -> bool {
+        let Some(next) = self.first.checked_add(self.n) else {
+            return false;
+        };
+        if usize::from(self.n) >= max || !Arc::ptr_eq(&self.extent, &page.extent) {
+            return false;
         }
-        if usize::from(n) > max {
-            return None;
+        if page.index != next {
+            return false;
         }
-        Some(SlabRun::retain(&first.extent, first.index, n))
+        self.extent.retain(next, LENT);
+        self.n += 1;
+        true
     }
 
     /// A new handle to pages `first..first + n` of `extent`, each of which has a handle
@@ -679,15 +679,27 @@ mod tests {
         };
         let handles = slab_pages(&pages);
         let join = |range: std::ops::Range<usize>, max: usize| {
-            SlabRun::join(handles[range].iter().map(Option::as_ref), max)
+            let mut pages = handles[range].iter();
+            let mut run = SlabRun::of(pages.next()?.as_ref()?);
+            for page in pages {
+                if !run.extend(page.as_ref()?, max) {
+                    return None;
+                }
+            }
+            Some(run)
         };
         // Pages 1..4 are consecutive in the first extent; 3..5 cross into the second.
         let run = join(1..4, 4).expect("consecutive pages of one extent");
         assert!(join(3..5, 4).is_none(), "two extents");
         assert!(join(1..4, 2).is_none(), "longer than the most allowed");
-        let reversed = [handles[2].as_ref(), handles[1].as_ref()];
-        assert!(SlabRun::join(reversed, 4).is_none(), "out of order");
-        assert!(SlabRun::join([None, handles[1].as_ref()], 4).is_none());
+        assert!(join(0..1, 4).is_some(), "one page");
+        let mut second = SlabRun::of(handles[2].as_ref().unwrap());
+        assert!(
+            !second.extend(handles[1].as_ref().unwrap(), 4),
+            "out of order"
+        );
+        assert_eq!(second.bytes().len(), PAGE_SIZE, "unchanged");
+        drop(second);
         let bytes = run.bytes();
         assert_eq!(bytes.len(), 3 * PAGE_SIZE);
         for (i, chunk) in bytes.chunks(PAGE_SIZE).enumerate() {

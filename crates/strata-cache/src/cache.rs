@@ -382,18 +382,23 @@ impl Inner {
         Err(f)
     }
 
-    /// A handle to the ready page `key` (a hit: counted and referenced), or `None` when it is
-    /// not ready; nothing is added to the mapping.
-    pub(crate) fn hit_block(&self, key: PageKey) -> Option<Block> {
+    /// `f` on the ready page `key`'s cached `Block` under the shard lock (a hit: counted and
+    /// referenced), or `None` when it is not ready; nothing is added to the mapping. `f` may
+    /// make handles of the block (it runs where new handles are made).
+    pub(crate) fn hit_with<T>(&self, key: PageKey, f: impl FnOnce(&Block) -> T) -> Option<T> {
         let mut guard = self.lock_shard(key);
         let shard = &mut *guard;
         match shard.map.get(&key) {
-            Some(Entry::Ready { slot, block }) => Some(self.hit(&mut shard.hits, *slot, block)),
+            Some(Entry::Ready { slot, block }) => {
+                shard.hits += 1;
+                self.reference(*slot);
+                Some(f(block))
+            }
             _ => None,
         }
     }
 
-    /// Takes back the hit [`hit_block`](Self::hit_block) counted for `key` (its page went
+    /// Takes back the hit [`hit_with`](Self::hit_with) counted for `key` (its page went
     /// unused: the read it was for goes another way and counts its own).
     pub(crate) fn unhit(&self, key: PageKey) {
         let mut shard = self.lock_shard(key);

@@ -14,6 +14,7 @@ use bytes::BytesMut;
 
 use strata_blob::{
     Block, BlockNo, BlockReader, Corruption, Error, MAX_RUN_PAGES, PAGE_SIZE, PageRun,
+    PageRunBuilder,
 };
 use tokio::sync::watch;
 
@@ -388,20 +389,17 @@ impl<R: BlockReader> BlockReader for CachedReader<R> {
         if !cache.lends_pages() || n == 0 || n > MAX_RUN_PAGES {
             return None;
         }
-        let mut held: [Option<Block>; MAX_RUN_PAGES] = Default::default();
-        for (i, slot) in held.iter_mut().take(n).enumerate() {
+        let mut run = PageRunBuilder::lent_only();
+        for i in 0..n {
             let blkno = BlockNo(first.0.checked_add(u32::try_from(i).ok()?)?);
             let key = self.page_key(blkno).ok()?;
-            match cache.hit_block(key) {
-                Some(block) => *slot = Some(block),
+            match cache.hit_with(key, |block| run.push(block)) {
+                Some(true) => {}
+                Some(false) => return self.unlend(first, i + 1),
                 None => return self.unlend(first, i),
             }
         }
-        let run = PageRun::join(held.iter().flatten());
-        if run.is_none() {
-            return self.unlend(first, n);
-        }
-        run
+        run.finish()
     }
 
     fn n_blocks(&self) -> u32 {

@@ -56,7 +56,7 @@ mod writer;
 
 pub use error::{Corruption, Error, NodeProblem};
 pub use format::MAX_VALUE;
-pub use reader::{BtreeIter, DiskBtreeReader, TreeStats, VisitDirection};
+pub use reader::{BtreeIter, DiskBtreeReader, ITER_BATCH, TreeStats, VisitDirection};
 pub use stream::BtreeStream;
 pub use writer::DiskBtreeBuilder;
 

@@ -169,10 +169,21 @@ impl<R: BlockReader, const L: usize> DiskBtreeReader<R, L> {
         BtreeIter::new(self, *start, dir, false)
     }
 
+    /// [`iter`](Self::iter) taking up to `B` entries out of a leaf at once, not [`ITER_BATCH`]: a
+    /// long scan spreads a batch's costs over more entries with a larger `B`.
+    pub fn iter_batched<const B: usize>(
+        &self,
+        start: &[u8; L],
+        dir: VisitDirection,
+    ) -> BtreeIter<'_, R, L, B> {
+        BtreeIter::new(self, *start, dir, false)
+    }
+
     /// Reads the whole tree and checks every rule of FORMAT.md section 9 items 6–13 on every
     /// node (key order, value markers, zero padding, levels, downlinks, first keys).
     pub async fn verify(&self) -> Result<TreeStats, Error> {
-        let mut iter = BtreeIter::new(self, [0; L], VisitDirection::Forwards, true);
+        let mut iter: BtreeIter<'_, R, L> =
+            BtreeIter::new(self, [0; L], VisitDirection::Forwards, true);
         while let Some(entry) = iter.next().await {
             entry?;
         }
@@ -283,11 +294,14 @@ struct Downlink<const L: usize> {
     level: u8,
 }
 
-/// Most leaf entries an iterator takes out of a leaf's page at once: each batch is twice the
-/// one before, up to this (a scan's per-batch costs, the leaf's re-read and the climb, spread
-/// over many entries; a short walk copies out little more than it reads).
-/// Between calls it holds no page: the next batch re-reads the leaf (a cache hit, normally).
-const BATCH: usize = 64;
+/// Most leaf entries an iterator takes out of a leaf's page at once (its `B`, unless the caller
+/// of [`DiskBtreeReader::iter_batched`] chose another): each batch is twice the one before, up
+/// to this (a scan's per-batch costs, the leaf's re-read and the climb, spread over many
+/// entries; a short walk copies out little more than it reads). Between calls it holds no
+/// page: the next batch re-reads the leaf (a cache hit, normally). The batch array lives in the
+/// iterator, so every iterator zeroes `B` entries when made: a long scan wants more, a point
+/// lookup fewer.
+pub const ITER_BATCH: usize = 64;
 /// Leaf entries of an iterator's first batch: a short walk (a page's history) copies out
 /// little more than it reads.
 const FIRST_BATCH: usize = 16;
@@ -295,12 +309,13 @@ const FIRST_BATCH: usize = 16;
 /// An async iterator over leaf entries, from [`DiskBtreeReader::iter`].
 ///
 /// It holds no tree page between calls and at most one during a call: the entries of the
-/// current leaf are copied out `BATCH` at a time, and the internal nodes above it are
+/// current leaf are copied out up to `B` at a time ([`ITER_BATCH`] by default), and the internal
+/// nodes above it are
 /// remembered by block number and position only, read again when the scan climbs back to
 /// them. Through a page cache, one iterator therefore pins at most one slot, and only while it
 /// reads. After an error it is finished.
 #[derive(Debug)]
-pub struct BtreeIter<'a, R, const L: usize> {
+pub struct BtreeIter<'a, R, const L: usize, const B: usize = ITER_BATCH> {
     tree: &'a DiskBtreeReader<R, L>,
     search: [u8; L],
     dir: VisitDirection,
@@ -310,11 +325,11 @@ pub struct BtreeIter<'a, R, const L: usize> {
     /// The leaf whose entries are being taken, while it has entries not yet in `batch`.
     leaf: Option<Frame>,
     /// Entries copied out of the current leaf, in scan order.
-    batch: [([u8; L], u64); BATCH],
+    batch: [([u8; L], u64); B],
     batch_len: usize,
     batch_pos: usize,
     /// The size of the next batch: [`FIRST_BATCH`] (or what `set_first_batch` says), then
-    /// twice the one before, up to [`BATCH`].
+    /// twice the one before, up to `B`.
     batch_cap: usize,
     /// A problem met while copying (at the leaf's block), reported after the entries before it.
     batch_problem: Option<(u32, NodeProblem)>,
@@ -365,7 +380,7 @@ fn take_index(dir: VisitDirection, next: &mut usize, n_children: usize) -> Optio
     }
 }
 
-impl<'a, R: BlockReader, const L: usize> BtreeIter<'a, R, L> {
+impl<'a, R: BlockReader, const L: usize, const B: usize> BtreeIter<'a, R, L, B> {
     fn new(
         tree: &'a DiskBtreeReader<R, L>,
         search: [u8; L],
@@ -379,10 +394,10 @@ impl<'a, R: BlockReader, const L: usize> BtreeIter<'a, R, L> {
             state: IterState::NotStarted,
             path: Vec::new(),
             leaf: None,
-            batch: [([0; L], 0); BATCH],
+            batch: [([0; L], 0); B],
             batch_len: 0,
             batch_pos: 0,
-            batch_cap: FIRST_BATCH,
+            batch_cap: FIRST_BATCH.clamp(1, B.max(1)),
             batch_problem: None,
             batch_blkno: 0,
             last_key: None,
@@ -396,7 +411,7 @@ impl<'a, R: BlockReader, const L: usize> BtreeIter<'a, R, L> {
     /// needs: one for a key's newest version. No effect once the walk has started.
     pub fn set_first_batch(&mut self, n: usize) {
         if self.state == IterState::NotStarted {
-            self.batch_cap = n.clamp(1, BATCH);
+            self.batch_cap = n.clamp(1, B.max(1));
         }
     }
 
@@ -522,7 +537,7 @@ impl<'a, R: BlockReader, const L: usize> BtreeIter<'a, R, L> {
         };
         let mut problem = None;
         let cap = self.batch_cap;
-        self.batch_cap = cap.saturating_mul(2).min(BATCH);
+        self.batch_cap = cap.saturating_mul(2).min(B);
         let batch = match self.batch.get_mut(..cap) {
             Some(batch) => batch,
             None => &mut self.batch,

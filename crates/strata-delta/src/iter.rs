@@ -63,8 +63,10 @@ pub struct DeltaEntry {
     pub size: u64,
 }
 
-/// Entries [`DeltaEntryIter`] checks ahead at most: a B-tree iterator's batch.
-const READY: usize = 64;
+/// Entries [`DeltaEntryIter`] checks ahead at most: its B-tree iterator's batch (larger than
+/// a point lookup's, [`strata_btree::ITER_BATCH`]: a scan's per-batch costs spread over more
+/// entries).
+const READY: usize = 128;
 
 impl DeltaEntry {
     /// A placeholder (never returned).
@@ -118,7 +120,7 @@ impl DeltaEntry {
 /// After an error it is finished.
 pub struct DeltaEntryIter<'a, R> {
     layer: &'a DeltaLayer<R>,
-    tree: BtreeIter<'a, R, DELTA_KEY_SIZE>,
+    tree: BtreeIter<'a, R, DELTA_KEY_SIZE, READY>,
     /// The entry read ahead (its size is known once the one after it is read).
     pending: Option<([u8; DELTA_KEY_SIZE], u64)>,
     /// Entries checked ahead ([`fill_ready`](Self::fill_ready)), returned before `pending`:
@@ -141,7 +143,7 @@ impl<'a, R: BlockReader> DeltaEntryIter<'a, R> {
             layer,
             tree: layer
                 .tree()
-                .iter(&[0u8; DELTA_KEY_SIZE], VisitDirection::Forwards),
+                .iter_batched(&[0u8; DELTA_KEY_SIZE], VisitDirection::Forwards),
             pending: None,
             ready: [DeltaEntry::EMPTY; READY],
             ready_pos: 0,

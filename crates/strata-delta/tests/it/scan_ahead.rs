@@ -82,6 +82,16 @@ fn an_entry_out_of_range_ends_the_scan_where_it_is() {
         80,
         81,
         130,
+        // The batches double from 16 up to 128: they end at 16, 48, 112, 240, ...
+        47,
+        48,
+        49,
+        111,
+        112,
+        113,
+        239.min(n - 3),
+        240.min(n - 3),
+        241.min(n - 3),
         n - 2,
         n - 1,
     ] {

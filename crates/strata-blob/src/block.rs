@@ -120,9 +120,9 @@ impl fmt::Debug for Block {
     }
 }
 
-/// Most blocks a [`PageRun`] joins (32 KiB): a point lookup's image and records lie in two or
-/// three.
-pub const MAX_RUN_PAGES: usize = 4;
+/// Most blocks a [`PageRun`] joins: one slab extent (2 MiB), so a scan's run of 256 KiB can be
+/// lent whole.
+pub const MAX_RUN_PAGES: usize = crate::slab::PAGES_PER_EXTENT;
 
 /// The bytes of consecutive blocks as one slice, without a copy: one block, or consecutive
 /// pages of one [`PageSlab`](crate::PageSlab) extent (a cache's pages filled by one run are

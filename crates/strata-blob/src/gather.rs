@@ -22,7 +22,7 @@
 
 use bytes::{Bytes, BytesMut};
 
-use crate::block::{BlockNo, BlockReader, MAX_RUN_PAGES, PAGE_SIZE, PageRun};
+use crate::block::{BlockNo, BlockReader, PAGE_SIZE, PageRun};
 use crate::error::{Corruption, Error};
 use crate::format::{
     BlobReadOptions, BlobSpan, Compression, HEADER_PEEK_LEN, check_span, decode_header,
@@ -33,6 +33,9 @@ use crate::run::SHARE_MIN_LEN;
 /// Bytes read after a group's last offset with the group, so that its last blob (normally a
 /// WAL record of a few hundred bytes) needs no second read.
 pub const READ_AHEAD: u64 = 512;
+/// Most pages a group's blobs are decoded from when lent (32 KiB): a point lookup's image and
+/// records lie in two or three; a longer group is read as one span.
+pub const MAX_LENT_PAGES: usize = 4;
 /// Largest step from one offset to the next inside one group: farther blobs start a new read.
 pub const GROUP_GAP: u64 = 64 << 10;
 
@@ -139,7 +142,7 @@ impl<R: BlockReader> Source<'_, R> {
 
     /// The leading blobs of `group` decoded from pages the reader lends, when it lends them:
     /// how many. The pages asked for hold the group's offsets up to [`READ_AHEAD`] past the
-    /// last, or more where a blob's header says it ends further on (at most [`MAX_RUN_PAGES`]
+    /// last, or more where a blob's header says it ends further on (at most [`MAX_LENT_PAGES`]
     /// pages). A blob not wholly inside pages lent (or past `limit`) ends them; the span read
     /// takes it, and decodes its header again with the same result.
     fn lent(
@@ -211,13 +214,13 @@ struct Lent {
 }
 
 impl Lent {
-    /// The pages holding file bytes `[from, to)`, if there are at most [`MAX_RUN_PAGES`] and
+    /// The pages holding file bytes `[from, to)`, if there are at most [`MAX_LENT_PAGES`] and
     /// the reader lends them.
     fn pages<R: BlockReader>(reader: &R, from: u64, to: u64) -> Option<Lent> {
         let page = PAGE_SIZE as u64;
         let first = from / page;
         let n = usize::try_from(to.div_ceil(page).checked_sub(first)?).ok()?;
-        if n == 0 || n > MAX_RUN_PAGES {
+        if n == 0 || n > MAX_LENT_PAGES {
             return None;
         }
         let run = reader.lend_pages(BlockNo(u32::try_from(first).ok()?), n)?;

@@ -9,8 +9,10 @@
 //!   a run or blob that would is [`Corruption::BlobPastEnd`] (or
 //!   [`Corruption::HeaderPastEnd`]) before any buffer is sized for it.
 //! * The buffer holds whole blocks; a failed read leaves it empty, never half filled.
-//! * Multi-block reads bypass a page cache (`strata-cache` serves a one-block `read_blocks`
-//!   from its pages); either way the bytes are the file's.
+//! * A run whose blocks the reader lends ([`BlockReader::lend_pages`]: a warm page cache's
+//!   consecutive pages) is those pages, no copy; any other multi-block read bypasses a page
+//!   cache (`strata-cache` serves a one-block `read_blocks` from its pages); either way the
+//!   bytes are the file's.
 //! * The buffer is a [`Bytes`]: [`BlobRunReader::blob_shared`] hands out a large payload as a
 //!   slice of it (no copy, no allocation). The next run reuses the buffer if no such slice is
 //!   alive any more, and reads into a new one otherwise, so a slice never sees its bytes change.
@@ -158,6 +160,9 @@ pub struct BlobRunReader<'r, R> {
     /// Bytes [`blob`](Self::blob) reads at once, unless a single blob needs more.
     read_ahead: usize,
     run: BlobRun,
+    /// The buffer of the last run read (not lent), kept for the next read while the current
+    /// run is lent pages.
+    spare: Option<BytesMut>,
     /// Where [`blob_shared`](Self::blob_shared) copies small payloads.
     arena: Arena,
 }
@@ -250,6 +255,7 @@ impl<'r, R: BlockReader> BlobRunReader<'r, R> {
             limit: limit.min(u64::from(reader.n_blocks()) * PAGE),
             read_ahead: read_ahead.max(PAGE_SIZE),
             run: BlobRun::empty(opts),
+            spare: None,
             arena: Arena::default(),
         }
     }
@@ -430,12 +436,24 @@ impl<'r, R: BlockReader> BlobRunReader<'r, R> {
         // `end` is bounded by the reader's end, so the buffer is bounded by the reader.
         let len = usize::try_from(end - base).map_err(|_| past_end())?;
         let first = u32::try_from(base / PAGE).map_err(|_| past_end())?;
-        // Reuse the buffer unless a payload handed out by `blob_shared` still holds it.
-        let mut data = match std::mem::take(&mut self.run.data).try_into_mut() {
-            Ok(data) => data,
+        // Reuse the buffer unless a payload handed out by `blob_shared` still holds it (or it
+        // is lent pages, whose last holder gives them back).
+        let reusable = std::mem::take(&mut self.run.data).try_into_mut().ok();
+        let reusable = reusable.or_else(|| self.spare.take());
+        // Pages the reader holds in memory already (a warm page cache) are lent, not copied.
+        if let Some(lent) = self.reader.lend_pages(BlockNo(first), len / PAGE_SIZE) {
+            if lent.len() == len {
+                self.run.base = base;
+                self.run.data = Bytes::from_owner(lent);
+                self.spare = reusable;
+                return Ok(());
+            }
+        }
+        let mut data = match reusable {
+            Some(data) => data,
             // A new buffer of zeroed memory from the allocator (often zero already, then not
             // written over before the read).
-            Err(_) => BytesMut::zeroed(len),
+            None => BytesMut::zeroed(len),
         };
         if data.len() >= len {
             data.truncate(len);

@@ -595,7 +595,7 @@ impl Inner {
         &self,
         file_id: FileId,
         first: BlockNo,
-        pages: Vec<Block>,
+        pages: Vec<Option<Block>>,
         needed: u64,
         drops: u64,
     ) -> u64 {
@@ -606,6 +606,7 @@ impl Inner {
         }
         let mut admitted = 0;
         for (blkno, block) in (first.0..).zip(pages) {
+            let Some(block) = block else { continue };
             let key = PageKey {
                 file_id,
                 blkno: BlockNo(blkno),

@@ -291,11 +291,18 @@ impl<R: BlockReader> CachedReader<R> {
         let ticket = cache.admission_ticket(needed);
         self.inner.read_blocks(first, buf).await?;
         if let Some(drops) = ticket {
-            // Copied outside any lock; pages the mapping has by then are skipped by `admit`.
-            let pages: Vec<Block> = buf
-                .chunks_exact(PAGE_SIZE)
-                .filter_map(|chunk| <&[u8; PAGE_SIZE]>::try_from(chunk).ok())
-                .map(|bytes| cache.page_copy(bytes))
+            // Copied outside any lock, but not the pages the cache holds already (so the copies
+            // of one run take consecutive slab pages, which `lend_pages` can lend as one run);
+            // pages the mapping has by the time of `admit` are skipped there.
+            let pages: Vec<Option<Block>> = (first.0..)
+                .zip(buf.chunks_exact(PAGE_SIZE))
+                .map(|(blkno, chunk)| {
+                    let bytes = <&[u8; PAGE_SIZE]>::try_from(chunk).ok()?;
+                    let held = self
+                        .page_key(BlockNo(blkno))
+                        .is_ok_and(|key| cache.is_ready(key));
+                    (!held).then(|| cache.page_copy(bytes))
+                })
                 .collect();
             cache.admit(self.file_id, first, pages, needed, drops);
         }

@@ -503,6 +503,54 @@ fn block_on_read<R: BlockReader>(reader: &R, blkno: u32) -> strata_blob::Block {
         .unwrap()
 }
 
+/// Through a reader that lends its pages, a scan's run is those pages: a large payload is a
+/// slice of the reader's own blocks (no copy), and every payload stays as it was while the
+/// scan goes on.
+#[tokio::test]
+async fn runs_of_lent_pages_are_the_pages_themselves() {
+    let payloads: Vec<Vec<u8>> = (0..12)
+        .map(|i| payload(i, if i % 2 == 0 { 9000 } else { 100 }))
+        .collect();
+    let (bytes, offsets, end) = write_mem(PAGE, &payloads, BlobWriterOptions::default());
+    let reader = lending_reader(&bytes);
+    let blocks: Vec<_> = (0..reader.n_blocks())
+        .map(|b| block_on_read(&reader, b))
+        .collect();
+    let in_a_block = |p: &[u8]| {
+        blocks
+            .iter()
+            .any(|b| b.as_ptr_range().contains(&p.as_ptr()))
+    };
+    let mut runs = BlobRunReader::new(&reader, end, BlobReadOptions::default(), 2 * PAGE_SIZE);
+    let mut held = Vec::new();
+    for (&off, expect) in offsets.iter().zip(&payloads) {
+        let (_, got) = runs.blob_shared(off).await.unwrap();
+        assert_eq!(&got[..], &expect[..]);
+        assert_eq!(
+            in_a_block(&got),
+            got.len() >= SHARE_MIN_LEN,
+            "blob at {off}"
+        );
+        held.push(got);
+    }
+    for (got, expect) in held.iter().zip(&payloads) {
+        assert_eq!(&got[..], &expect[..], "a held payload changed");
+    }
+}
+
+/// A reader that lends nothing: its runs are read into the run reader's own buffer.
+struct NoLend(MemBlockReader);
+
+impl BlockReader for NoLend {
+    async fn read_block(&self, blkno: BlockNo) -> Result<strata_blob::Block, Error> {
+        self.0.read_block(blkno).await
+    }
+
+    fn n_blocks(&self) -> u32 {
+        self.0.n_blocks()
+    }
+}
+
 /// `blob_shared` hands a large payload out as a slice of the run buffer, copies a small one,
 /// and never lets a refill change bytes a caller still holds: a held slice makes the next run
 /// read into a new buffer, a dropped one lets it reuse the old.
@@ -512,7 +560,7 @@ async fn shared_payloads_slice_the_run_and_survive_refills() {
         .map(|i| payload(i, if i % 2 == 0 { 9000 } else { 100 }))
         .collect();
     let (bytes, offsets, end) = write_mem(PAGE, &payloads, BlobWriterOptions::default());
-    let reader = MemBlockReader::from_bytes(&bytes);
+    let reader = NoLend(MemBlockReader::from_bytes(&bytes));
     // A read-ahead of two blocks: the scan refills several times.
     let mut runs = BlobRunReader::new(&reader, end, BlobReadOptions::default(), 2 * PAGE_SIZE);
     let mut held = Vec::new();

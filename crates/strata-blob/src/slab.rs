@@ -31,7 +31,9 @@
 //!   handle holds an `Arc` of its extent).
 //! * A page whose last handle is dropped goes back to its extent's free list; the slab reuses
 //!   freed pages before it carves new ones, so its memory is bounded by the most pages alive at
-//!   once, rounded up to whole extents.
+//!   once, rounded up to whole extents, plus one: pages taken in runs ([`PageSlab::take`]) and
+//!   alone ([`PageSlab::take_apart`]) are carved from two extents, so that a cache's lone fills
+//!   never come between the pages of a run it admits.
 
 #![expect(
     unsafe_code,
@@ -101,7 +103,21 @@ struct Spare {
 
 struct SlabState {
     extents: Vec<Arc<Extent>>,
-    /// Pages of the last extent handed out at least once.
+    /// Where new pages are carved: [`RUN`] for [`PageSlab::take`], [`APART`] for
+    /// [`PageSlab::take_apart`], each in an extent of its own, so pages taken in a row by one
+    /// kind of caller are consecutive whatever the other takes meanwhile.
+    cursors: [Cursor; 2],
+}
+
+/// The cursor of [`PageSlab::take`].
+const RUN: usize = 0;
+/// The cursor of [`PageSlab::take_apart`].
+const APART: usize = 1;
+
+/// An extent being carved, and how many of its pages were handed out at least once.
+#[derive(Default)]
+struct Cursor {
+    extent: Option<Arc<Extent>>,
     carved: usize,
 }
 
@@ -112,7 +128,7 @@ impl PageSlab {
         PageSlab {
             state: Mutex::new(SlabState {
                 extents: Vec::new(),
-                carved: 0,
+                cursors: Default::default(),
             }),
             freed: Arc::new(AtomicUsize::new(0)),
             extent_pages: pages.clamp(1, PAGES_PER_EXTENT),
@@ -124,8 +140,19 @@ impl PageSlab {
     /// A page only the caller holds ([`Block::handle_count`] 1, so [`Block::get_mut`] works),
     /// with unspecified bytes: zeros, or what an earlier page left. The caller fills it.
     /// A freed page is reused first; if a new extent cannot be allocated the page is a plain
-    /// heap block.
+    /// heap block. New pages taken in a row are consecutive in an extent (a run of blocks
+    /// copied in, which a [`PageRun`](crate::PageRun) can then read as one slice).
     pub fn take(&self) -> Block {
+        self.take_with(RUN)
+    }
+
+    /// [`take`](Self::take) for a page wanted alone (a one-block fill): new ones are carved
+    /// from an extent of their own, so they do not come between the pages of runs.
+    pub fn take_apart(&self) -> Block {
+        self.take_with(APART)
+    }
+
+    fn take_with(&self, cursor: usize) -> Block {
         let mut guard = lock(&self.state);
         let state = &mut *guard;
         if self.freed.load(Ordering::Relaxed) > 0 {
@@ -137,9 +164,12 @@ impl PageSlab {
                 }
             }
         }
-        if state.carved < self.extent_pages {
-            if let (Some(extent), Ok(index)) = (state.extents.last(), u16::try_from(state.carved)) {
-                state.carved += 1;
+        let Some(cur) = state.cursors.get_mut(cursor) else {
+            return Block::zeroed();
+        };
+        if let (Some(extent), Ok(index)) = (&cur.extent, u16::try_from(cur.carved)) {
+            if cur.carved < self.extent_pages {
+                cur.carved += 1;
                 return Block::from_slab(SlabPage::claim(extent, index));
             }
         }
@@ -147,8 +177,9 @@ impl PageSlab {
         match ready.or_else(|| Extent::new(self.extent_pages, Arc::clone(&self.freed))) {
             Some(extent) => {
                 let page = SlabPage::claim(&extent, 0);
+                cur.extent = Some(Arc::clone(&extent));
+                cur.carved = 1;
                 state.extents.push(extent);
-                state.carved = 1;
                 if state.extents.len() < self.max_extents {
                     self.make_spare();
                 }
@@ -556,6 +587,7 @@ impl Drop for SlabRun {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::block::PageRun;
 
     #[test]
     fn pages_are_distinct_initialized_and_reused_after_their_last_handle() {
@@ -743,6 +775,35 @@ mod tests {
         assert_eq!(&tail.bytes()[PAGE_SIZE..PAGE_SIZE + 2], &[4, 4]);
         drop(tail);
         assert_eq!(slab.allocated_bytes(), 2 * 4 * PAGE_SIZE, "no third extent");
+    }
+
+    #[test]
+    fn pages_taken_apart_never_come_between_a_runs_pages() {
+        let slab = PageSlab::new(16);
+        let mut run = Vec::new();
+        let mut apart = Vec::new();
+        for _ in 0..6 {
+            run.push(slab.take());
+            apart.push(slab.take_apart());
+        }
+        for pages in [&run, &apart] {
+            for pair in pages.windows(2) {
+                assert_eq!(
+                    pair[1].as_ptr() as usize,
+                    pair[0].as_ptr() as usize + PAGE_SIZE,
+                    "consecutive pages of one extent"
+                );
+            }
+        }
+        assert!(PageRun::join(&run).is_some());
+        assert_eq!(
+            slab.allocated_bytes(),
+            2 * 16 * PAGE_SIZE,
+            "one extent each"
+        );
+        // A freed page is reused by either before anything new is carved.
+        let freed = apart.pop().expect("six").as_ptr();
+        assert_eq!(slab.take().as_ptr(), freed);
     }
 
     #[test]

@@ -419,18 +419,22 @@ impl Inner {
         )
     }
 
-    /// A page for the cache alone (one handle), with unspecified bytes for the caller to fill:
-    /// from the slab, or a new heap block.
+    /// A page for the cache alone (one handle), with unspecified bytes for the caller to fill
+    /// (a one-block fill): from the slab, apart from the runs it admits, or a new heap block.
     pub(crate) fn new_page(&self) -> Block {
         match &self.slab {
-            Some(slab) => slab.take(),
+            Some(slab) => slab.take_apart(),
             None => Block::zeroed(),
         }
     }
 
-    /// A new page holding a copy of `bytes`, for the cache alone.
+    /// A new page holding a copy of `bytes`, for the cache alone: one of a run's pages, which
+    /// copied in a row lie consecutive in the slab.
     pub(crate) fn page_copy(&self, bytes: &[u8; PAGE_SIZE]) -> Block {
-        let mut page = self.new_page();
+        let mut page = match &self.slab {
+            Some(slab) => slab.take(),
+            None => Block::zeroed(),
+        };
         match page.get_mut() {
             Some(buf) => {
                 buf.copy_from_slice(bytes);

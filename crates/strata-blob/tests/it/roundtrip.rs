@@ -503,15 +503,22 @@ fn block_on_read<R: BlockReader>(reader: &R, blkno: u32) -> strata_blob::Block {
         .unwrap()
 }
 
+/// Twelve blobs from block 1 on, large (9000 bytes) and small (100) by turns: the payloads, the
+/// file image, the offsets and the end.
+fn large_and_small() -> (Vec<Vec<u8>>, Vec<u8>, Vec<u64>, u64) {
+    let payloads: Vec<Vec<u8>> = (0..12)
+        .map(|i| payload(i, if i % 2 == 0 { 9000 } else { 100 }))
+        .collect();
+    let (bytes, offsets, end) = write_mem(PAGE, &payloads, BlobWriterOptions::default());
+    (payloads, bytes, offsets, end)
+}
+
 /// Through a reader that lends its pages, a scan's run is those pages: a large payload is a
 /// slice of the reader's own blocks (no copy), and every payload stays as it was while the
 /// scan goes on.
 #[tokio::test]
 async fn runs_of_lent_pages_are_the_pages_themselves() {
-    let payloads: Vec<Vec<u8>> = (0..12)
-        .map(|i| payload(i, if i % 2 == 0 { 9000 } else { 100 }))
-        .collect();
-    let (bytes, offsets, end) = write_mem(PAGE, &payloads, BlobWriterOptions::default());
+    let (payloads, bytes, offsets, end) = large_and_small();
     let reader = lending_reader(&bytes);
     let blocks: Vec<_> = (0..reader.n_blocks())
         .map(|b| block_on_read(&reader, b))
@@ -556,10 +563,7 @@ impl BlockReader for NoLend {
 /// read into a new buffer, a dropped one lets it reuse the old.
 #[tokio::test]
 async fn shared_payloads_slice_the_run_and_survive_refills() {
-    let payloads: Vec<Vec<u8>> = (0..12)
-        .map(|i| payload(i, if i % 2 == 0 { 9000 } else { 100 }))
-        .collect();
-    let (bytes, offsets, end) = write_mem(PAGE, &payloads, BlobWriterOptions::default());
+    let (payloads, bytes, offsets, end) = large_and_small();
     let reader = NoLend(MemBlockReader::from_bytes(&bytes));
     // A read-ahead of two blocks: the scan refills several times.
     let mut runs = BlobRunReader::new(&reader, end, BlobReadOptions::default(), 2 * PAGE_SIZE);

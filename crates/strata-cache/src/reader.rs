@@ -26,9 +26,11 @@ use crate::fill::{FillFailure, FillOutcome, FillWaiters};
 ///
 /// [`read_blocks`](BlockReader::read_blocks) of one block goes through the cache. A run of more
 /// blocks (a scan) is one I/O of the inner source, as before the cache (a scan's runs are served
-/// faster by one positioned read than by copying page by page out of the cache); its pages are
-/// then *admitted* into free slots, but only if the cache's free slots could hold every block
-/// from the run's first to the end of the file. So a
+/// faster by one positioned read than by copying page by page out of the cache, and faster
+/// still by [`lend_pages`](BlockReader::lend_pages) where the cache holds the run whole: the
+/// scan then reads the cached pages themselves); its pages are then *admitted* into free slots,
+/// copied into consecutive slab pages, but only if the cache's free slots could hold every
+/// block from the run's first to the end of the file. So a
 /// scan of a file that fits warms the cache for the point reads after it (as a scan through
 /// Neon's page cache does), and a scan of a file that does not fit leaves the cache as it was:
 /// a run never evicts, never waits for a slot, and never takes the last free slots of a cache

@@ -8,12 +8,16 @@
 //! `warm_pass`, so `valgrind --tool=callgrind --toggle-collect='*warm_pass*'` counts the warm
 //! scans and nothing else.
 
+#[path = "common/timing.rs"]
+mod timing;
+
 use std::hint::black_box;
 use std::time::Instant;
 
 use strata_blob::{BlockReader, FileTable};
 use strata_cache::PageCache;
 use strata_delta::DeltaLayer;
+use timing::{median, thread_cpu_ns};
 
 /// One full scan: every entry, its value read and decoded; the number of entries.
 async fn scan_pass<R: BlockReader>(layer: &DeltaLayer<R>) -> Result<u64, strata_delta::Error> {
@@ -34,20 +38,6 @@ fn warm_pass<R: BlockReader>(
     layer: &DeltaLayer<R>,
 ) -> Result<u64, strata_delta::Error> {
     rt.block_on(scan_pass(layer))
-}
-
-/// Nanoseconds the current thread has run on a CPU (0 where schedstat is missing).
-fn thread_cpu_ns() -> u64 {
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()
-        .and_then(|s| s.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0)
-}
-
-/// The median of `xs` (0 for none).
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    xs.get(xs.len() / 2).copied().unwrap_or(0.0)
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

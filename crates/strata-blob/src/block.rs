@@ -233,7 +233,7 @@ impl fmt::Debug for PageRunBuilder {
         let pages = self
             .run
             .as_ref()
-            .map_or(0, |run| PageRun::len_of(run) / PAGE_SIZE);
+            .map_or(0, |run| PageRun::bytes_of(run).len() / PAGE_SIZE);
         f.debug_struct("PageRunBuilder")
             .field("pages", &pages)
             .field("lent_only", &self.lent_only)
@@ -248,10 +248,6 @@ impl PageRun {
             RunRepr::One(block) => &block[..],
             RunRepr::Slab(run) => run.bytes(),
         }
-    }
-
-    fn len_of(run: &RunRepr) -> usize {
-        PageRun::bytes_of(run).len()
     }
 }
 

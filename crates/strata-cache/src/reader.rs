@@ -395,7 +395,12 @@ impl<R: BlockReader> BlockReader for CachedReader<R> {
 
     fn lend_pages(&self, first: BlockNo, n: usize) -> Option<PageRun> {
         let cache: &Inner = &self.cache.inner;
+        // Checked before any probe: a run past the file's end is refused with no hit counted.
+        let end = u64::from(first.0).saturating_add(n as u64);
         if !cache.lends_pages() || n == 0 || n > MAX_RUN_PAGES {
+            return None;
+        }
+        if end > u64::from(self.inner.n_blocks()) {
             return None;
         }
         let mut run = PageRunBuilder::lent_only();

@@ -84,8 +84,15 @@ async fn pages_a_scan_admitted_are_lent_as_one_run() {
         &reader.lend_pages(BlockNo(5), 1).unwrap()[..],
         &bytes[5 * PAGE_SIZE..6 * PAGE_SIZE]
     );
+    reader.read_block(BlockNo(7)).await.unwrap(); // the run's first page is a hit
+    let hits = cache.metrics().hits;
     assert!(reader.lend_pages(BlockNo(7), 2).is_none());
     assert!(reader.lend_pages(BlockNo(8), 1).is_none());
+    assert_eq!(
+        cache.metrics().hits,
+        hits,
+        "a run past the end counts no hit"
+    );
     assert!(reader.lend_pages(BlockNo(0), 0).is_none());
 }
 
